@@ -1,0 +1,12 @@
+//! zpa-operator: keeps Zscaler Private Access Cloud Browser Isolation profiles
+//! and Microtenants equal to Kubernetes custom resources.
+//!
+//! Layers, from the wire up:
+//! - [`wire`]: ZPA JSON bodies and paths, shared by the client and the simulator;
+//! - [`zpa`]: the ZPA API client (auth, rate limits, retries); knows nothing of Kubernetes;
+//! - [`simulator`]: an in-memory ZPA API speaking the same wire format;
+
+pub mod secret;
+pub mod simulator;
+pub mod wire;
+pub mod zpa;

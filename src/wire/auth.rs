@@ -1,0 +1,48 @@
+//! Token responses of the two sign-in flows.
+//!
+//! Legacy `POST {base}/signin` answers `expires_in` as a string ("3600");
+//! OneAPI (ZIdentity) answers it as a number. Both land in the same type.
+
+use serde::{Deserialize, Serialize};
+
+use super::lenient;
+use crate::secret::SecretString;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    #[serde(default = "bearer")]
+    pub token_type: String,
+    pub access_token: SecretString,
+    #[serde(with = "lenient::opt_string_or_number", default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<String>,
+}
+
+fn bearer() -> String {
+    "Bearer".to_owned()
+}
+
+impl TokenResponse {
+    /// Seconds until expiry; `None` when absent or unparseable.
+    pub fn expires_in_secs(&self) -> Option<u64> {
+        self.expires_in.as_deref().and_then(|s| s.trim().parse().ok())
+    }
+}
+
+/// The OneAPI audience every ZIdentity client-credentials request names.
+pub const ONEAPI_AUDIENCE: &str = "https://api.zscaler.com";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expires_in_is_read_from_string_or_number() {
+        let legacy: TokenResponse =
+            serde_json::from_str(r#"{"token_type":"Bearer","access_token":"a.b.c","expires_in":"3600"}"#).unwrap();
+        let oneapi: TokenResponse =
+            serde_json::from_str(r#"{"token_type":"Bearer","access_token":"a.b.c","expires_in":3600}"#).unwrap();
+        assert_eq!(legacy.expires_in_secs(), Some(3600));
+        assert_eq!(oneapi.expires_in_secs(), Some(3600));
+        assert_eq!(format!("{legacy:?}").contains("a.b.c"), false);
+    }
+}

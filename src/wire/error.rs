@@ -1,0 +1,51 @@
+//! The API's error body: `{"id","reason","params"?,"exception"?}`.
+//! OneAPI and ZIA-style gateways answer with `code`/`message` instead.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl ApiErrorBody {
+    pub fn new(id: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { id: Some(id.into()), reason: Some(reason.into()), ..Self::default() }
+    }
+
+    pub fn with_params(mut self, params: Vec<String>) -> Self {
+        self.params = Some(params);
+        self
+    }
+}
+
+/// Error ids the operator and the simulator agree on. Real ids where the
+/// sources show them; the rest follow the API's dotted style.
+pub mod ids {
+    pub const RESOURCE_NOT_FOUND: &str = "resource.not.found";
+    pub const INVALID_ARGUMENT: &str = "invalid.resource.argument";
+    pub const TOO_MANY_REQUESTS: &str = "invalid.toomanyrequests";
+    pub const CONCURRENT_ACCESS: &str = "api.concurrent.access.error";
+    pub const EDIT_LOCK: &str = "EDIT_LOCK_NOT_AVAILABLE";
+    pub const RETRYABLE_SERVER_ERROR: &str = "retryable.server.error";
+    pub const ACCESS_DENIED: &str = "access.denied";
+    pub const SESSION_NOT_VALID: &str = "SESSION_NOT_VALID";
+    pub const RESOURCE_ACCESS_BLOCKED: &str = "Resource Access Blocked";
+    pub const DOMAIN_NOT_OF_CUSTOMER: &str = "domains.does.not.belong.to.customer";
+    pub const DOMAIN_IN_OTHER_MICROTENANT: &str = "domains.already.exists.in.other.microtenant";
+    pub const RESOURCE_ALREADY_EXISTS: &str = "resource.already.exist";
+    pub const RESOURCE_IN_USE: &str = "resource.in.use";
+    pub const DEFAULT_PROFILE_DELETE: &str = "default.profile.delete.not.allowed";
+    pub const FILTERING_INVALID: &str = "filtering.input.invalid.operand";
+}

@@ -1,0 +1,1 @@
+//! ZPA API client.
