@@ -1,1 +1,34 @@
-//! ZPA API client.
+//! The ZPA API client. It knows nothing of Kubernetes: it signs in, respects
+//! the tenant's rate limits, retries what is worth retrying and classifies
+//! the rest into [`ZpaError`].
+//!
+//! ```text
+//! ZpaClient ── execute(Call) ── RateLimiter (per tenant) ── TokenSource ── HTTP ── classify ── retry
+//!     ├── cbi.rs           profiles, regions, certificates, banners, zpaprofiles
+//!     ├── microtenants.rs  microtenants, search, summary, /me, authDomains
+//!     └── isolation.rs     mgmtconfig isolation profiles (paged)
+//! ```
+
+mod auth;
+mod cbi;
+mod client;
+mod cloud;
+mod error;
+mod isolation;
+mod limiter;
+mod microtenants;
+mod observe;
+mod pages;
+mod retry;
+mod tenant;
+
+pub use auth::{ClientCredentials, SignIn};
+pub use cbi::Scope;
+pub use client::{ZpaClient, ZpaConfig};
+pub use cloud::{ApiBase, Cloud};
+pub use error::ZpaError;
+pub use isolation::IsolationProfileQuery;
+pub use limiter::{Budget, RateLimiter, RateLimits};
+pub use observe::{NoopObserver, Outcome, RequestObserver};
+pub use retry::RetryPolicy;
+pub use tenant::{AuthMode, Endpoint, TenantKey};
