@@ -6,6 +6,7 @@
 //! - [`zpa`]: the ZPA API client (auth, rate limits, retries); knows nothing of Kubernetes;
 //! - [`simulator`]: an in-memory ZPA API speaking the same wire format;
 
+pub mod crd;
 pub mod secret;
 pub mod simulator;
 pub mod wire;

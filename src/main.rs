@@ -15,6 +15,12 @@ struct Cli {
 enum Command {
     /// Run an in-memory ZPA API simulator (for tests, benchmarks and trying things out).
     Simulator(simulator::SimulatorArgs),
+    /// Print the CustomResourceDefinitions (the YAML that `crds/` holds).
+    Crds {
+        /// Write one file per CRD into this directory instead of printing.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -22,5 +28,20 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Simulator(args) => simulator::run_cli(args).await,
+        Command::Crds { dir } => print_crds(dir.as_deref()),
+    }
+}
+
+fn print_crds(dir: Option<&std::path::Path>) -> ExitCode {
+    let result = match dir {
+        None => zpa_operator::crd::to_yaml().map(|yaml| print!("{yaml}")).map_err(|e| e.to_string()),
+        Some(dir) => zpa_operator::crd::write_files(dir).map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -71,10 +71,7 @@ impl CbiProfile {
     }
 
     pub fn effective_banner_id(&self) -> Option<String> {
-        self.banner_id
-            .clone()
-            .filter(|id| !id.is_empty())
-            .or_else(|| self.banner.as_ref().map(|b| b.id.clone()))
+        self.banner_id.clone().filter(|id| !id.is_empty()).or_else(|| self.banner.as_ref().map(|b| b.id.clone()))
     }
 }
 

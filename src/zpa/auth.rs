@@ -60,21 +60,12 @@ const RENEW_LEAD: Duration = Duration::from_secs(60);
 
 impl TokenSource {
     pub fn new(sign_in: SignIn, credentials: ClientCredentials) -> Self {
-        Self {
-            sign_in,
-            credentials,
-            cached: Mutex::new(None),
-            generation: Default::default(),
-        }
+        Self { sign_in, credentials, cached: Mutex::new(None), generation: Default::default() }
     }
 
     /// A valid token, signing in when there is none or it is about to expire.
     /// Holding the lock across the sign-in makes concurrent callers share one.
-    pub async fn token(
-        &self,
-        http: &reqwest::Client,
-        timeout: Duration,
-    ) -> Result<Token, ZpaError> {
+    pub async fn token(&self, http: &reqwest::Client, timeout: Duration) -> Result<Token, ZpaError> {
         let mut cached = self.cached.lock().await;
         if let Some(current) = cached.as_ref().filter(|c| Instant::now() < c.renew_at) {
             return Ok(current.token.clone());
@@ -82,43 +73,26 @@ impl TokenSource {
         let response = self.sign_in(http, timeout).await?;
         let lifetime = token_lifetime(&response);
         let lead = RENEW_LEAD.min(lifetime / 10);
-        let generation = self
-            .generation
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            + 1;
-        let token = Token {
-            value: response.access_token,
-            generation,
-        };
-        *cached = Some(Cached {
-            token: token.clone(),
-            renew_at: Instant::now() + lifetime - lead,
-        });
+        let generation = self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let token = Token { value: response.access_token, generation };
+        *cached = Some(Cached { token: token.clone(), renew_at: Instant::now() + lifetime - lead });
         Ok(token)
     }
 
     /// The server refused `token`: forget it unless a newer one replaced it already.
     pub async fn invalidate(&self, token: &Token) {
         let mut cached = self.cached.lock().await;
-        if cached
-            .as_ref()
-            .is_some_and(|c| c.token.generation == token.generation)
-        {
+        if cached.as_ref().is_some_and(|c| c.token.generation == token.generation) {
             *cached = None;
         }
     }
 
-    async fn sign_in(
-        &self,
-        http: &reqwest::Client,
-        timeout: Duration,
-    ) -> Result<TokenResponse, ZpaError> {
+    async fn sign_in(&self, http: &reqwest::Client, timeout: Duration) -> Result<TokenResponse, ZpaError> {
         let secret = self.credentials.client_secret.expose();
         let request = match &self.sign_in {
-            SignIn::Legacy { url } => http.post(url).form(&[
-                ("client_id", self.credentials.client_id.as_str()),
-                ("client_secret", secret),
-            ]),
+            SignIn::Legacy { url } => {
+                http.post(url).form(&[("client_id", self.credentials.client_id.as_str()), ("client_secret", secret)])
+            }
             SignIn::OneApi { token_url } => http.post(token_url).form(&[
                 ("grant_type", "client_credentials"),
                 ("client_id", self.credentials.client_id.as_str()),
@@ -130,31 +104,21 @@ impl TokenSource {
             .timeout(timeout)
             .send()
             .await
-            .map_err(|e| ZpaError::Transient {
-                detail: format!("sign-in failed: {}", transport_detail(&e)),
-            })?;
+            .map_err(|e| ZpaError::Transient { detail: format!("sign-in failed: {}", transport_detail(&e)) })?;
         let status = response.status().as_u16();
         let body = response.text().await.map_err(|e| ZpaError::Transient {
             detail: format!("sign-in response unreadable: {}", transport_detail(&e)),
         })?;
         match status {
-            200..=299 => serde_json::from_str(&body).map_err(|e| ZpaError::Terminal {
-                detail: format!("sign-in answered with an unexpected body: {e}"),
-            }),
+            200..=299 => serde_json::from_str(&body)
+                .map_err(|e| ZpaError::Terminal { detail: format!("sign-in answered with an unexpected body: {e}") }),
             400 | 401 | 403 => {
                 let parsed: ApiErrorBody = serde_json::from_str(&body).unwrap_or_default();
-                let reason = parsed
-                    .reason
-                    .or(parsed.message)
-                    .or(parsed.id)
-                    .unwrap_or_else(|| "credentials refused".into());
-                Err(ZpaError::Unauthorized {
-                    reason: format!("sign-in refused (HTTP {status}): {reason}"),
-                })
+                let reason =
+                    parsed.reason.or(parsed.message).or(parsed.id).unwrap_or_else(|| "credentials refused".into());
+                Err(ZpaError::Unauthorized { reason: format!("sign-in refused (HTTP {status}): {reason}") })
             }
-            _ => Err(ZpaError::Transient {
-                detail: format!("sign-in answered HTTP {status}"),
-            }),
+            _ => Err(ZpaError::Transient { detail: format!("sign-in answered HTTP {status}") }),
         }
     }
 }
@@ -169,15 +133,10 @@ fn token_lifetime(response: &TokenResponse) -> Duration {
 
 fn jwt_expiry_from_now(jwt: &str) -> Option<Duration> {
     let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let exp = claims.get("exp")?.as_u64()?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
     Some(Duration::from_secs(exp.saturating_sub(now)))
 }
 
@@ -208,24 +167,16 @@ mod tests {
 
     #[test]
     fn lifetime_prefers_expires_in_then_jwt_exp() {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         let with_expires: TokenResponse = serde_json::from_value(serde_json::json!({
             "access_token": jwt_with_exp(now + 100), "expires_in": "3600"}))
         .unwrap();
         assert_eq!(token_lifetime(&with_expires), Duration::from_secs(3600));
         let jwt_only: TokenResponse =
-            serde_json::from_value(serde_json::json!({"access_token": jwt_with_exp(now + 100)}))
-                .unwrap();
+            serde_json::from_value(serde_json::json!({"access_token": jwt_with_exp(now + 100)})).unwrap();
         let lifetime = token_lifetime(&jwt_only);
-        assert!(
-            lifetime <= Duration::from_secs(100) && lifetime >= Duration::from_secs(98),
-            "{lifetime:?}"
-        );
-        let opaque: TokenResponse =
-            serde_json::from_value(serde_json::json!({"access_token": "opaque"})).unwrap();
+        assert!(lifetime <= Duration::from_secs(100) && lifetime >= Duration::from_secs(98), "{lifetime:?}");
+        let opaque: TokenResponse = serde_json::from_value(serde_json::json!({"access_token": "opaque"})).unwrap();
         assert_eq!(token_lifetime(&opaque), DEFAULT_LIFETIME);
     }
 }

@@ -15,13 +15,7 @@ use crate::wire::paths::{self, SCOPE_PARAM};
 pub type Scope<'a> = Option<&'a str>;
 
 impl ZpaClient {
-    fn cbi_call(
-        &self,
-        operation: &'static str,
-        method: Method,
-        path: String,
-        scope: Scope<'_>,
-    ) -> Call {
+    fn cbi_call(&self, operation: &'static str, method: Method, path: String, scope: Scope<'_>) -> Call {
         Call::new(operation, method, path).query_opt(SCOPE_PARAM, scope.filter(|s| *s != "0"))
     }
 
@@ -36,65 +30,41 @@ impl ZpaClient {
 
     pub async fn list_profiles(&self, scope: Scope<'_>) -> Result<Vec<CbiProfile>, ZpaError> {
         let path = paths::cbi_profiles(self.customer_id());
-        self.cbi_list(self.cbi_call("profiles.list", Method::GET, path, scope))
-            .await
+        self.cbi_list(self.cbi_call("profiles.list", Method::GET, path, scope)).await
     }
 
     pub async fn get_profile(&self, id: &str, scope: Scope<'_>) -> Result<CbiProfile, ZpaError> {
         let path = paths::cbi_profile(self.customer_id(), id);
-        self.json(self.cbi_call("profiles.get", Method::GET, path, scope))
-            .await
+        self.json(self.cbi_call("profiles.get", Method::GET, path, scope)).await
     }
 
     /// Creates a profile and returns its id. The API answers with `{"id"}` (or
     /// the whole object); either way only the id is read.
-    pub async fn create_profile(
-        &self,
-        profile: &CbiProfile,
-        scope: Scope<'_>,
-    ) -> Result<String, ZpaError> {
+    pub async fn create_profile(&self, profile: &CbiProfile, scope: Scope<'_>) -> Result<String, ZpaError> {
         let path = paths::cbi_profiles(self.customer_id());
-        let call = self
-            .cbi_call("profiles.create", Method::POST, path, scope)
-            .json(to_json(profile)?);
+        let call = self.cbi_call("profiles.create", Method::POST, path, scope).json(to_json(profile)?);
         let answer: serde_json::Value = self.json(call).await?;
         answer
             .get("id")
             .and_then(|id| id.as_str())
             .map(str::to_owned)
-            .ok_or_else(|| ZpaError::Terminal {
-                detail: "profiles.create: the answer carried no id".into(),
-            })
+            .ok_or_else(|| ZpaError::Terminal { detail: "profiles.create: the answer carried no id".into() })
     }
 
     /// Replaces a profile. `profile` should be the last read with the desired
     /// fields applied, so fields this operator does not manage survive.
-    pub async fn update_profile(
-        &self,
-        id: &str,
-        profile: &CbiProfile,
-        scope: Scope<'_>,
-    ) -> Result<(), ZpaError> {
+    pub async fn update_profile(&self, id: &str, profile: &CbiProfile, scope: Scope<'_>) -> Result<(), ZpaError> {
         let path = paths::cbi_profile(self.customer_id(), id);
-        self.unit(
-            self.cbi_call("profiles.update", Method::PUT, path, scope)
-                .json(to_json(profile)?),
-        )
-        .await
+        self.unit(self.cbi_call("profiles.update", Method::PUT, path, scope).json(to_json(profile)?)).await
     }
 
     pub async fn delete_profile(&self, id: &str, scope: Scope<'_>) -> Result<(), ZpaError> {
         let path = paths::cbi_profile(self.customer_id(), id);
-        self.unit(self.cbi_call("profiles.delete", Method::DELETE, path, scope))
-            .await
+        self.unit(self.cbi_call("profiles.delete", Method::DELETE, path, scope)).await
     }
 
     /// Profiles in `scope` whose name matches exactly, ignoring case.
-    pub async fn find_profiles_by_name(
-        &self,
-        name: &str,
-        scope: Scope<'_>,
-    ) -> Result<Vec<CbiProfile>, ZpaError> {
+    pub async fn find_profiles_by_name(&self, name: &str, scope: Scope<'_>) -> Result<Vec<CbiProfile>, ZpaError> {
         let mut all = self.list_profiles(scope).await?;
         all.retain(|p| same_name(&p.name, name));
         Ok(all)
@@ -102,36 +72,28 @@ impl ZpaClient {
 
     pub async fn list_regions(&self) -> Result<Vec<CbiRegion>, ZpaError> {
         let path = paths::cbi_regions(self.customer_id());
-        self.cbi_list(Call::new("regions.list", Method::GET, path))
-            .await
+        self.cbi_list(Call::new("regions.list", Method::GET, path)).await
     }
 
     pub async fn list_certificates(&self) -> Result<Vec<CbiCertificate>, ZpaError> {
         let path = paths::cbi_certificates(self.customer_id());
-        self.cbi_list(Call::new("certificates.list", Method::GET, path))
-            .await
+        self.cbi_list(Call::new("certificates.list", Method::GET, path)).await
     }
 
     pub async fn list_banners(&self) -> Result<Vec<CbiBanner>, ZpaError> {
         let path = paths::cbi_banners(self.customer_id());
-        self.cbi_list(Call::new("banners.list", Method::GET, path))
-            .await
+        self.cbi_list(Call::new("banners.list", Method::GET, path)).await
     }
 
     /// The ZPA-side isolation profiles (numeric ids policy rules refer to).
-    pub async fn list_zpa_profiles(
-        &self,
-        show_disabled: bool,
-    ) -> Result<Vec<ZpaProfile>, ZpaError> {
+    pub async fn list_zpa_profiles(&self, show_disabled: bool) -> Result<Vec<ZpaProfile>, ZpaError> {
         let path = paths::cbi_zpa_profiles(self.customer_id());
-        let call = Call::new("zpaprofiles.list", Method::GET, path)
-            .query_opt("showDisabled", show_disabled.then_some("true"));
+        let call =
+            Call::new("zpaprofiles.list", Method::GET, path).query_opt("showDisabled", show_disabled.then_some("true"));
         self.cbi_list(call).await
     }
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ZpaError> {
-    serde_json::to_value(value).map_err(|e| ZpaError::Terminal {
-        detail: format!("cannot encode request body: {e}"),
-    })
+    serde_json::to_value(value).map_err(|e| ZpaError::Terminal { detail: format!("cannot encode request body: {e}") })
 }

@@ -62,13 +62,7 @@ pub(crate) struct Call {
 
 impl Call {
     pub fn new(operation: &'static str, method: Method, path: String) -> Self {
-        Self {
-            operation,
-            method,
-            path,
-            query: Vec::new(),
-            body: None,
-        }
+        Self { operation, method, path, query: Vec::new(), body: None }
     }
 
     pub fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
@@ -114,15 +108,7 @@ impl ZpaClient {
                 detail: format!("cannot build HTTP client: {}", transport_detail(&e)),
             })?;
         let tokens = TokenSource::new(config.sign_in.clone(), config.credentials.clone());
-        Ok(Self {
-            inner: Arc::new(Inner {
-                config,
-                http,
-                tokens,
-                limiter,
-                observer,
-            }),
-        })
+        Ok(Self { inner: Arc::new(Inner { config, http, tokens, limiter, observer }) })
     }
 
     pub fn customer_id(&self) -> &str {
@@ -136,20 +122,15 @@ impl ZpaClient {
     /// Signs in (or reuses the cached token); proves the credentials work.
     pub async fn sign_in(&self) -> Result<(), ZpaError> {
         let timeout = self.inner.config.retry.request_timeout;
-        self.inner
-            .tokens
-            .token(&self.inner.http, timeout)
-            .await
-            .map(|_| ())
+        self.inner.tokens.token(&self.inner.http, timeout).await.map(|_| ())
     }
 
     /// Runs a call and decodes its JSON answer.
     pub(crate) async fn json<T: DeserializeOwned>(&self, call: Call) -> Result<T, ZpaError> {
         let operation = call.operation;
         let body = self.execute(call).await?;
-        serde_json::from_slice(&body).map_err(|e| ZpaError::Terminal {
-            detail: format!("{operation}: unexpected response body from ZPA: {e}"),
-        })
+        serde_json::from_slice(&body)
+            .map_err(|e| ZpaError::Terminal { detail: format!("{operation}: unexpected response body from ZPA: {e}") })
     }
 
     /// Runs a call whose answer body does not matter.
@@ -176,11 +157,7 @@ impl ZpaClient {
                 deadline += waited;
             }
 
-            let token = match inner
-                .tokens
-                .token(&inner.http, policy.request_timeout)
-                .await
-            {
+            let token = match inner.tokens.token(&inner.http, policy.request_timeout).await {
                 Ok(token) => token,
                 Err(error) if error.is_retryable() && attempt < policy.max_attempts => {
                     sleep_within(policy.backoff(attempt), deadline, error).await?;
@@ -208,10 +185,7 @@ impl ZpaClient {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
-                    response
-                        .bytes()
-                        .await
-                        .map(|body| (status, retry_after, body.to_vec()))
+                    response.bytes().await.map(|body| (status, retry_after, body.to_vec()))
                 }
                 Err(error) => Err(error),
             };
@@ -219,11 +193,7 @@ impl ZpaClient {
             let (status, retry_after, body) = match answer {
                 Ok(answer) => answer,
                 Err(error) => {
-                    inner.observer.request(
-                        call.operation,
-                        Outcome::TransportError,
-                        started.elapsed(),
-                    );
+                    inner.observer.request(call.operation, Outcome::TransportError, started.elapsed());
                     // A connect error means nothing was sent; anything later may have been applied.
                     if !call.is_idempotent() && !error.is_connect() {
                         return Err(ZpaError::Indeterminate {
@@ -231,9 +201,8 @@ impl ZpaClient {
                             method: method_name(&call.method),
                         });
                     }
-                    let failure = ZpaError::Transient {
-                        detail: format!("{}: {}", call.operation, transport_detail(&error)),
-                    };
+                    let failure =
+                        ZpaError::Transient { detail: format!("{}: {}", call.operation, transport_detail(&error)) };
                     if attempt >= policy.max_attempts {
                         return Err(failure);
                     }
@@ -241,11 +210,7 @@ impl ZpaClient {
                     continue;
                 }
             };
-            inner.observer.request(
-                call.operation,
-                Outcome::from_status(status),
-                started.elapsed(),
-            );
+            inner.observer.request(call.operation, Outcome::from_status(status), started.elapsed());
 
             let text = String::from_utf8_lossy(&body);
             match classify(status, retry_after, &text) {
@@ -281,11 +246,7 @@ impl ZpaClient {
 }
 
 /// Sleeps unless that would pass the deadline, in which case the last failure stands.
-async fn sleep_within(
-    delay: Duration,
-    deadline: Instant,
-    failure: ZpaError,
-) -> Result<(), ZpaError> {
+async fn sleep_within(delay: Duration, deadline: Instant, failure: ZpaError) -> Result<(), ZpaError> {
     if Instant::now() + delay > deadline {
         return Err(failure);
     }
@@ -293,28 +254,16 @@ async fn sleep_within(
     Ok(())
 }
 
-fn retry_exhausted(
-    kind: RetryKind,
-    after: Option<Duration>,
-    call: &Call,
-    status: u16,
-    body: &str,
-) -> ZpaError {
+fn retry_exhausted(kind: RetryKind, after: Option<Duration>, call: &Call, status: u16, body: &str) -> ZpaError {
     let parsed: ApiErrorBody = serde_json::from_str(body).unwrap_or_default();
     match kind {
-        RetryKind::RateLimited => ZpaError::RateLimited {
-            retry_after: after.unwrap_or(Duration::from_secs(10)),
-        },
+        RetryKind::RateLimited => ZpaError::RateLimited { retry_after: after.unwrap_or(Duration::from_secs(10)) },
         RetryKind::EditLock => ZpaError::Conflict {
             id: parsed.id.unwrap_or_else(|| format!("HTTP {status}")),
             reason: parsed.reason.unwrap_or_else(|| snippet(body)),
         },
         RetryKind::ServerError => ZpaError::Transient {
-            detail: format!(
-                "{} answered HTTP {status}: {}",
-                call.operation,
-                api_reason(body, "server error")
-            ),
+            detail: format!("{} answered HTTP {status}: {}", call.operation, api_reason(body, "server error")),
         },
     }
 }
@@ -323,23 +272,20 @@ fn failure(kind: FailKind, call: &Call, status: u16, body: &str) -> ZpaError {
     let parsed: ApiErrorBody = serde_json::from_str(body).unwrap_or_default();
     let reason = api_reason(body, "no reason given");
     match kind {
-        FailKind::NotFound => ZpaError::NotFound {
-            what: format!("{} {} ({reason})", method_name(&call.method), call.path),
-        },
+        FailKind::NotFound => {
+            ZpaError::NotFound { what: format!("{} {} ({reason})", method_name(&call.method), call.path) }
+        }
         FailKind::Duplicate => ZpaError::Duplicate { reason },
         FailKind::Invalid => ZpaError::Invalid {
             status,
-            id: parsed
-                .id
-                .or(parsed.code)
-                .unwrap_or_else(|| format!("HTTP {status}")),
+            id: parsed.id.or(parsed.code).unwrap_or_else(|| format!("HTTP {status}")),
             reason,
             params: parsed.params.unwrap_or_default(),
         },
         FailKind::Unauthorized => ZpaError::Unauthorized { reason },
-        FailKind::Terminal => ZpaError::Terminal {
-            detail: format!("{} answered HTTP {status}: {reason}", call.operation),
-        },
+        FailKind::Terminal => {
+            ZpaError::Terminal { detail: format!("{} answered HTTP {status}: {reason}", call.operation) }
+        }
     }
 }
 
@@ -350,13 +296,7 @@ fn api_reason(body: &str, fallback: &str) -> String {
         .reason
         .or(parsed.message)
         .or(parsed.id)
-        .unwrap_or_else(|| {
-            if body.trim().is_empty() {
-                fallback.to_owned()
-            } else {
-                snippet(body)
-            }
-        })
+        .unwrap_or_else(|| if body.trim().is_empty() { fallback.to_owned() } else { snippet(body) })
 }
 
 fn snippet(body: &str) -> String {
@@ -379,23 +319,13 @@ fn method_name(method: &Method) -> &'static str {
 /// (`+` for space) would get wrong.
 fn encode_query(query: &[(&'static str, String)]) -> String {
     use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
     if query.is_empty() {
         return String::new();
     }
     let pairs: Vec<String> = query
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                utf8_percent_encode(k, UNRESERVED),
-                utf8_percent_encode(v, UNRESERVED)
-            )
-        })
+        .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, UNRESERVED), utf8_percent_encode(v, UNRESERVED)))
         .collect();
     format!("?{}", pairs.join("&"))
 }
@@ -412,35 +342,21 @@ mod tests {
 
     #[test]
     fn search_expressions_are_percent_encoded() {
-        let query = vec![
-            ("search", "name+EQ+Service Edge".to_owned()),
-            ("page", "1".to_owned()),
-        ];
-        assert_eq!(
-            encode_query(&query),
-            "?search=name%2BEQ%2BService%20Edge&page=1"
-        );
+        let query = vec![("search", "name+EQ+Service Edge".to_owned()), ("page", "1".to_owned())];
+        assert_eq!(encode_query(&query), "?search=name%2BEQ%2BService%20Edge&page=1");
         assert_eq!(encode_query(&[]), "");
     }
 
     #[test]
     fn failures_carry_the_api_id_and_reason() {
         let call = Call::new("microtenants.create", Method::POST, "/x".into());
-        let body = r#"{"id":"domains.does.not.belong.to.customer","reason":"Domain foo.io is not valid","params":["foo.io"]}"#;
+        let body =
+            r#"{"id":"domains.does.not.belong.to.customer","reason":"Domain foo.io is not valid","params":["foo.io"]}"#;
         match failure(FailKind::Invalid, &call, 400, body) {
-            ZpaError::Invalid {
-                status,
-                id,
-                reason,
-                params,
-            } => {
+            ZpaError::Invalid { status, id, reason, params } => {
                 assert_eq!(
                     (status, id.as_str(), reason.as_str()),
-                    (
-                        400,
-                        "domains.does.not.belong.to.customer",
-                        "Domain foo.io is not valid"
-                    )
+                    (400, "domains.does.not.belong.to.customer", "Domain foo.io is not valid")
                 );
                 assert_eq!(params, vec!["foo.io"]);
             }

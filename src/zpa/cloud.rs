@@ -18,14 +18,8 @@ pub enum Cloud {
 }
 
 impl Cloud {
-    pub const ALL: [Cloud; 6] = [
-        Cloud::Production,
-        Cloud::ZpaTwo,
-        Cloud::Beta,
-        Cloud::Gov,
-        Cloud::GovUs,
-        Cloud::Preview,
-    ];
+    pub const ALL: [Cloud; 6] =
+        [Cloud::Production, Cloud::ZpaTwo, Cloud::Beta, Cloud::Gov, Cloud::GovUs, Cloud::Preview];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -56,10 +50,7 @@ impl Cloud {
             Cloud::Production => format!("https://{vanity_domain}.zslogin.net/oauth2/v1/token"),
             Cloud::Gov => format!("https://{vanity_domain}.zidentitygov.net/oauth2/v1/token"),
             Cloud::GovUs => format!("https://{vanity_domain}.zidentitygov.us/oauth2/v1/token"),
-            other => format!(
-                "https://{vanity_domain}.zslogin{}.net/oauth2/v1/token",
-                other.short()
-            ),
+            other => format!("https://{vanity_domain}.zslogin{}.net/oauth2/v1/token", other.short()),
         }
     }
 
@@ -92,10 +83,9 @@ impl FromStr for Cloud {
         if upper.is_empty() {
             return Ok(Cloud::Production);
         }
-        Cloud::ALL
-            .into_iter()
-            .find(|c| c.name() == upper)
-            .ok_or_else(|| format!("unknown ZPA cloud {s:?}; expected one of PRODUCTION, ZPATWO, BETA, GOV, GOVUS, PREVIEW"))
+        Cloud::ALL.into_iter().find(|c| c.name() == upper).ok_or_else(|| {
+            format!("unknown ZPA cloud {s:?}; expected one of PRODUCTION, ZPATWO, BETA, GOV, GOVUS, PREVIEW")
+        })
     }
 }
 
@@ -187,13 +177,7 @@ mod tests {
             ApiBase::oneapi("https://api.zsapi.net/").url("/mgmtconfig/v1/admin/me"),
             "https://api.zsapi.net/zpa/mgmtconfig/v1/admin/me"
         );
-        assert_eq!(
-            ApiBase::oneapi("http://127.0.0.1:9/zpa").as_str(),
-            "http://127.0.0.1:9/zpa"
-        );
-        assert_eq!(
-            ApiBase::legacy("http://127.0.0.1:9/").url("/signin"),
-            "http://127.0.0.1:9/signin"
-        );
+        assert_eq!(ApiBase::oneapi("http://127.0.0.1:9/zpa").as_str(), "http://127.0.0.1:9/zpa");
+        assert_eq!(ApiBase::legacy("http://127.0.0.1:9/").url("/signin"), "http://127.0.0.1:9/signin");
     }
 }

@@ -27,12 +27,7 @@ pub enum ZpaError {
 
     /// The API refused the request as invalid; `id` and `reason` are the API's own.
     #[error("rejected by ZPA ({id}): {reason}")]
-    Invalid {
-        status: u16,
-        id: String,
-        reason: String,
-        params: Vec<String>,
-    },
+    Invalid { status: u16, id: String, reason: String, params: Vec<String> },
 
     /// Credentials refused, or the session could not be re-established.
     #[error("unauthorized: {reason}")]
@@ -49,10 +44,7 @@ pub enum ZpaError {
     /// The request was sent but no answer came back, so it may have been
     /// applied. Never retried blindly for a create: the caller must look first.
     #[error("no response to {method} {operation}; the change may or may not have been applied")]
-    Indeterminate {
-        operation: &'static str,
-        method: &'static str,
-    },
+    Indeterminate { operation: &'static str, method: &'static str },
 
     /// Anything else: an unexpected answer that retrying will not fix.
     #[error("{detail}")]
@@ -148,48 +140,29 @@ const SESSION_MARKERS: [&str; 2] = [ids::SESSION_NOT_VALID, "Session already inv
 /// Classifies a response by status, `retry-after` and body text.
 pub(crate) fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> Verdict {
     let parsed: ApiErrorBody = serde_json::from_str(body).unwrap_or_default();
-    let id = parsed
-        .id
-        .as_deref()
-        .or(parsed.code.as_deref())
-        .unwrap_or("");
+    let id = parsed.id.as_deref().or(parsed.code.as_deref()).unwrap_or("");
     let mentions = |markers: &[&str]| markers.iter().any(|m| body.contains(m));
     match status {
         200..=299 => Verdict::Success,
-        429 => Verdict::Retry {
-            after: retry_after,
-            kind: RetryKind::RateLimited,
-        },
+        429 => Verdict::Retry { after: retry_after, kind: RetryKind::RateLimited },
         401 if mentions(&[ids::RESOURCE_ACCESS_BLOCKED]) => {
             // OneAPI answers this under load instead of 429.
-            Verdict::Retry {
-                after: retry_after,
-                kind: RetryKind::EditLock,
-            }
+            Verdict::Retry { after: retry_after, kind: RetryKind::EditLock }
         }
         401 => Verdict::RefreshSession,
         403 if mentions(&SESSION_MARKERS) => Verdict::RefreshSession,
         403 if id == "LIMIT_EXCEEDED" => Verdict::Fail(FailKind::Terminal),
         403 => Verdict::Fail(FailKind::Unauthorized),
         404 => Verdict::Fail(FailKind::NotFound),
-        409 | 412 if mentions(&EDIT_LOCK_MARKERS) => Verdict::Retry {
-            after: retry_after,
-            kind: RetryKind::EditLock,
-        },
+        409 | 412 if mentions(&EDIT_LOCK_MARKERS) => Verdict::Retry { after: retry_after, kind: RetryKind::EditLock },
         400 | 409 if mentions(&[ids::CONCURRENT_ACCESS, "db.simultaneous.request"]) => {
-            Verdict::Retry {
-                after: retry_after,
-                kind: RetryKind::EditLock,
-            }
+            Verdict::Retry { after: retry_after, kind: RetryKind::EditLock }
         }
         _ if id == ids::RESOURCE_NOT_FOUND => Verdict::Fail(FailKind::NotFound),
         _ if id == ids::RESOURCE_ALREADY_EXISTS => Verdict::Fail(FailKind::Duplicate),
         400 | 405 | 409 | 412 | 415 | 422 => Verdict::Fail(FailKind::Invalid),
         501 => Verdict::Fail(FailKind::Terminal),
-        500..=599 => Verdict::Retry {
-            after: retry_after,
-            kind: RetryKind::ServerError,
-        },
+        500..=599 => Verdict::Retry { after: retry_after, kind: RetryKind::ServerError },
         _ => Verdict::Fail(FailKind::Terminal),
     }
 }
@@ -201,10 +174,7 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
         return ms.trim().parse::<u64>().ok().map(Duration::from_millis);
     }
     let secs = value.strip_suffix(['s', 'S']).unwrap_or(value).trim();
-    secs.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+    secs.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
 }
 
 #[cfg(test)]
@@ -223,11 +193,7 @@ mod tests {
             ("-1", None),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                parse_retry_after(input),
-                want.map(Duration::from_millis),
-                "{input}"
-            );
+            assert_eq!(parse_retry_after(input), want.map(Duration::from_millis), "{input}");
         }
     }
 
@@ -237,102 +203,21 @@ mod tests {
         let cases: Vec<(u16, &str, Verdict)> = vec![
             (200, "", Verdict::Success),
             (204, "", Verdict::Success),
-            (
-                429,
-                r#"{"id":"invalid.toomanyrequests"}"#,
-                Verdict::Retry {
-                    after: rs,
-                    kind: RetryKind::RateLimited,
-                },
-            ),
-            (
-                401,
-                r#"{"id":"SESSION_NOT_VALID"}"#,
-                Verdict::RefreshSession,
-            ),
-            (
-                401,
-                r#"{"id":"access.denied","reason":"Access denied"}"#,
-                Verdict::RefreshSession,
-            ),
-            (
-                401,
-                r#"{"reason":"Resource Access Blocked"}"#,
-                Verdict::Retry {
-                    after: rs,
-                    kind: RetryKind::EditLock,
-                },
-            ),
-            (
-                403,
-                r#"{"code":"LIMIT_EXCEEDED"}"#,
-                Verdict::Fail(FailKind::Terminal),
-            ),
-            (
-                403,
-                r#"{"id":"access.denied"}"#,
-                Verdict::Fail(FailKind::Unauthorized),
-            ),
-            (
-                404,
-                r#"{"id":"resource.not.found"}"#,
-                Verdict::Fail(FailKind::NotFound),
-            ),
-            (
-                400,
-                r#"{"id":"resource.not.found","reason":"No resource exists"}"#,
-                Verdict::Fail(FailKind::NotFound),
-            ),
-            (
-                409,
-                r#"{"id":"EDIT_LOCK_NOT_AVAILABLE"}"#,
-                Verdict::Retry {
-                    after: rs,
-                    kind: RetryKind::EditLock,
-                },
-            ),
-            (
-                412,
-                "Failed during enter Org barrier",
-                Verdict::Retry {
-                    after: rs,
-                    kind: RetryKind::EditLock,
-                },
-            ),
-            (
-                409,
-                r#"{"id":"api.concurrent.access.error"}"#,
-                Verdict::Retry {
-                    after: rs,
-                    kind: RetryKind::EditLock,
-                },
-            ),
-            (
-                400,
-                r#"{"id":"resource.already.exist"}"#,
-                Verdict::Fail(FailKind::Duplicate),
-            ),
-            (
-                400,
-                r#"{"id":"invalid.resource.argument","reason":"bad"}"#,
-                Verdict::Fail(FailKind::Invalid),
-            ),
-            (
-                503,
-                r#"{"id":"retryable.server.error"}"#,
-                Verdict::Retry {
-                    after: rs,
-                    kind: RetryKind::ServerError,
-                },
-            ),
-            (
-                500,
-                "oops",
-                Verdict::Retry {
-                    after: rs,
-                    kind: RetryKind::ServerError,
-                },
-            ),
+            (429, r#"{"id":"invalid.toomanyrequests"}"#, Verdict::Retry { after: rs, kind: RetryKind::RateLimited }),
+            (401, r#"{"id":"SESSION_NOT_VALID"}"#, Verdict::RefreshSession),
+            (401, r#"{"id":"access.denied","reason":"Access denied"}"#, Verdict::RefreshSession),
+            (401, r#"{"reason":"Resource Access Blocked"}"#, Verdict::Retry { after: rs, kind: RetryKind::EditLock }),
+            (403, r#"{"code":"LIMIT_EXCEEDED"}"#, Verdict::Fail(FailKind::Terminal)),
+            (403, r#"{"id":"access.denied"}"#, Verdict::Fail(FailKind::Unauthorized)),
+            (404, r#"{"id":"resource.not.found"}"#, Verdict::Fail(FailKind::NotFound)),
+            (400, r#"{"id":"resource.not.found","reason":"No resource exists"}"#, Verdict::Fail(FailKind::NotFound)),
+            (409, r#"{"id":"EDIT_LOCK_NOT_AVAILABLE"}"#, Verdict::Retry { after: rs, kind: RetryKind::EditLock }),
+            (412, "Failed during enter Org barrier", Verdict::Retry { after: rs, kind: RetryKind::EditLock }),
+            (409, r#"{"id":"api.concurrent.access.error"}"#, Verdict::Retry { after: rs, kind: RetryKind::EditLock }),
+            (400, r#"{"id":"resource.already.exist"}"#, Verdict::Fail(FailKind::Duplicate)),
+            (400, r#"{"id":"invalid.resource.argument","reason":"bad"}"#, Verdict::Fail(FailKind::Invalid)),
+            (503, r#"{"id":"retryable.server.error"}"#, Verdict::Retry { after: rs, kind: RetryKind::ServerError }),
+            (500, "oops", Verdict::Retry { after: rs, kind: RetryKind::ServerError }),
             (501, "", Verdict::Fail(FailKind::Terminal)),
             (302, "", Verdict::Fail(FailKind::Terminal)),
         ];
@@ -344,27 +229,9 @@ mod tests {
     #[test]
     fn only_transient_kinds_are_retryable() {
         assert!(ZpaError::Transient { detail: "x".into() }.is_retryable());
-        assert!(
-            ZpaError::RateLimited {
-                retry_after: Duration::from_secs(1)
-            }
-            .is_retryable()
-        );
-        assert!(
-            !ZpaError::Invalid {
-                status: 400,
-                id: "a".into(),
-                reason: "b".into(),
-                params: vec![]
-            }
-            .is_retryable()
-        );
-        assert!(
-            !ZpaError::Unauthorized {
-                reason: "no".into()
-            }
-            .is_retryable()
-        );
+        assert!(ZpaError::RateLimited { retry_after: Duration::from_secs(1) }.is_retryable());
+        assert!(!ZpaError::Invalid { status: 400, id: "a".into(), reason: "b".into(), params: vec![] }.is_retryable());
+        assert!(!ZpaError::Unauthorized { reason: "no".into() }.is_retryable());
         assert!(!ZpaError::NotFound { what: "x".into() }.is_retryable());
     }
 }

@@ -36,13 +36,9 @@ impl ZpaClient {
         page: u32,
         pagesize: u32,
     ) -> Result<Page<IsolationProfile>, ZpaError> {
-        let mut call = Call::new(
-            "isolationprofiles.list",
-            Method::GET,
-            paths::isolation_profiles(self.customer_id()),
-        )
-        .query("page", page.to_string())
-        .query("pagesize", pagesize.to_string());
+        let mut call = Call::new("isolationprofiles.list", Method::GET, paths::isolation_profiles(self.customer_id()))
+            .query("page", page.to_string())
+            .query("pagesize", pagesize.to_string());
         call.query.extend(query.params());
         self.json(call).await
     }
@@ -52,22 +48,11 @@ impl ZpaClient {
         &self,
         query: &IsolationProfileQuery,
     ) -> Result<Vec<IsolationProfile>, ZpaError> {
-        self.all_pages(
-            "isolationprofiles.list",
-            paths::isolation_profiles(self.customer_id()),
-            &query.params(),
-        )
-        .await
+        self.all_pages("isolationprofiles.list", paths::isolation_profiles(self.customer_id()), &query.params()).await
     }
 
-    pub async fn find_isolation_profiles_by_name(
-        &self,
-        name: &str,
-    ) -> Result<Vec<IsolationProfile>, ZpaError> {
-        let query = IsolationProfileQuery {
-            search: name_search(name),
-            show_disabled: true,
-        };
+    pub async fn find_isolation_profiles_by_name(&self, name: &str) -> Result<Vec<IsolationProfile>, ZpaError> {
+        let query = IsolationProfileQuery { search: name_search(name), show_disabled: true };
         let mut found = self.list_isolation_profiles(&query).await?;
         found.retain(|p| same_name(&p.name, name));
         Ok(found)

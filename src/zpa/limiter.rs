@@ -27,12 +27,7 @@ pub struct RateLimits {
 impl Default for RateLimits {
     /// ZPA's documented limits.
     fn default() -> Self {
-        Self {
-            reads: 20,
-            writes: 10,
-            window: Duration::from_secs(10),
-            margin: Duration::from_millis(250),
-        }
+        Self { reads: 20, writes: 10, window: Duration::from_secs(10), margin: Duration::from_millis(250) }
     }
 }
 
@@ -45,11 +40,7 @@ pub enum Budget {
 
 impl Budget {
     pub fn for_method(method: &reqwest::Method) -> Self {
-        if method == reqwest::Method::GET {
-            Budget::Read
-        } else {
-            Budget::Write
-        }
+        if method == reqwest::Method::GET { Budget::Read } else { Budget::Write }
     }
 
     pub fn label(self) -> &'static str {
@@ -70,17 +61,11 @@ pub struct RateLimiter {
 impl RateLimiter {
     pub fn new(limits: RateLimits) -> Self {
         let span = limits.window + limits.margin;
-        Self {
-            reads: Bucket::new(limits.reads, span),
-            writes: Bucket::new(limits.writes, span),
-        }
+        Self { reads: Bucket::new(limits.reads, span), writes: Bucket::new(limits.writes, span) }
     }
 
     pub fn unlimited() -> Self {
-        Self {
-            reads: None,
-            writes: None,
-        }
+        Self { reads: None, writes: None }
     }
 
     fn bucket(&self, budget: Budget) -> Option<&Bucket> {
@@ -144,21 +129,14 @@ impl Bucket {
 
     /// Takes a slot now, or says when one frees up.
     fn try_take(&self, now: Instant) -> Option<Instant> {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(until) = state.paused_until {
             if now < until {
                 return Some(until);
             }
             state.paused_until = None;
         }
-        while state
-            .sent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.span)
-        {
+        while state.sent.front().is_some_and(|t| now.duration_since(*t) >= self.span) {
             state.sent.pop_front();
         }
         if state.sent.len() < self.limit {
@@ -169,16 +147,9 @@ impl Bucket {
     }
 
     fn pause(&self, pause: Duration) {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let until = Instant::now() + pause;
-        state.paused_until = Some(
-            state
-                .paused_until
-                .map_or(until, |current| current.max(until)),
-        );
+        state.paused_until = Some(state.paused_until.map_or(until, |current| current.max(until)));
     }
 }
 
@@ -187,12 +158,7 @@ mod tests {
     use super::*;
 
     fn limits(reads: u32, writes: u32) -> RateLimits {
-        RateLimits {
-            reads,
-            writes,
-            window: Duration::from_secs(10),
-            margin: Duration::ZERO,
-        }
+        RateLimits { reads, writes, window: Duration::from_secs(10), margin: Duration::ZERO }
     }
 
     /// With time paused, tokio auto-advances the clock, so this checks the
@@ -207,10 +173,7 @@ mod tests {
             admitted.push(start.elapsed());
         }
         for (i, t) in admitted.iter().enumerate() {
-            let in_window = admitted[i..]
-                .iter()
-                .filter(|u| **u - *t < Duration::from_secs(10))
-                .count();
+            let in_window = admitted[i..].iter().filter(|u| **u - *t < Duration::from_secs(10)).count();
             assert!(in_window <= 10, "{in_window} writes within 10 s of {t:?}");
         }
         // 35 writes at 10 per 10 s: the last one goes out at 30 s, not later.
@@ -224,11 +187,7 @@ mod tests {
         limiter.acquire(Budget::Write).await;
         limiter.acquire(Budget::Read).await;
         limiter.acquire(Budget::Read).await;
-        assert_eq!(
-            start.elapsed(),
-            Duration::ZERO,
-            "the write did not consume read budget"
-        );
+        assert_eq!(start.elapsed(), Duration::ZERO, "the write did not consume read budget");
         limiter.acquire(Budget::Write).await;
         assert_eq!(start.elapsed(), Duration::from_secs(10));
     }
@@ -239,11 +198,7 @@ mod tests {
         limiter.pause(Budget::Read, Duration::from_secs(13));
         let waited = limiter.acquire(Budget::Read).await;
         assert_eq!(waited, Duration::from_secs(13));
-        assert_eq!(
-            limiter.acquire(Budget::Write).await,
-            Duration::ZERO,
-            "writes were not paused"
-        );
+        assert_eq!(limiter.acquire(Budget::Write).await, Duration::ZERO, "writes were not paused");
     }
 
     #[tokio::test(start_paused = true)]

@@ -43,9 +43,7 @@ impl ZpaClient {
 /// `[A-Za-z0-9 _/-.]`): then callers list and filter locally.
 pub(crate) fn name_search(name: &str) -> Option<String> {
     let searchable = !name.trim().is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '/' | '-' | '.'));
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '/' | '-' | '.'));
     searchable.then(|| format!("name+EQ+{name}"))
 }
 
@@ -60,14 +58,8 @@ mod tests {
 
     #[test]
     fn names_with_odd_characters_are_not_searched_server_side() {
-        assert_eq!(
-            name_search("team-a.prod").as_deref(),
-            Some("name+EQ+team-a.prod")
-        );
-        assert_eq!(
-            name_search("Two Words").as_deref(),
-            Some("name+EQ+Two Words")
-        );
+        assert_eq!(name_search("team-a.prod").as_deref(), Some("name+EQ+team-a.prod"));
+        assert_eq!(name_search("Two Words").as_deref(), Some("name+EQ+Two Words"));
         assert_eq!(name_search("a&b"), None);
         assert_eq!(name_search("  "), None);
         assert!(same_name("Team-A", "team-a"));

@@ -34,9 +34,7 @@ impl RetryPolicy {
     /// Capped exponential backoff with jitter: a random point in the upper
     /// half of `base * 2^(attempt-1)`, so retries from many objects spread out.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let exp = self.base_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let ceiling = exp.min(self.max_delay);
         let half = ceiling / 2;
         half + jitter(half)
@@ -69,8 +67,7 @@ mod tests {
             ..Default::default()
         };
         for attempt in 1..40 {
-            let ceiling = (Duration::from_millis(100) * 2u32.pow((attempt - 1).min(16)))
-                .min(Duration::from_secs(2));
+            let ceiling = (Duration::from_millis(100) * 2u32.pow((attempt - 1).min(16))).min(Duration::from_secs(2));
             let delay = policy.backoff(attempt);
             assert!(
                 delay >= ceiling / 2 && delay <= ceiling,

@@ -1,0 +1,150 @@
+//! The CRDs' CEL rules, evaluated the way the API server does (kube-cel).
+
+use serde_json::{Value, json};
+
+use super::{IsolationProfile, Microtenant, ZpaProviderConfig};
+
+fn isop(spec: Value) -> IsolationProfile {
+    serde_json::from_value(json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "IsolationProfile",
+        "metadata": {"name": "p", "namespace": "ns"}, "spec": spec}))
+    .unwrap()
+}
+
+fn base_isop() -> Value {
+    json!({"regions": ["Frankfurt", "London"]})
+}
+
+fn with(mut base: Value, patch: Value) -> Value {
+    for (k, v) in patch.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    base
+}
+
+fn messages(result: Result<(), kube::core::cel::ValidationErrors>) -> String {
+    match result {
+        Ok(()) => String::new(),
+        Err(errors) => format!("{errors:?}"),
+    }
+}
+
+#[test]
+fn isolation_profile_create_rules() {
+    let cases: Vec<(&str, Value, Option<&str>)> = vec![
+        ("plain", base_isop(), None),
+        (
+            "flattenedPdf with upstream",
+            with(base_isop(), json!({"securityControls": {"flattenedPdf": true, "uploadDownload": "upstream"}})),
+            None,
+        ),
+        (
+            "flattenedPdf with all",
+            with(base_isop(), json!({"securityControls": {"flattenedPdf": true, "uploadDownload": "all"}})),
+            Some("flattenedPdf requires uploadDownload"),
+        ),
+        (
+            "flattenedPdf without uploadDownload",
+            with(base_isop(), json!({"securityControls": {"flattenedPdf": true}})),
+            Some("flattenedPdf requires uploadDownload"),
+        ),
+        (
+            "flattenedPdf off with all",
+            with(base_isop(), json!({"securityControls": {"flattenedPdf": false, "uploadDownload": "all"}})),
+            None,
+        ),
+        (
+            "both scopes",
+            with(base_isop(), json!({"microtenantRef": {"name": "a"}, "microtenantId": "1"})),
+            Some("microtenantRef or microtenantId"),
+        ),
+        ("empty region name", json!({"regions": ["Frankfurt", ""]}), Some("region names must not be empty")),
+    ];
+    for (name, spec, want) in cases {
+        let got = messages(isop(spec).validate_cel());
+        match want {
+            None => assert!(got.is_empty(), "{name}: unexpected {got}"),
+            Some(fragment) => assert!(got.contains(fragment), "{name}: wanted {fragment:?}, got {got:?}"),
+        }
+    }
+}
+
+#[test]
+fn isolation_profile_update_rules() {
+    let cases: Vec<(&str, Value, Value, Option<&str>)> = vec![
+        ("unchanged", base_isop(), base_isop(), None),
+        ("description edit", base_isop(), with(base_isop(), json!({"description": "x"})), None),
+        ("externalId set later", base_isop(), with(base_isop(), json!({"externalId": "u1"})), None),
+        (
+            "externalId changed",
+            with(base_isop(), json!({"externalId": "u1"})),
+            with(base_isop(), json!({"externalId": "u2"})),
+            Some("externalId is immutable"),
+        ),
+        (
+            "externalId removed",
+            with(base_isop(), json!({"externalId": "u1"})),
+            base_isop(),
+            Some("externalId is immutable"),
+        ),
+        (
+            "provider config changed",
+            base_isop(),
+            with(base_isop(), json!({"providerConfigRef": {"name": "other"}})),
+            Some("providerConfigRef is immutable"),
+        ),
+        (
+            "provider config spelled out as default",
+            base_isop(),
+            with(base_isop(), json!({"providerConfigRef": {"name": "default"}})),
+            None,
+        ),
+        ("scope added", base_isop(), with(base_isop(), json!({"microtenantRef": {"name": "a"}})), Some("scope")),
+        (
+            "scope id changed",
+            with(base_isop(), json!({"microtenantId": "1"})),
+            with(base_isop(), json!({"microtenantId": "2"})),
+            Some("scope"),
+        ),
+    ];
+    for (name, old, new, want) in cases {
+        let got = messages(isop(new).validate_cel_update(&isop(old)));
+        match want {
+            None => assert!(got.is_empty(), "{name}: unexpected {got}"),
+            Some(fragment) => assert!(got.contains(fragment), "{name}: wanted {fragment:?}, got {got:?}"),
+        }
+    }
+}
+
+#[test]
+fn microtenant_rules() {
+    let mt = |spec: Value| -> Microtenant {
+        serde_json::from_value(json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "Microtenant",
+            "metadata": {"name": "m", "namespace": "ns"}, "spec": spec}))
+        .unwrap()
+    };
+    let ok = json!({"criteriaAttributeValues": ["example.com"]});
+    assert_eq!(messages(mt(ok.clone()).validate_cel()), "");
+    let bad_name = messages(mt(with(ok.clone(), json!({"name": "team/a"}))).validate_cel());
+    assert!(bad_name.contains("name may hold"), "{bad_name}");
+    let spaced = messages(mt(with(ok.clone(), json!({"name": "Team A_1.x-y"}))).validate_cel());
+    assert_eq!(spaced, "");
+    let moved =
+        messages(mt(with(ok.clone(), json!({"providerConfigRef": {"name": "b"}}))).validate_cel_update(&mt(ok)));
+    assert!(moved.contains("providerConfigRef is immutable"), "{moved}");
+}
+
+#[test]
+fn provider_config_rules() {
+    let pc = |spec: Value| -> ZpaProviderConfig {
+        serde_json::from_value(json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "ZpaProviderConfig",
+            "metadata": {"name": "default"}, "spec": spec}))
+        .unwrap()
+    };
+    let base = json!({"customerId": "1", "auth": "legacy", "credentialsSecretRef": {"namespace": "a", "name": "b"}});
+    assert_eq!(messages(pc(base.clone()).validate_cel()), "");
+    let both = messages(pc(with(base.clone(), json!({"cloud": "BETA", "baseUrl": "http://x"}))).validate_cel());
+    assert!(both.contains("cloud or baseUrl"), "{both}");
+    let oneapi = messages(pc(with(base.clone(), json!({"auth": "oneapi"}))).validate_cel());
+    assert!(oneapi.contains("vanityDomain"), "{oneapi}");
+    assert_eq!(messages(pc(with(base, json!({"auth": "oneapi", "vanityDomain": "acme"}))).validate_cel()), "");
+}

@@ -1,0 +1,160 @@
+//! Spec and status pieces shared by the managed kinds (`IsolationProfile`,
+//! `Microtenant`): which tenant, what to do on delete, whether to write at
+//! all, how to find an existing remote object, and the status conditions.
+
+use kube::KubeSchema;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The API group of every kind.
+pub const GROUP: &str = "zpa.operator.dev";
+
+/// Annotations the operator reads or writes on managed objects.
+pub mod annotations {
+    /// `"true"` stops every remote call for the object.
+    pub const PAUSED: &str = "zpa.operator.dev/paused";
+    /// Written before a create is sent, removed once its id is persisted:
+    /// `{"at": RFC 3339, "name": remote name}`. Seeing it with no id means a
+    /// create may have happened without us recording it.
+    pub const CREATE_PENDING: &str = "zpa.operator.dev/create-pending";
+    /// The remote id, persisted in metadata right after create so that it
+    /// survives the loss of status (backup and restore, status wipes).
+    pub const EXTERNAL_ID: &str = "zpa.operator.dev/external-id";
+}
+
+/// The finalizer that guards remote deletion.
+pub const FINALIZER: &str = "zpa.operator.dev/finalizer";
+
+/// Which `ZpaProviderConfig` (tenant) an object belongs to.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+pub struct ProviderConfigRef {
+    /// Name of a cluster-scoped `ZpaProviderConfig`.
+    #[schemars(length(min = 1))]
+    pub name: String,
+}
+
+/// The provider config name used when `providerConfigRef` is omitted.
+pub const DEFAULT_PROVIDER_CONFIG: &str = "default";
+
+/// What happens to the remote object when the custom resource is deleted.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Delete the remote object (the default).
+    #[default]
+    Delete,
+    /// Leave the remote object in ZPA.
+    Orphan,
+}
+
+/// Whether the operator may write to ZPA for this object.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ManagementPolicy {
+    /// Create, update and delete (the default).
+    #[default]
+    Manage,
+    /// Never write; report differences as `Synced=False, reason=ObserveOnlyDrift`.
+    ObserveOnly,
+}
+
+/// What to do when no remote id is known yet.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum Adoption {
+    /// Always create; an existing object of the same name is an error (the default).
+    #[default]
+    Never,
+    /// Adopt the single existing remote object of that name, else create.
+    ByName,
+}
+
+/// A reference to an object in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+pub struct LocalObjectRef {
+    #[schemars(length(min = 1))]
+    pub name: String,
+}
+
+/// A key of a Secret in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+pub struct SecretKeyRef {
+    #[schemars(length(min = 1))]
+    pub name: String,
+    #[schemars(length(min = 1))]
+    pub key: String,
+}
+
+/// The spec fields every managed kind has, flattened into its spec.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedFields {
+    /// The tenant; `default` when omitted. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_config_ref: Option<ProviderConfigRef>,
+    /// The remote display name; `metadata.name` when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 255))]
+    pub name: Option<String>,
+    /// `Delete` (default) or `Orphan`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+    /// `Manage` (default) or `ObserveOnly`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_policy: Option<ManagementPolicy>,
+    /// Adopt exactly this remote object (its ZPA id). Immutable once set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub external_id: Option<String>,
+    /// `Never` (default) or `ByName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<Adoption>,
+}
+
+impl ManagedFields {
+    pub fn provider_config_name(&self) -> &str {
+        self.provider_config_ref.as_ref().map_or(DEFAULT_PROVIDER_CONFIG, |r| r.name.as_str())
+    }
+
+    pub fn deletion_policy(&self) -> DeletionPolicy {
+        self.deletion_policy.unwrap_or_default()
+    }
+
+    pub fn management_policy(&self) -> ManagementPolicy {
+        self.management_policy.unwrap_or_default()
+    }
+
+    pub fn adoption(&self) -> Adoption {
+        self.adoption.unwrap_or_default()
+    }
+}
+
+/// CEL rules (on the spec) that keep a managed object pointed at the same
+/// tenant and remote object for its whole life.
+pub const RULE_PROVIDER_CONFIG_IMMUTABLE: &str = "(has(self.providerConfigRef) ? self.providerConfigRef.name : 'default') == (has(oldSelf.providerConfigRef) ? oldSelf.providerConfigRef.name : 'default')";
+pub const RULE_EXTERNAL_ID_IMMUTABLE: &str =
+    "!has(oldSelf.externalId) || (has(self.externalId) && self.externalId == oldSelf.externalId)";
+
+/// A status condition, Kubernetes style.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    /// `Ready` or `Synced`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    /// A stable PascalCase reason (see the README's condition reference).
+    pub reason: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// RFC 3339; changes only when `status` changes.
+    pub last_transition_time: String,
+}
+
+/// The condition types.
+pub const READY: &str = "Ready";
+pub const SYNCED: &str = "Synced";
+
+/// Read `conditions` of type `type_`.
+pub fn find_condition<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
+    conditions.iter().find(|c| c.type_ == type_)
+}

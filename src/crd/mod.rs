@@ -1,0 +1,47 @@
+//! The custom resource definitions: Rust types, schema and CEL rules.
+//! `zpa-operator crds` prints them; `crds/` holds the same YAML.
+
+pub mod common;
+pub mod isolation_profile;
+pub mod microtenant;
+pub mod provider_config;
+
+pub use common::*;
+pub use isolation_profile::*;
+pub use microtenant::*;
+pub use provider_config::*;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
+
+/// Every CRD the operator serves, in a stable order.
+pub fn all() -> Vec<CustomResourceDefinition> {
+    vec![ZpaProviderConfig::crd(), Microtenant::crd(), IsolationProfile::crd()]
+}
+
+/// One CRD as the YAML document `crds/` holds for it.
+pub fn crd_yaml(crd: &CustomResourceDefinition) -> Result<String, serde_yaml::Error> {
+    Ok(format!("---\n{}", serde_yaml::to_string(crd)?))
+}
+
+/// The file name of a CRD in `crds/`: `<group>_<plural>.yaml`.
+pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
+    format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural)
+}
+
+/// Every CRD as one multi-document YAML stream.
+pub fn to_yaml() -> Result<String, serde_yaml::Error> {
+    all().iter().map(crd_yaml).collect()
+}
+
+/// Writes one file per CRD into `dir` (what `crds/` holds).
+pub fn write_files(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(dir)?;
+    for crd in all() {
+        std::fs::write(dir.join(crd_file_name(&crd)), crd_yaml(&crd)?)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod cel_tests;
