@@ -7,6 +7,7 @@
 //! - [`simulator`]: an in-memory ZPA API speaking the same wire format;
 
 pub mod crd;
+pub mod reconcile;
 pub mod secret;
 pub mod simulator;
 pub mod wire;

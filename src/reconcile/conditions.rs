@@ -1,0 +1,189 @@
+//! The status conditions: every reason the operator can report, and how a
+//! new condition set is derived from the previous one (transition times move
+//! only when a status flips, so an unchanged object yields an unchanged status).
+
+use std::fmt;
+
+use crate::crd::{Condition, READY, SYNCED};
+
+/// Every condition reason, stable and PascalCase. The README documents each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    // Ready
+    /// The remote object exists and matches the spec.
+    Available,
+    /// A create is in flight or about to be sent.
+    Creating,
+    /// An update is in flight.
+    Updating,
+    /// The custom resource is being deleted.
+    Deleting,
+    /// No remote object exists (yet).
+    Unavailable,
+    // Synced
+    ReconcileSuccess,
+    ReconcileError,
+    ReconcilePaused,
+    ObserveOnlyDrift,
+    ReferenceNotFound,
+    ReferenceNotReady,
+    CreateIncomplete,
+    AmbiguousName,
+    AlreadyExists,
+    ExternalNotFound,
+    DeleteRefused,
+    RateLimited,
+    Unauthorized,
+    InvalidSpec,
+    CbiNotAvailable,
+    // ZpaProviderConfig
+    SignedIn,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Available => "Available",
+            Reason::Creating => "Creating",
+            Reason::Updating => "Updating",
+            Reason::Deleting => "Deleting",
+            Reason::Unavailable => "Unavailable",
+            Reason::ReconcileSuccess => "ReconcileSuccess",
+            Reason::ReconcileError => "ReconcileError",
+            Reason::ReconcilePaused => "ReconcilePaused",
+            Reason::ObserveOnlyDrift => "ObserveOnlyDrift",
+            Reason::ReferenceNotFound => "ReferenceNotFound",
+            Reason::ReferenceNotReady => "ReferenceNotReady",
+            Reason::CreateIncomplete => "CreateIncomplete",
+            Reason::AmbiguousName => "AmbiguousName",
+            Reason::AlreadyExists => "AlreadyExists",
+            Reason::ExternalNotFound => "ExternalNotFound",
+            Reason::DeleteRefused => "DeleteRefused",
+            Reason::RateLimited => "RateLimited",
+            Reason::Unauthorized => "Unauthorized",
+            Reason::InvalidSpec => "InvalidSpec",
+            Reason::CbiNotAvailable => "CbiNotAvailable",
+            Reason::SignedIn => "SignedIn",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What one condition should say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConditionState {
+    pub status: bool,
+    pub reason: Reason,
+    pub message: String,
+}
+
+impl ConditionState {
+    pub fn yes(reason: Reason, message: impl Into<String>) -> Self {
+        Self { status: true, reason, message: message.into() }
+    }
+
+    pub fn no(reason: Reason, message: impl Into<String>) -> Self {
+        Self { status: false, reason, message: message.into() }
+    }
+}
+
+/// Longest condition message kept; ZPA reasons can be long.
+const MAX_MESSAGE: usize = 1024;
+
+/// The `Ready` and `Synced` conditions after this reconcile. A condition's
+/// `lastTransitionTime` is carried over unless its status flipped.
+pub fn next_conditions(
+    previous: &[Condition],
+    ready: &ConditionState,
+    synced: &ConditionState,
+    generation: Option<i64>,
+    now: &str,
+) -> Vec<Condition> {
+    vec![next(previous, READY, ready, generation, now), next(previous, SYNCED, synced, generation, now)]
+}
+
+/// One condition of type `type_`, derived from `previous` the same way.
+pub fn next(
+    previous: &[Condition],
+    type_: &str,
+    state: &ConditionState,
+    generation: Option<i64>,
+    now: &str,
+) -> Condition {
+    let status = if state.status { "True" } else { "False" };
+    let last_transition_time = previous
+        .iter()
+        .find(|c| c.type_ == type_ && c.status == status)
+        .map_or_else(|| now.to_owned(), |c| c.last_transition_time.clone());
+    Condition {
+        type_: type_.to_owned(),
+        status: status.to_owned(),
+        reason: state.reason.as_str().to_owned(),
+        message: truncate(&state.message, MAX_MESSAGE),
+        observed_generation: generation,
+        last_transition_time,
+    }
+}
+
+fn truncate(message: &str, max: usize) -> String {
+    if message.len() <= max {
+        return message.to_owned();
+    }
+    let mut end = max;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &message[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transition_time_moves_only_when_status_flips() {
+        let first = next_conditions(
+            &[],
+            &ConditionState::no(Reason::Creating, "creating"),
+            &ConditionState::yes(Reason::ReconcileSuccess, ""),
+            Some(1),
+            "t1",
+        );
+        assert_eq!(first[0].last_transition_time, "t1");
+
+        let same_status = next_conditions(
+            &first,
+            &ConditionState::no(Reason::Unavailable, "other reason"),
+            &ConditionState::yes(Reason::ReconcileSuccess, ""),
+            Some(2),
+            "t2",
+        );
+        assert_eq!(same_status[0].last_transition_time, "t1", "reason change alone keeps the time");
+        assert_eq!(same_status[0].reason, "Unavailable");
+        assert_eq!(same_status[1].observed_generation, Some(2));
+
+        let flipped = next_conditions(
+            &same_status,
+            &ConditionState::yes(Reason::Available, ""),
+            &ConditionState::yes(Reason::ReconcileSuccess, ""),
+            Some(2),
+            "t3",
+        );
+        assert_eq!(flipped[0].last_transition_time, "t3");
+        assert_eq!(flipped[1].last_transition_time, "t1");
+    }
+
+    #[test]
+    fn long_messages_are_truncated_on_a_char_boundary() {
+        let long = "é".repeat(2000);
+        let state = ConditionState::no(Reason::ReconcileError, long);
+        let condition = next(&[], READY, &state, None, "t");
+        assert!(condition.message.len() <= MAX_MESSAGE + '…'.len_utf8());
+        assert!(condition.message.ends_with('…'));
+    }
+}

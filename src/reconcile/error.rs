@@ -1,0 +1,158 @@
+//! Why a reconcile did not finish, each with its stable condition reason and
+//! whether waiting alone can fix it.
+
+use std::time::Duration;
+
+use super::conditions::Reason;
+use crate::zpa::ZpaError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// Something the spec names does not exist: a Secret, a Microtenant, a
+    /// region/certificate/banner name, the provider config.
+    #[error("{what} not found")]
+    ReferenceNotFound { what: String },
+
+    /// A referenced object exists but is not usable yet (a Microtenant without an id).
+    #[error("waiting for {what}")]
+    ReferenceNotReady { what: String },
+
+    /// The spec cannot be applied as written (including ZPA refusing it as invalid).
+    #[error("{message}")]
+    InvalidSpec { message: String },
+
+    /// A create was started but its result was never recorded, and ZPA shows
+    /// no single object it could have been.
+    #[error(
+        "a create started at {since} was not recorded and {matches} remote objects are named {name:?}; \
+         set spec.externalId to the right one, or remove the zpa.operator.dev/create-pending annotation to create anew"
+    )]
+    CreateIncomplete { since: String, name: String, matches: usize },
+
+    /// Adoption by name found several candidates.
+    #[error("{} remote objects are named {name:?} ({}); set spec.externalId to choose one", ids.len(), ids.join(", "))]
+    AmbiguousName { name: String, ids: Vec<String> },
+
+    /// Creating would duplicate a remote object nobody asked to adopt.
+    #[error(
+        "a remote object named {name:?} already exists{}; set spec.adoption: ByName or spec.externalId to manage it",
+        id.as_ref().map(|id| format!(" (id {id})")).unwrap_or_default()
+    )]
+    AlreadyExists { name: String, id: Option<String> },
+
+    /// `externalId` (or, for ObserveOnly, the name) points at nothing.
+    #[error("no remote object {what}")]
+    ExternalNotFound { what: String },
+
+    /// ZPA refused to delete the remote object; the custom resource stays.
+    #[error("ZPA refused to delete {id}: {reason}")]
+    DeleteRefused { id: String, reason: String },
+
+    #[error(transparent)]
+    Zpa(#[from] ZpaError),
+
+    #[error("Kubernetes API call {operation} failed: {source}")]
+    Kubernetes {
+        operation: &'static str,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl ReconcileError {
+    pub fn kubernetes(operation: &'static str) -> impl FnOnce(kube::Error) -> Self {
+        move |source| ReconcileError::Kubernetes { operation, source }
+    }
+
+    /// The `Synced` condition reason.
+    pub fn reason(&self) -> Reason {
+        match self {
+            ReconcileError::ReferenceNotFound { .. } => Reason::ReferenceNotFound,
+            ReconcileError::ReferenceNotReady { .. } => Reason::ReferenceNotReady,
+            ReconcileError::InvalidSpec { .. } => Reason::InvalidSpec,
+            ReconcileError::CreateIncomplete { .. } => Reason::CreateIncomplete,
+            ReconcileError::AmbiguousName { .. } => Reason::AmbiguousName,
+            ReconcileError::AlreadyExists { .. } => Reason::AlreadyExists,
+            ReconcileError::ExternalNotFound { .. } => Reason::ExternalNotFound,
+            ReconcileError::DeleteRefused { .. } => Reason::DeleteRefused,
+            ReconcileError::Zpa(error) => match error {
+                ZpaError::RateLimited { .. } => Reason::RateLimited,
+                ZpaError::Unauthorized { .. } => Reason::Unauthorized,
+                ZpaError::Invalid { .. } => Reason::InvalidSpec,
+                ZpaError::Duplicate { .. } => Reason::AlreadyExists,
+                ZpaError::CbiNotAvailable { .. } => Reason::CbiNotAvailable,
+                _ => Reason::ReconcileError,
+            },
+            ReconcileError::Kubernetes { .. } => Reason::ReconcileError,
+        }
+    }
+
+    /// Whether retrying with backoff can succeed without anyone changing anything.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ReconcileError::Zpa(error) => error.is_retryable(),
+            ReconcileError::Kubernetes { .. } | ReconcileError::ReferenceNotReady { .. } => true,
+            // ZPA may release the object (e.g. once a Microtenant's profiles are gone).
+            ReconcileError::DeleteRefused { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// When the server said how long to wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ReconcileError::Zpa(ZpaError::RateLimited { retry_after }) => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_and_retryability() {
+        let cases: Vec<(ReconcileError, Reason, bool)> = vec![
+            (ReconcileError::ReferenceNotFound { what: "Secret a/b".into() }, Reason::ReferenceNotFound, false),
+            (ReconcileError::ReferenceNotReady { what: "Microtenant a".into() }, Reason::ReferenceNotReady, true),
+            (ReconcileError::InvalidSpec { message: "x".into() }, Reason::InvalidSpec, false),
+            (
+                ReconcileError::CreateIncomplete { since: "t".into(), name: "n".into(), matches: 2 },
+                Reason::CreateIncomplete,
+                false,
+            ),
+            (
+                ReconcileError::Zpa(ZpaError::RateLimited { retry_after: Duration::from_secs(13) }),
+                Reason::RateLimited,
+                true,
+            ),
+            (ReconcileError::Zpa(ZpaError::Unauthorized { reason: "no".into() }), Reason::Unauthorized, false),
+            (
+                ReconcileError::Zpa(ZpaError::Invalid {
+                    status: 400,
+                    id: "i".into(),
+                    reason: "r".into(),
+                    params: vec![],
+                }),
+                Reason::InvalidSpec,
+                false,
+            ),
+            (ReconcileError::Zpa(ZpaError::Transient { detail: "503".into() }), Reason::ReconcileError, true),
+            (ReconcileError::Zpa(ZpaError::Duplicate { reason: "dup".into() }), Reason::AlreadyExists, false),
+            (ReconcileError::DeleteRefused { id: "1".into(), reason: "in use".into() }, Reason::DeleteRefused, true),
+        ];
+        for (error, reason, retryable) in cases {
+            assert_eq!(error.reason(), reason, "{error}");
+            assert_eq!(error.is_retryable(), retryable, "{error}");
+        }
+    }
+
+    #[test]
+    fn messages_say_what_to_do() {
+        let ambiguous = ReconcileError::AmbiguousName { name: "p".into(), ids: vec!["a".into(), "b".into()] };
+        assert_eq!(ambiguous.to_string(), "2 remote objects are named \"p\" (a, b); set spec.externalId to choose one");
+        let exists = ReconcileError::AlreadyExists { name: "p".into(), id: Some("7".into()) };
+        assert!(exists.to_string().contains("(id 7); set spec.adoption: ByName"));
+    }
+}

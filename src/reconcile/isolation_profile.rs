@@ -1,0 +1,374 @@
+//! IsolationProfile: desired state from the spec, the wire bodies to send,
+//! and the status view of what ZPA holds. Pure.
+
+use serde_json::{Value, json};
+
+use super::diff::{FieldChange, overlay, strip_nulls};
+use super::plan::ManagedKind;
+use crate::crd::{
+    IsolationProfileObservation, IsolationProfileSpec, NamedId, SecurityControlsSpec, UserExperienceSpec,
+};
+use crate::secret::SecretString;
+use crate::wire::cbi::{CbiProfile, NamedRef};
+
+/// The spec's references turned into ids (and the debug password read from its Secret).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResolvedReferences {
+    pub region_ids: Vec<String>,
+    pub certificate_ids: Option<Vec<String>>,
+    pub banner_id: Option<String>,
+    pub debug_file_password: Option<SecretString>,
+}
+
+/// An IsolationProfile ready to compare and send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredProfile {
+    pub name: String,
+    pub region_ids: Vec<String>,
+    pub certificate_ids: Option<Vec<String>>,
+    pub banner_id: Option<String>,
+    pub debug_file_password: Option<SecretString>,
+    /// The other managed fields in wire form: description, isDefault,
+    /// securityControls, userExperience, debugMode.allowed.
+    pub fields: Value,
+}
+
+impl DesiredProfile {
+    pub fn new(name: &str, spec: &IsolationProfileSpec, refs: ResolvedReferences) -> Self {
+        let mut region_ids = refs.region_ids;
+        region_ids.sort();
+        region_ids.dedup();
+        let fields = json!({
+            "description": spec.description,
+            "isDefault": spec.is_default,
+            "securityControls": spec.security_controls,
+            "userExperience": spec.user_experience,
+            "debugMode": spec.debug_mode.as_ref().map(|d| json!({"allowed": d.allowed})),
+        });
+        Self {
+            name: name.to_owned(),
+            region_ids,
+            certificate_ids: refs.certificate_ids,
+            banner_id: refs.banner_id,
+            debug_file_password: refs.debug_file_password,
+            fields,
+        }
+    }
+}
+
+pub struct IsolationProfileKind;
+
+impl ManagedKind for IsolationProfileKind {
+    type Desired = DesiredProfile;
+    type Remote = CbiProfile;
+
+    fn desired_name(desired: &DesiredProfile) -> &str {
+        &desired.name
+    }
+
+    fn managed_json(desired: &DesiredProfile) -> Value {
+        let mut managed = desired.fields.clone();
+        managed["name"] = json!(desired.name);
+        managed["regionIds"] = json!(desired.region_ids);
+        managed["certificateIds"] = json!(desired.certificate_ids);
+        managed["bannerId"] = json!(desired.banner_id);
+        managed
+    }
+
+    /// GET returns reference objects and may omit the id arrays: compare ids
+    /// from whichever form is there.
+    fn observed_json(remote: &CbiProfile) -> Value {
+        let mut observed = serde_json::to_value(remote).unwrap_or(Value::Null);
+        observed["regionIds"] = json!(remote.effective_region_ids());
+        observed["certificateIds"] = json!(remote.effective_certificate_ids());
+        observed["bannerId"] = json!(remote.effective_banner_id());
+        observed
+    }
+
+    /// The debug password is compared only when ZPA returns it.
+    fn secret_changes(desired: &DesiredProfile, remote: &CbiProfile) -> Vec<FieldChange> {
+        let observed = remote.debug_mode.as_ref().and_then(|d| d.file_password.as_ref()).filter(|p| !p.is_empty());
+        match (&desired.debug_file_password, observed) {
+            (Some(want), Some(have)) if want != have => vec![FieldChange {
+                path: "debugMode.filePassword".into(),
+                from: json!(crate::secret::REDACTED),
+                to: json!(crate::secret::REDACTED),
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Create sends the id forms only (as the Terraform provider does).
+    fn create_body(desired: &DesiredProfile) -> CbiProfile {
+        let mut body = strip_nulls(&Self::managed_json(desired));
+        set_password(&mut body, desired);
+        decode(body)
+    }
+
+    /// Update sends both reference forms, over the last read.
+    fn update_body(desired: &DesiredProfile, remote: &CbiProfile) -> CbiProfile {
+        let mut body = serde_json::to_value(remote).unwrap_or_else(|_| json!({}));
+        overlay(&mut body, &Self::managed_json(desired));
+        body["regions"] = refs(&desired.region_ids);
+        if let Some(ids) = &desired.certificate_ids {
+            body["certificates"] = refs(ids);
+        }
+        if let Some(id) = &desired.banner_id {
+            body["banner"] = json!({"id": id});
+        }
+        set_password(&mut body, desired);
+        decode(body)
+    }
+}
+
+fn refs(ids: &[String]) -> Value {
+    Value::Array(ids.iter().map(|id| json!({"id": id})).collect())
+}
+
+fn set_password(body: &mut Value, desired: &DesiredProfile) {
+    if let (Some(password), Some(debug)) = (&desired.debug_file_password, body.get_mut("debugMode")) {
+        debug["filePassword"] = json!(password.expose());
+    }
+}
+
+/// Our own JSON always decodes; a failure would be a bug, surfaced as an empty body.
+fn decode(body: Value) -> CbiProfile {
+    serde_json::from_value(body).unwrap_or_default()
+}
+
+/// What `status.atProvider` shows: the server's view of the managed fields.
+pub fn observation(remote: &CbiProfile) -> IsolationProfileObservation {
+    let named = |refs: &Option<Vec<NamedRef>>, ids: Vec<String>| -> Vec<NamedId> {
+        let mut out: Vec<NamedId> = match refs {
+            Some(objects) if !objects.is_empty() => {
+                objects.iter().map(|o| NamedId { id: o.id.clone(), name: o.name.clone() }).collect()
+            }
+            _ => ids.into_iter().map(|id| NamedId { id, name: None }).collect(),
+        };
+        out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        out
+    };
+    IsolationProfileObservation {
+        name: remote.name.clone(),
+        description: remote.description.clone().filter(|d| !d.is_empty()),
+        regions: named(&remote.regions, remote.effective_region_ids()),
+        certificates: named(&remote.certificates, remote.effective_certificate_ids()),
+        banner: remote
+            .effective_banner_id()
+            .map(|id| NamedId { name: remote.banner.as_ref().filter(|b| b.id == id).and_then(|b| b.name.clone()), id }),
+        is_default: remote.is_default,
+        security_controls: remote.security_controls.as_ref().and_then(security_controls_view),
+        user_experience: remote.user_experience.as_ref().and_then(user_experience_view),
+        debug_mode_allowed: remote.debug_mode.as_ref().and_then(|d| d.allowed),
+        cbi_url: remote.cbi_url.clone(),
+    }
+}
+
+/// Wire to spec shape. Values outside the spec's enums (a newer API) are
+/// left out of the view rather than failing it.
+fn security_controls_view(wire: &crate::wire::cbi::SecurityControls) -> Option<SecurityControlsSpec> {
+    let mut value = serde_json::to_value(wire).ok()?;
+    let known = [("copyPaste", &["none", "all"][..]), ("uploadDownload", &["none", "all", "upstream"][..])];
+    for (field, allowed) in known {
+        if value.get(field).and_then(Value::as_str).is_some_and(|v| !allowed.contains(&v)) {
+            value.as_object_mut()?.remove(field);
+        }
+    }
+    serde_json::from_value(value).ok()
+}
+
+fn user_experience_view(wire: &crate::wire::cbi::UserExperience) -> Option<UserExperienceSpec> {
+    serde_json::to_value(wire).ok().and_then(|v| serde_json::from_value(v).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{CopyPaste, DebugModeSpec, ManagementPolicy, UploadDownload, WatermarkSpec};
+    use crate::reconcile::plan::{Plan, plan};
+
+    fn spec() -> IsolationProfileSpec {
+        IsolationProfileSpec {
+            regions: vec!["Frankfurt".into(), "London".into()],
+            description: Some("web isolation".into()),
+            security_controls: Some(SecurityControlsSpec {
+                copy_paste: Some(CopyPaste::None),
+                upload_download: Some(UploadDownload::Upstream),
+                allow_printing: Some(false),
+                watermark: Some(WatermarkSpec {
+                    enabled: Some(true),
+                    message: Some("internal".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn refs() -> ResolvedReferences {
+        ResolvedReferences {
+            region_ids: vec!["r-lon".into(), "r-fra".into()],
+            banner_id: Some("b1".into()),
+            ..Default::default()
+        }
+    }
+
+    fn desired() -> DesiredProfile {
+        DesiredProfile::new("web", &spec(), refs())
+    }
+
+    /// What the API returns for the desired profile: object forms, other order, server fields.
+    fn remote_in_sync() -> CbiProfile {
+        serde_json::from_value(json!({
+            "id": "u1", "name": "web", "description": "web isolation", "cbiUrl": "https://x",
+            "regions": [{"id": "r-fra", "name": "Frankfurt"}, {"id": "r-lon", "name": "London"}],
+            "banner": {"id": "b1", "name": "Default"},
+            "certificates": [{"id": "c-root", "name": "Zscaler Root Certificate"}],
+            "securityControls": {"copyPaste": "none", "uploadDownload": "upstream", "documentViewer": true,
+                "watermark": {"enabled": true, "message": "internal"}},
+            "userExperience": {"browserInBrowser": true},
+            "serverOnly": 42
+        }))
+        .unwrap()
+    }
+
+    fn edit(f: impl FnOnce(&mut Value)) -> CbiProfile {
+        let mut value = serde_json::to_value(remote_in_sync()).unwrap();
+        f(&mut value);
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn each_field_change_is_an_update_with_exactly_that_change() {
+        let cases: Vec<(&str, CbiProfile, Vec<&str>)> = vec![
+            ("in sync", remote_in_sync(), vec![]),
+            ("renamed remotely", edit(|v| v["name"] = json!("other")), vec!["name"]),
+            ("description", edit(|v| v["description"] = json!("changed")), vec!["description"]),
+            (
+                "description removed",
+                edit(|v| v.as_object_mut().unwrap().remove("description").map(|_| ()).unwrap()),
+                vec!["description"],
+            ),
+            ("region swapped", edit(|v| v["regions"][1]["id"] = json!("r-tok")), vec!["regionIds"]),
+            ("region order only", edit(|v| v["regions"].as_array_mut().unwrap().reverse()), vec![]),
+            (
+                "id form instead of objects",
+                edit(|v| {
+                    v["regionIds"] = json!(["r-lon", "r-fra"]);
+                    v.as_object_mut().unwrap().remove("regions");
+                }),
+                vec![],
+            ),
+            ("banner", edit(|v| v["banner"] = json!({"id": "b2"})), vec!["bannerId"]),
+            (
+                "copyPaste",
+                edit(|v| v["securityControls"]["copyPaste"] = json!("all")),
+                vec!["securityControls.copyPaste"],
+            ),
+            (
+                "printing turned on",
+                edit(|v| v["securityControls"]["allowPrinting"] = json!(true)),
+                vec!["securityControls.allowPrinting"],
+            ),
+            ("unmanaged documentViewer", edit(|v| v["securityControls"]["documentViewer"] = json!(false)), vec![]),
+            (
+                "watermark message",
+                edit(|v| v["securityControls"]["watermark"]["message"] = json!("x")),
+                vec!["securityControls.watermark.message"],
+            ),
+            ("unmanaged certificates", edit(|v| v["certificates"] = json!([])), vec![]),
+            ("unmanaged server field", edit(|v| v["serverOnly"] = json!(43)), vec![]),
+        ];
+        for (name, remote, want) in cases {
+            let got = plan::<IsolationProfileKind>(&desired(), Some(&remote), ManagementPolicy::Manage).unwrap();
+            let paths: Vec<&str> = got.changes().iter().map(|c| c.path.as_str()).collect();
+            assert_eq!(paths, want, "{name}");
+            assert_eq!(matches!(got, Plan::InSync), want.is_empty(), "{name}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn missing_remote_is_a_create_with_id_forms() {
+        match plan::<IsolationProfileKind>(&desired(), None, ManagementPolicy::Manage).unwrap() {
+            Plan::Create { body } => {
+                assert_eq!(body.name, "web");
+                assert_eq!(body.region_ids, Some(vec!["r-fra".to_owned(), "r-lon".to_owned()]));
+                assert_eq!(body.banner_id.as_deref(), Some("b1"));
+                assert!(body.regions.is_none(), "create sends id forms only");
+                assert!(body.certificate_ids.is_none(), "unmanaged certificates are not sent");
+                let sc = body.security_controls.unwrap();
+                assert_eq!(sc.copy_paste.as_deref(), Some("none"));
+                assert_eq!(sc.allow_printing, Some(false));
+                assert!(sc.local_render.is_none());
+            }
+            other => panic!("expected create, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn update_body_is_the_last_read_with_managed_fields_over_it() {
+        let remote = edit(|v| v["securityControls"]["copyPaste"] = json!("all"));
+        let Plan::Update { body, .. } =
+            plan::<IsolationProfileKind>(&desired(), Some(&remote), ManagementPolicy::Manage).unwrap()
+        else {
+            panic!("expected update")
+        };
+        let sent = serde_json::to_value(&body).unwrap();
+        assert_eq!(sent["serverOnly"], 42, "unknown server fields survive");
+        assert_eq!(sent["securityControls"]["documentViewer"], true, "unmanaged nested fields survive");
+        assert_eq!(sent["securityControls"]["copyPaste"], "none");
+        assert_eq!(sent["regionIds"], json!(["r-fra", "r-lon"]));
+        assert_eq!(sent["regions"], json!([{"id": "r-fra"}, {"id": "r-lon"}]), "both reference forms");
+        assert_eq!(sent["banner"], json!({"id": "b1"}));
+        assert_eq!(sent["certificates"][0]["id"], "c-root", "unmanaged certificates untouched");
+    }
+
+    #[test]
+    fn observe_only_reports_drift_and_never_plans_a_write() {
+        let remote = edit(|v| v["description"] = json!("changed"));
+        let got = plan::<IsolationProfileKind>(&desired(), Some(&remote), ManagementPolicy::ObserveOnly).unwrap();
+        assert!(matches!(got, Plan::Drift { ref changes } if changes.len() == 1), "{got:?}");
+        let in_sync =
+            plan::<IsolationProfileKind>(&desired(), Some(&remote_in_sync()), ManagementPolicy::ObserveOnly).unwrap();
+        assert_eq!(in_sync, Plan::InSync);
+        assert!(plan::<IsolationProfileKind>(&desired(), None, ManagementPolicy::ObserveOnly).is_err());
+    }
+
+    #[test]
+    fn debug_password_goes_out_but_never_shows() {
+        let mut spec = spec();
+        spec.debug_mode = Some(DebugModeSpec { allowed: true, file_password_secret_ref: None });
+        let desired = DesiredProfile::new(
+            "web",
+            &spec,
+            ResolvedReferences { debug_file_password: Some("s3cret".into()), ..refs() },
+        );
+        let Plan::Create { body } = plan::<IsolationProfileKind>(&desired, None, ManagementPolicy::Manage).unwrap()
+        else {
+            panic!("expected create")
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap()["debugMode"],
+            json!({"allowed": true, "filePassword": "s3cret"})
+        );
+        let remote = edit(|v| v["debugMode"] = json!({"allowed": true, "filePassword": "old"}));
+        let changes = plan::<IsolationProfileKind>(&desired, Some(&remote), ManagementPolicy::Manage).unwrap();
+        let shown: Vec<String> = changes.changes().iter().map(|c| c.to_string()).collect();
+        assert_eq!(shown, vec!["debugMode.filePassword: \"***\" -> \"***\""]);
+    }
+
+    #[test]
+    fn observation_uses_names_and_tolerates_unknown_enum_values() {
+        let remote = edit(|v| v["securityControls"]["copyPaste"] = json!("some-future-mode"));
+        let seen = observation(&remote);
+        assert_eq!(
+            seen.regions.iter().map(|r| r.name.as_deref().unwrap()).collect::<Vec<_>>(),
+            vec!["Frankfurt", "London"]
+        );
+        assert_eq!(seen.banner.unwrap().name.as_deref(), Some("Default"));
+        let controls = seen.security_controls.unwrap();
+        assert_eq!(controls.copy_paste, None);
+        assert_eq!(controls.upload_download, Some(UploadDownload::Upstream));
+    }
+}

@@ -1,0 +1,184 @@
+//! Microtenant: desired state from the spec, wire bodies, status view. Pure.
+
+use serde_json::{Value, json};
+
+use super::diff::{overlay, strip_nulls};
+use super::plan::ManagedKind;
+use crate::crd::{CriteriaAttribute, MicrotenantObservation, MicrotenantSpec};
+use crate::wire::mgmt::Microtenant;
+
+/// A Microtenant ready to compare and send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredMicrotenant {
+    pub name: String,
+    /// Managed fields in wire form (name excluded).
+    pub fields: Value,
+}
+
+impl DesiredMicrotenant {
+    pub fn new(name: &str, spec: &MicrotenantSpec) -> Self {
+        let fields = json!({
+            "description": spec.description,
+            "enabled": spec.enabled,
+            "criteriaAttribute": spec.criteria_attribute.map(CriteriaAttribute::as_str),
+            "criteriaAttributeValues": spec.criteria_attribute_values,
+            "privilegedApprovalsEnabled": spec.privileged_approvals_enabled,
+        });
+        Self { name: name.to_owned(), fields }
+    }
+}
+
+/// Fields ZPA computes and never accepts back in a meaningful way; `user`
+/// in particular carries the one-time password and must never be sent.
+const NEVER_SENT: [&str; 1] = ["user"];
+
+pub struct MicrotenantKind;
+
+impl ManagedKind for MicrotenantKind {
+    type Desired = DesiredMicrotenant;
+    type Remote = Microtenant;
+
+    fn desired_name(desired: &DesiredMicrotenant) -> &str {
+        &desired.name
+    }
+
+    fn managed_json(desired: &DesiredMicrotenant) -> Value {
+        let mut managed = desired.fields.clone();
+        managed["name"] = json!(desired.name);
+        managed
+    }
+
+    fn observed_json(remote: &Microtenant) -> Value {
+        serde_json::to_value(remote).unwrap_or(Value::Null)
+    }
+
+    fn create_body(desired: &DesiredMicrotenant) -> Microtenant {
+        let mut body = strip_nulls(&Self::managed_json(desired));
+        // The API requires the criteria attribute; AuthDomain is the only one.
+        if body.get("criteriaAttribute").is_none() {
+            body["criteriaAttribute"] = json!(CriteriaAttribute::AuthDomain.as_str());
+        }
+        decode(body)
+    }
+
+    fn update_body(desired: &DesiredMicrotenant, remote: &Microtenant) -> Microtenant {
+        let mut body = serde_json::to_value(remote).unwrap_or_else(|_| json!({}));
+        overlay(&mut body, &Self::managed_json(desired));
+        if let Some(fields) = body.as_object_mut() {
+            for field in NEVER_SENT {
+                fields.remove(field);
+            }
+        }
+        decode(body)
+    }
+}
+
+fn decode(body: Value) -> Microtenant {
+    serde_json::from_value(body).unwrap_or_default()
+}
+
+/// What `status.atProvider` shows.
+pub fn observation(remote: &Microtenant, admin_username: Option<String>) -> MicrotenantObservation {
+    let mut values = remote.criteria_attribute_values.clone().unwrap_or_default();
+    values.sort();
+    MicrotenantObservation {
+        name: remote.name.clone(),
+        description: remote.description.clone().filter(|d| !d.is_empty()),
+        enabled: remote.enabled,
+        criteria_attribute: remote.criteria_attribute.clone(),
+        criteria_attribute_values: values,
+        privileged_approvals_enabled: remote.privileged_approvals_enabled,
+        admin_username,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::ManagementPolicy;
+    use crate::reconcile::plan::{Plan, plan};
+    use crate::wire::mgmt::MicrotenantUser;
+
+    fn spec() -> MicrotenantSpec {
+        MicrotenantSpec {
+            description: Some("team a".into()),
+            enabled: Some(true),
+            criteria_attribute_values: vec!["a.example.com".into(), "b.example.com".into()],
+            ..Default::default()
+        }
+    }
+
+    fn remote() -> Microtenant {
+        serde_json::from_value(json!({"id": "7205", "name": "team-a", "description": "team a", "enabled": true,
+            "operator": "OR", "criteriaAttribute": "AuthDomain", "scopeOrder": "3",
+            "criteriaAttributeValues": ["b.example.com", "a.example.com"], "creationTime": "1663791107"}))
+        .unwrap()
+    }
+
+    fn edit(f: impl FnOnce(&mut Value)) -> Microtenant {
+        let mut value = serde_json::to_value(remote()).unwrap();
+        f(&mut value);
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn each_field_change_is_an_update_with_exactly_that_change() {
+        let desired = DesiredMicrotenant::new("team-a", &spec());
+        let cases: Vec<(&str, Microtenant, Vec<&str>)> = vec![
+            ("in sync", remote(), vec![]),
+            ("name", edit(|v| v["name"] = json!("team-b")), vec!["name"]),
+            ("description", edit(|v| v["description"] = json!("x")), vec!["description"]),
+            ("disabled", edit(|v| v["enabled"] = json!(false)), vec!["enabled"]),
+            (
+                "enabled omitted",
+                edit(|v| {
+                    v.as_object_mut().unwrap().remove("enabled");
+                }),
+                vec!["enabled"],
+            ),
+            (
+                "domain removed",
+                edit(|v| v["criteriaAttributeValues"] = json!(["a.example.com"])),
+                vec!["criteriaAttributeValues"],
+            ),
+            ("unmanaged privileged approvals", edit(|v| v["privilegedApprovalsEnabled"] = json!(true)), vec![]),
+            ("unmanaged criteria attribute", edit(|v| v["criteriaAttribute"] = json!("Other")), vec![]),
+        ];
+        for (name, remote, want) in cases {
+            let got = plan::<MicrotenantKind>(&desired, Some(&remote), ManagementPolicy::Manage).unwrap();
+            let paths: Vec<&str> = got.changes().iter().map(|c| c.path.as_str()).collect();
+            assert_eq!(paths, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn create_defaults_the_criteria_attribute() {
+        let Plan::Create { body } =
+            plan::<MicrotenantKind>(&DesiredMicrotenant::new("team-a", &spec()), None, ManagementPolicy::Manage)
+                .unwrap()
+        else {
+            panic!("expected create")
+        };
+        assert_eq!(body.criteria_attribute.as_deref(), Some("AuthDomain"));
+        assert_eq!(body.name, "team-a");
+        assert!(body.privileged_approvals_enabled.is_none());
+        assert!(body.id.is_none());
+    }
+
+    #[test]
+    fn update_never_sends_the_admin_user_back() {
+        let mut with_user = edit(|v| v["description"] = json!("old"));
+        with_user.user = Some(MicrotenantUser { password: Some("pw".into()), ..Default::default() });
+        let Plan::Update { body, .. } = plan::<MicrotenantKind>(
+            &DesiredMicrotenant::new("team-a", &spec()),
+            Some(&with_user),
+            ManagementPolicy::Manage,
+        )
+        .unwrap() else {
+            panic!("expected update")
+        };
+        assert!(body.user.is_none());
+        assert_eq!(body.scope_order.as_deref(), Some("3"), "server fields kept");
+        assert_eq!(body.description.as_deref(), Some("team a"));
+    }
+}

@@ -1,0 +1,21 @@
+//! The reconcile core: pure decisions, no I/O. It knows the custom resource
+//! types and the ZPA wire types, and nothing of HTTP or the Kubernetes API.
+//!
+//! ```text
+//! identity (target.rs) ─▶ diff (diff.rs) ─▶ plan (plan.rs) ─▶ conditions (conditions.rs)
+//!                      per kind: isolation_profile.rs, microtenant.rs
+//! ```
+
+pub mod conditions;
+pub mod diff;
+pub mod error;
+pub mod isolation_profile;
+pub mod microtenant;
+pub mod plan;
+pub mod target;
+
+pub use conditions::{ConditionState, Reason};
+pub use diff::FieldChange;
+pub use error::ReconcileError;
+pub use plan::{ManagedKind, Plan, diff, plan};
+pub use target::{Found, Identity, PendingCreate, RemoteObject, Target};

@@ -1,0 +1,85 @@
+//! The plan: given what is desired and what exists, what to write. Pure and
+//! the same for every kind, through [`ManagedKind`].
+
+use serde_json::Value;
+
+use super::diff::{FieldChange, managed_changes};
+use super::error::ReconcileError;
+use super::target::RemoteObject;
+use crate::crd::ManagementPolicy;
+
+/// What a kind must provide for planning.
+pub trait ManagedKind {
+    /// The spec with every reference resolved.
+    type Desired;
+    /// The remote object, as the API returns it.
+    type Remote: RemoteObject + Clone;
+
+    fn desired_name(desired: &Self::Desired) -> &str;
+    /// The managed fields in wire form (unmanaged fields null or absent).
+    fn managed_json(desired: &Self::Desired) -> Value;
+    /// The remote object in the same normalised wire form.
+    fn observed_json(remote: &Self::Remote) -> Value;
+    /// Managed changes that JSON cannot show (secrets).
+    fn secret_changes(_desired: &Self::Desired, _remote: &Self::Remote) -> Vec<FieldChange> {
+        Vec::new()
+    }
+    fn create_body(desired: &Self::Desired) -> Self::Remote;
+    /// The full PUT body: the last read with the managed fields laid over it.
+    fn update_body(desired: &Self::Desired, remote: &Self::Remote) -> Self::Remote;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan<R> {
+    /// The remote object matches: write nothing.
+    InSync,
+    Create {
+        body: R,
+    },
+    Update {
+        body: R,
+        changes: Vec<FieldChange>,
+    },
+    /// ObserveOnly and the remote object differs: report, never write.
+    Drift {
+        changes: Vec<FieldChange>,
+    },
+}
+
+impl<R> Plan<R> {
+    pub fn changes(&self) -> &[FieldChange] {
+        match self {
+            Plan::Update { changes, .. } | Plan::Drift { changes } => changes,
+            _ => &[],
+        }
+    }
+}
+
+/// The managed fields of `desired` that `remote` does not match.
+pub fn diff<K: ManagedKind>(desired: &K::Desired, remote: &K::Remote) -> Vec<FieldChange> {
+    let mut changes = managed_changes(&K::managed_json(desired), &K::observed_json(remote));
+    changes.extend(K::secret_changes(desired, remote));
+    changes
+}
+
+/// `remote` is `None` when no remote object exists.
+pub fn plan<K: ManagedKind>(
+    desired: &K::Desired,
+    remote: Option<&K::Remote>,
+    policy: ManagementPolicy,
+) -> Result<Plan<K::Remote>, ReconcileError> {
+    match (remote, policy) {
+        (None, ManagementPolicy::Manage) => Ok(Plan::Create { body: K::create_body(desired) }),
+        (None, ManagementPolicy::ObserveOnly) => {
+            Err(ReconcileError::ExternalNotFound { what: format!("named {:?} to observe", K::desired_name(desired)) })
+        }
+        (Some(remote), policy) => {
+            let changes = diff::<K>(desired, remote);
+            Ok(match (changes.is_empty(), policy) {
+                (true, _) => Plan::InSync,
+                (false, ManagementPolicy::ObserveOnly) => Plan::Drift { changes },
+                (false, ManagementPolicy::Manage) => Plan::Update { body: K::update_body(desired, remote), changes },
+            })
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Which remote object a custom resource stands for. Pure: the caller looks
+//! up what the identity asks for (by id, or by name), this decides.
+
+use std::time::Duration;
+
+use super::error::ReconcileError;
+use crate::crd::{Adoption, ManagementPolicy};
+
+/// A remote object as far as identity goes.
+pub trait RemoteObject {
+    fn remote_id(&self) -> Option<&str>;
+    fn remote_name(&self) -> &str;
+}
+
+impl RemoteObject for crate::wire::cbi::CbiProfile {
+    fn remote_id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+    fn remote_name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl RemoteObject for crate::wire::mgmt::Microtenant {
+    fn remote_id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+    fn remote_name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A create that was started: the marker written before the POST.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingCreate {
+    /// RFC 3339.
+    pub at: String,
+    /// The remote name the create used.
+    pub name: String,
+}
+
+/// What we know about the remote identity before looking.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Identity {
+    /// `spec.externalId`: adopt exactly this object.
+    External(String),
+    /// The id recorded after our own create or an adoption.
+    Known(String),
+    /// A create was started and its id never recorded.
+    Pending { marker: PendingCreate, age: Duration },
+    /// Nothing recorded.
+    Fresh,
+}
+
+impl Identity {
+    /// The id to look up, when the identity has one.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Identity::External(id) | Identity::Known(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The name to look up when the identity has no id. A fresh object is
+    /// looked up even without adoption, so a name clash is reported before a
+    /// doomed POST.
+    pub fn lookup_name<'a>(&'a self, desired_name: &'a str) -> Option<&'a str> {
+        match self {
+            Identity::External(_) | Identity::Known(_) => None,
+            Identity::Pending { marker, .. } => Some(&marker.name),
+            Identity::Fresh => Some(desired_name),
+        }
+    }
+}
+
+/// What the lookup found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found<R> {
+    /// Looked up by id: the object, or `None` for 404.
+    ById(Option<R>),
+    /// Looked up by name: every exact (case-insensitive) match.
+    ByName(Vec<R>),
+}
+
+/// The decision.
+#[derive(Debug, PartialEq)]
+pub enum Target<R> {
+    /// Manage this object; `adopted` when its id is new to us.
+    Existing { id: String, remote: R, adopted: bool },
+    /// There is no remote object: create one (when allowed).
+    Absent { vanished_id: Option<String> },
+    /// A create may still surface; look again after this long.
+    Wait(Duration),
+}
+
+/// How long after a pending create with no result we stop waiting for the
+/// object to show up and treat the create as never applied.
+pub const CREATE_GRACE: Duration = Duration::from_secs(30);
+
+pub fn choose<R: RemoteObject>(
+    identity: &Identity,
+    found: Found<R>,
+    adoption: Adoption,
+    policy: ManagementPolicy,
+) -> Result<Target<R>, ReconcileError> {
+    let adopt_by_name = adoption == Adoption::ByName || policy == ManagementPolicy::ObserveOnly;
+    match (identity, found) {
+        (Identity::External(id), Found::ById(Some(remote))) => {
+            Ok(Target::Existing { id: id.clone(), remote, adopted: true })
+        }
+        (Identity::External(id), Found::ById(None)) => {
+            Err(ReconcileError::ExternalNotFound { what: format!("with id {id} (spec.externalId)") })
+        }
+        (Identity::Known(id), Found::ById(Some(remote))) => {
+            Ok(Target::Existing { id: id.clone(), remote, adopted: false })
+        }
+        (Identity::Known(id), Found::ById(None)) => Ok(Target::Absent { vanished_id: Some(id.clone()) }),
+        (Identity::Pending { marker, age }, Found::ByName(mut matches)) => match matches.len() {
+            1 => adopt(matches.remove(0)),
+            0 if *age < CREATE_GRACE => Ok(Target::Wait(CREATE_GRACE - *age)),
+            0 => Ok(Target::Absent { vanished_id: None }),
+            n => Err(ReconcileError::CreateIncomplete {
+                since: marker.at.clone(),
+                name: marker.name.clone(),
+                matches: n,
+            }),
+        },
+        (Identity::Fresh, Found::ByName(mut matches)) => match (matches.len(), adopt_by_name) {
+            (0, _) => Ok(Target::Absent { vanished_id: None }),
+            (1, true) => adopt(matches.remove(0)),
+            (_, true) => Err(ReconcileError::AmbiguousName {
+                name: matches[0].remote_name().to_owned(),
+                ids: matches.iter().filter_map(|m| m.remote_id().map(str::to_owned)).collect(),
+            }),
+            (_, false) => Err(ReconcileError::AlreadyExists {
+                name: matches[0].remote_name().to_owned(),
+                id: matches[0].remote_id().map(str::to_owned),
+            }),
+        },
+        (identity, _) => Err(ReconcileError::InvalidSpec {
+            message: format!("internal: lookup kind does not match identity {identity:?}"),
+        }),
+    }
+}
+
+fn adopt<R: RemoteObject>(remote: R) -> Result<Target<R>, ReconcileError> {
+    match remote.remote_id() {
+        Some(id) => Ok(Target::Existing { id: id.to_owned(), remote, adopted: true }),
+        None => {
+            Err(ReconcileError::InvalidSpec { message: format!("remote object {:?} has no id", remote.remote_name()) })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::conditions::Reason;
+    use crate::wire::mgmt::Microtenant;
+
+    fn mt(id: &str, name: &str) -> Microtenant {
+        Microtenant { id: Some(id.into()), name: name.into(), ..Default::default() }
+    }
+
+    fn pending(age_secs: u64) -> Identity {
+        Identity::Pending {
+            marker: PendingCreate { at: "2026-01-01T00:00:00Z".into(), name: "a".into() },
+            age: Duration::from_secs(age_secs),
+        }
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Want {
+        Existing(&'static str, bool),
+        Absent(Option<&'static str>),
+        Wait,
+        Error(Reason),
+    }
+
+    #[test]
+    fn identity_decision_table() {
+        use Adoption::*;
+        use ManagementPolicy::*;
+        let cases: Vec<(&str, Identity, Found<Microtenant>, Adoption, ManagementPolicy, Want)> = vec![
+            (
+                "external found",
+                Identity::External("1".into()),
+                Found::ById(Some(mt("1", "a"))),
+                Never,
+                Manage,
+                Want::Existing("1", true),
+            ),
+            (
+                "external missing",
+                Identity::External("1".into()),
+                Found::ById(None),
+                Never,
+                Manage,
+                Want::Error(Reason::ExternalNotFound),
+            ),
+            (
+                "known found",
+                Identity::Known("1".into()),
+                Found::ById(Some(mt("1", "a"))),
+                Never,
+                Manage,
+                Want::Existing("1", false),
+            ),
+            ("known vanished", Identity::Known("1".into()), Found::ById(None), Never, Manage, Want::Absent(Some("1"))),
+            (
+                "pending, one match",
+                pending(5),
+                Found::ByName(vec![mt("9", "a")]),
+                Never,
+                Manage,
+                Want::Existing("9", true),
+            ),
+            ("pending, none yet", pending(5), Found::ByName(vec![]), Never, Manage, Want::Wait),
+            ("pending, none after grace", pending(31), Found::ByName(vec![]), Never, Manage, Want::Absent(None)),
+            (
+                "pending, two matches",
+                pending(5),
+                Found::ByName(vec![mt("1", "a"), mt("2", "A")]),
+                Never,
+                Manage,
+                Want::Error(Reason::CreateIncomplete),
+            ),
+            ("fresh, nothing", Identity::Fresh, Found::ByName(vec![]), Never, Manage, Want::Absent(None)),
+            (
+                "fresh, clash without adoption",
+                Identity::Fresh,
+                Found::ByName(vec![mt("1", "a")]),
+                Never,
+                Manage,
+                Want::Error(Reason::AlreadyExists),
+            ),
+            (
+                "fresh, adopt by name",
+                Identity::Fresh,
+                Found::ByName(vec![mt("1", "a")]),
+                ByName,
+                Manage,
+                Want::Existing("1", true),
+            ),
+            (
+                "fresh, adopt ambiguous",
+                Identity::Fresh,
+                Found::ByName(vec![mt("1", "a"), mt("2", "a")]),
+                ByName,
+                Manage,
+                Want::Error(Reason::AmbiguousName),
+            ),
+            (
+                "observe-only adopts by name",
+                Identity::Fresh,
+                Found::ByName(vec![mt("1", "a")]),
+                Never,
+                ObserveOnly,
+                Want::Existing("1", true),
+            ),
+        ];
+        for (name, identity, found, adoption, policy, want) in cases {
+            let got = match choose(&identity, found, adoption, policy) {
+                Ok(Target::Existing { id, adopted, .. }) => Want::Existing(Box::leak(id.into_boxed_str()), adopted),
+                Ok(Target::Absent { vanished_id }) => {
+                    Want::Absent(vanished_id.map(|s| &*Box::leak(s.into_boxed_str())))
+                }
+                Ok(Target::Wait(_)) => Want::Wait,
+                Err(error) => Want::Error(error.reason()),
+            };
+            assert_eq!(got, want, "{name}");
+        }
+    }
+}
