@@ -8,6 +8,7 @@
 
 pub mod crd;
 pub mod reconcile;
+pub mod remote;
 pub mod secret;
 pub mod simulator;
 pub mod wire;

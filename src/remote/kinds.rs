@@ -1,0 +1,128 @@
+//! How each managed kind is listed, read, created, updated and deleted in ZPA.
+
+use std::future::Future;
+
+use super::snapshot::SnapshotCache;
+use super::tenant::Tenant;
+use crate::reconcile::ManagedKind;
+use crate::reconcile::isolation_profile::IsolationProfileKind;
+use crate::reconcile::microtenant::MicrotenantKind;
+use crate::wire::cbi::CbiProfile;
+use crate::wire::mgmt::{Microtenant, MicrotenantUser};
+use crate::zpa::{ZpaClient, ZpaError};
+
+/// What a create returned.
+#[derive(Debug, Clone)]
+pub struct Created<R> {
+    pub id: String,
+    /// What ZPA now holds, as far as we know without reading it back.
+    pub remote: R,
+    /// The generated Microtenant admin, shown by ZPA this once.
+    pub admin_user: Option<MicrotenantUser>,
+}
+
+/// The I/O side of a managed kind.
+pub trait RemoteKind: ManagedKind<Remote: Send + Sync + 'static> + Send + Sync + 'static {
+    /// The kind as users see it, for messages and metrics.
+    const KIND: &'static str;
+
+    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Self::Remote>;
+    /// The snapshot a scope lives in.
+    fn scope_key(scope: Option<&str>) -> String;
+    fn list(
+        client: &ZpaClient,
+        scope: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<Self::Remote>, ZpaError>> + Send;
+    fn get(
+        client: &ZpaClient,
+        id: &str,
+        scope: Option<&str>,
+    ) -> impl Future<Output = Result<Self::Remote, ZpaError>> + Send;
+    fn create(
+        client: &ZpaClient,
+        body: &Self::Remote,
+        scope: Option<&str>,
+    ) -> impl Future<Output = Result<Created<Self::Remote>, ZpaError>> + Send;
+    fn update(
+        client: &ZpaClient,
+        id: &str,
+        body: &Self::Remote,
+        scope: Option<&str>,
+    ) -> impl Future<Output = Result<(), ZpaError>> + Send;
+    fn delete(client: &ZpaClient, id: &str, scope: Option<&str>) -> impl Future<Output = Result<(), ZpaError>> + Send;
+}
+
+impl RemoteKind for IsolationProfileKind {
+    const KIND: &'static str = "IsolationProfile";
+
+    fn snapshots(tenant: &Tenant) -> &SnapshotCache<CbiProfile> {
+        &tenant.profiles
+    }
+
+    fn scope_key(scope: Option<&str>) -> String {
+        scope.unwrap_or("0").to_owned()
+    }
+
+    async fn list(client: &ZpaClient, scope: Option<&str>) -> Result<Vec<CbiProfile>, ZpaError> {
+        client.list_profiles(scope).await
+    }
+
+    async fn get(client: &ZpaClient, id: &str, scope: Option<&str>) -> Result<CbiProfile, ZpaError> {
+        client.get_profile(id, scope).await
+    }
+
+    async fn create(
+        client: &ZpaClient,
+        body: &CbiProfile,
+        scope: Option<&str>,
+    ) -> Result<Created<CbiProfile>, ZpaError> {
+        let id = client.create_profile(body, scope).await?;
+        Ok(Created { remote: CbiProfile { id: Some(id.clone()), ..body.clone() }, id, admin_user: None })
+    }
+
+    async fn update(client: &ZpaClient, id: &str, body: &CbiProfile, scope: Option<&str>) -> Result<(), ZpaError> {
+        client.update_profile(id, body, scope).await
+    }
+
+    async fn delete(client: &ZpaClient, id: &str, scope: Option<&str>) -> Result<(), ZpaError> {
+        client.delete_profile(id, scope).await
+    }
+}
+
+impl RemoteKind for MicrotenantKind {
+    const KIND: &'static str = "Microtenant";
+
+    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Microtenant> {
+        &tenant.microtenants
+    }
+
+    fn scope_key(_: Option<&str>) -> String {
+        String::new()
+    }
+
+    async fn list(client: &ZpaClient, _: Option<&str>) -> Result<Vec<Microtenant>, ZpaError> {
+        client.list_microtenants(None).await
+    }
+
+    async fn get(client: &ZpaClient, id: &str, _: Option<&str>) -> Result<Microtenant, ZpaError> {
+        client.get_microtenant(id).await
+    }
+
+    async fn create(client: &ZpaClient, body: &Microtenant, _: Option<&str>) -> Result<Created<Microtenant>, ZpaError> {
+        let mut created = client.create_microtenant(body).await?;
+        let admin_user = created.user.take();
+        let id = created
+            .id
+            .clone()
+            .ok_or_else(|| ZpaError::Terminal { detail: "microtenants.create: the answer carried no id".into() })?;
+        Ok(Created { id, remote: created, admin_user })
+    }
+
+    async fn update(client: &ZpaClient, id: &str, body: &Microtenant, _: Option<&str>) -> Result<(), ZpaError> {
+        client.update_microtenant(id, body).await
+    }
+
+    async fn delete(client: &ZpaClient, id: &str, _: Option<&str>) -> Result<(), ZpaError> {
+        client.delete_microtenant(id).await
+    }
+}

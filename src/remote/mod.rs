@@ -1,0 +1,138 @@
+//! The ZPA side of a reconcile: observation from list snapshots, name
+//! resolution, and the writes. Knows the ZPA client, not Kubernetes.
+
+pub mod kinds;
+pub mod references;
+pub mod snapshot;
+pub mod tenant;
+
+use crate::reconcile::{Found, Identity, ReconcileError, diff};
+use crate::zpa::ZpaError;
+pub use kinds::{Created, RemoteKind};
+pub use tenant::{Tenant, TenantDefaults, TenantRegistry};
+
+/// Looks up what `identity` asks for: by id from the snapshot (confirmed
+/// with a GET when the snapshot does not have it), or by name. A pending
+/// create is looked up in a freshly listed snapshot, since it may have
+/// happened after the current one was taken.
+pub async fn observe<K: RemoteKind>(
+    tenant: &Tenant,
+    identity: &Identity,
+    desired_name: &str,
+    scope: Option<&str>,
+) -> Result<Found<K::Remote>, ZpaError> {
+    let key = K::scope_key(scope);
+    let snapshots = K::snapshots(tenant);
+    let load = || list_with_ids::<K>(tenant, scope);
+    if let Some(id) = identity.id() {
+        let cached = snapshots.with_fresh(&key, load, |all| all.get(id).cloned()).await?;
+        if let Some(remote) = cached {
+            return Ok(Found::ById(Some(remote)));
+        }
+        return match K::get(&tenant.client, id, scope).await {
+            Ok(remote) => {
+                snapshots.upsert(&key, id, remote.clone());
+                Ok(Found::ById(Some(remote)))
+            }
+            Err(ZpaError::NotFound { .. }) => Ok(Found::ById(None)),
+            Err(error) => Err(error),
+        };
+    }
+    if matches!(identity, Identity::Pending { .. }) {
+        snapshots.invalidate(&key);
+    }
+    let name = identity.lookup_name(desired_name).unwrap_or(desired_name).to_lowercase();
+    let matches = snapshots
+        .with_fresh(&key, load, |all| {
+            all.values()
+                .filter(|r| crate::reconcile::RemoteObject::remote_name(*r).to_lowercase() == name)
+                .cloned()
+                .collect()
+        })
+        .await?;
+    Ok(Found::ByName(matches))
+}
+
+async fn list_with_ids<K: RemoteKind>(
+    tenant: &Tenant,
+    scope: Option<&str>,
+) -> Result<Vec<(String, K::Remote)>, ZpaError> {
+    let all = K::list(&tenant.client, scope).await?;
+    Ok(all
+        .into_iter()
+        .filter_map(|r| crate::reconcile::RemoteObject::remote_id(&r).map(str::to_owned).map(|id| (id, r)))
+        .collect())
+}
+
+/// Creates the object and records it in the snapshot.
+pub async fn create<K: RemoteKind>(
+    tenant: &Tenant,
+    body: &K::Remote,
+    scope: Option<&str>,
+) -> Result<Created<K::Remote>, ZpaError> {
+    let key = K::scope_key(scope);
+    match K::create(&tenant.client, body, scope).await {
+        Ok(created) => {
+            K::snapshots(tenant).upsert(&key, &created.id, created.remote.clone());
+            Ok(created)
+        }
+        Err(error) => {
+            // The snapshot missed something (a clash) or cannot know (no answer).
+            if matches!(error, ZpaError::Duplicate { .. } | ZpaError::Indeterminate { .. }) {
+                K::snapshots(tenant).invalidate(&key);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// What an update did.
+#[derive(Debug)]
+pub enum Updated {
+    /// Written; the changes that were sent.
+    Written(Vec<crate::reconcile::FieldChange>),
+    /// A fresh read showed nothing left to change.
+    AlreadyInSync,
+    /// The object is gone.
+    Gone,
+}
+
+/// Reads the object fresh, re-plans against that read, and PUTs the full
+/// object (the last read plus the desired fields) only if still needed.
+pub async fn update<K: RemoteKind>(
+    tenant: &Tenant,
+    desired: &K::Desired,
+    id: &str,
+    scope: Option<&str>,
+) -> Result<Updated, ReconcileError> {
+    let key = K::scope_key(scope);
+    let snapshots = K::snapshots(tenant);
+    let fresh = match K::get(&tenant.client, id, scope).await {
+        Ok(fresh) => fresh,
+        Err(ZpaError::NotFound { .. }) => {
+            snapshots.remove(&key, id);
+            return Ok(Updated::Gone);
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let changes = diff::<K>(desired, &fresh);
+    if changes.is_empty() {
+        snapshots.upsert(&key, id, fresh);
+        return Ok(Updated::AlreadyInSync);
+    }
+    let body = K::update_body(desired, &fresh);
+    K::update(&tenant.client, id, &body, scope).await?;
+    snapshots.upsert(&key, id, body);
+    Ok(Updated::Written(changes))
+}
+
+/// Deletes the object; already gone counts as deleted.
+pub async fn delete<K: RemoteKind>(tenant: &Tenant, id: &str, scope: Option<&str>) -> Result<(), ZpaError> {
+    match K::delete(&tenant.client, id, scope).await {
+        Ok(()) | Err(ZpaError::NotFound { .. }) => {
+            K::snapshots(tenant).remove(&K::scope_key(scope), id);
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
+}
