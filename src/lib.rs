@@ -6,10 +6,14 @@
 //! - [`zpa`]: the ZPA API client (auth, rate limits, retries); knows nothing of Kubernetes;
 //! - [`simulator`]: an in-memory ZPA API speaking the same wire format;
 
+pub mod cli;
+pub mod controller;
 pub mod crd;
+pub mod metrics;
 pub mod reconcile;
 pub mod remote;
 pub mod secret;
 pub mod simulator;
+pub mod telemetry;
 pub mod wire;
 pub mod zpa;

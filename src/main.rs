@@ -13,6 +13,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the operator.
+    Run(zpa_operator::cli::run::RunArgs),
     /// Run an in-memory ZPA API simulator (for tests, benchmarks and trying things out).
     Simulator(simulator::SimulatorArgs),
     /// Print the CustomResourceDefinitions (the YAML that `crds/` holds).
@@ -27,6 +29,7 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Run(args) => zpa_operator::cli::run::run(args).await,
         Command::Simulator(args) => simulator::run_cli(args).await,
         Command::Crds { dir } => print_crds(dir.as_deref()),
     }

@@ -22,7 +22,7 @@ pub struct Created<R> {
 }
 
 /// The I/O side of a managed kind.
-pub trait RemoteKind: ManagedKind<Remote: Send + Sync + 'static> + Send + Sync + 'static {
+pub trait RemoteKind: ManagedKind<Remote: Send + Sync + 'static, Desired: Send + Sync> + Send + Sync + 'static {
     /// The kind as users see it, for messages and metrics.
     const KIND: &'static str;
 

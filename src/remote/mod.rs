@@ -88,11 +88,11 @@ pub async fn create<K: RemoteKind>(
 
 /// What an update did.
 #[derive(Debug)]
-pub enum Updated {
-    /// Written; the changes that were sent.
-    Written(Vec<crate::reconcile::FieldChange>),
-    /// A fresh read showed nothing left to change.
-    AlreadyInSync,
+pub enum Updated<R> {
+    /// Written: the changes, and the full object that was sent.
+    Written(Vec<crate::reconcile::FieldChange>, R),
+    /// A fresh read (returned) showed nothing left to change.
+    AlreadyInSync(R),
     /// The object is gone.
     Gone,
 }
@@ -104,7 +104,7 @@ pub async fn update<K: RemoteKind>(
     desired: &K::Desired,
     id: &str,
     scope: Option<&str>,
-) -> Result<Updated, ReconcileError> {
+) -> Result<Updated<K::Remote>, ReconcileError> {
     let key = K::scope_key(scope);
     let snapshots = K::snapshots(tenant);
     let fresh = match K::get(&tenant.client, id, scope).await {
@@ -117,13 +117,13 @@ pub async fn update<K: RemoteKind>(
     };
     let changes = diff::<K>(desired, &fresh);
     if changes.is_empty() {
-        snapshots.upsert(&key, id, fresh);
-        return Ok(Updated::AlreadyInSync);
+        snapshots.upsert(&key, id, fresh.clone());
+        return Ok(Updated::AlreadyInSync(fresh));
     }
     let body = K::update_body(desired, &fresh);
     K::update(&tenant.client, id, &body, scope).await?;
-    snapshots.upsert(&key, id, body);
-    Ok(Updated::Written(changes))
+    snapshots.upsert(&key, id, body.clone());
+    Ok(Updated::Written(changes, body))
 }
 
 /// Deletes the object; already gone counts as deleted.

@@ -1,0 +1,5 @@
+//! The subcommands of the `zpa-operator` binary (besides `simulator`, which
+//! lives with the simulator).
+
+pub mod duration;
+pub mod run;

@@ -1,0 +1,134 @@
+//! `zpa-operator run`: the operator.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use kube::Client;
+use kube::api::{Api, ListParams};
+
+use super::duration;
+use crate::controller::leader::{self, LeaderElection};
+use crate::controller::server::{self, Readiness};
+use crate::controller::{Context, FIELD_MANAGER, RunOptions, Settings, run_controllers};
+use crate::crd::{IsolationProfile, Microtenant, ZpaProviderConfig};
+use crate::metrics::Metrics;
+use crate::remote::{TenantDefaults, TenantRegistry};
+use crate::telemetry::{self, LogFormat};
+use crate::zpa::RateLimits;
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// How often every object is compared with ZPA when nothing changed (drift detection).
+    #[arg(long, default_value = "30m", value_parser = duration::parse, env = "ZPA_OPERATOR_RESYNC_INTERVAL")]
+    pub resync_interval: Duration,
+    /// Namespaces to watch (comma-separated); all namespaces when empty.
+    #[arg(long, value_delimiter = ',', env = "ZPA_OPERATOR_WATCH_NAMESPACES")]
+    pub watch_namespaces: Vec<String>,
+    /// Reconciles running at once per controller.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: u16,
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub metrics_listen: SocketAddr,
+    /// ZPA reads allowed per window, per tenant (a provider config may override).
+    #[arg(long, default_value_t = 20)]
+    pub rate_limit_reads: u32,
+    /// ZPA writes (POST/PUT/DELETE) allowed per window, per tenant.
+    #[arg(long, default_value_t = 10)]
+    pub rate_limit_writes: u32,
+    #[arg(long, default_value = "10s", value_parser = duration::parse)]
+    pub rate_limit_window: Duration,
+    /// Turn the client-side ZPA rate limiter off (tests and benchmarks only).
+    #[arg(long)]
+    pub no_rate_limit: bool,
+    /// Only the holder of a Lease reconciles (for more than one replica).
+    #[arg(long)]
+    pub leader_election: bool,
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub leader_election_namespace: String,
+    #[arg(long, default_value = "zpa-operator-leader")]
+    pub leader_election_lease: String,
+    #[arg(long, default_value = "info", env = "ZPA_OPERATOR_LOG_LEVEL")]
+    pub log_level: String,
+    #[arg(long, value_enum, default_value = "text", env = "ZPA_OPERATOR_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+pub async fn run(args: RunArgs) -> ExitCode {
+    telemetry::init(&args.log_level, args.log_format);
+    match run_operator(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_operator(args: RunArgs) -> Result<(), String> {
+    let client = Client::try_default().await.map_err(|e| format!("cannot reach Kubernetes: {e}"))?;
+    check_crds_installed(&client).await?;
+
+    let metrics = Arc::new(Metrics::new());
+    let readiness = Readiness::default();
+    let listener = server::bind(args.metrics_listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.metrics_listen))?;
+    tracing::info!(address = %args.metrics_listen, "serving /metrics, /healthz and /readyz");
+    tokio::spawn(server::serve(listener, metrics.clone(), readiness.clone()));
+
+    let rate_limits = (!args.no_rate_limit).then(|| RateLimits {
+        reads: args.rate_limit_reads,
+        writes: args.rate_limit_writes,
+        window: args.rate_limit_window,
+        ..RateLimits::default()
+    });
+    let tenants = TenantRegistry::new(TenantDefaults {
+        rate_limits,
+        observe_max_age: args.resync_interval,
+        observer: metrics.clone(),
+    });
+    let settings = Settings { resync_interval: args.resync_interval, field_manager: FIELD_MANAGER.to_owned() };
+    let ctx = Arc::new(Context::new(client.clone(), tenants, metrics, settings));
+    let options = RunOptions { watch_namespaces: args.watch_namespaces.clone(), concurrency: args.concurrency };
+
+    if !args.leader_election {
+        run_controllers(client, ctx, options, readiness).await;
+        return Ok(());
+    }
+    let election = LeaderElection {
+        namespace: args.leader_election_namespace.clone(),
+        lease_name: args.leader_election_lease.clone(),
+        identity: std::env::var("POD_NAME").unwrap_or_else(|_| format!("zpa-operator-{}", std::process::id())),
+        lease_duration: Duration::from_secs(15),
+    };
+    readiness.set_standby(true);
+    leader::acquire(&client, &election).await;
+    readiness.set_standby(false);
+    tokio::select! {
+        () = run_controllers(client.clone(), ctx, options, readiness) => Ok(()),
+        () = leader::hold(&client, &election) => Err("lost the leader Lease; exiting so another replica can take over".into()),
+    }
+}
+
+/// Fails early, with a hint, when the CRDs are missing.
+async fn check_crds_installed(client: &Client) -> Result<(), String> {
+    let probe = ListParams::default().limit(1);
+    let hint = "install them with `zpa-operator crds | kubectl apply -f -` or the zpa-operator-crds Helm chart";
+    Api::<ZpaProviderConfig>::all(client.clone())
+        .list(&probe)
+        .await
+        .map_err(|e| format!("the ZpaProviderConfig CRD is not served ({e}); {hint}"))?;
+    Api::<Microtenant>::all(client.clone())
+        .list(&probe)
+        .await
+        .map_err(|e| format!("the Microtenant CRD is not served ({e}); {hint}"))?;
+    Api::<IsolationProfile>::all(client.clone())
+        .list(&probe)
+        .await
+        .map_err(|e| format!("the IsolationProfile CRD is not served ({e}); {hint}"))?;
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! What every reconcile shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Client, Resource};
+
+use super::backoff::Backoffs;
+use crate::metrics::Metrics;
+use crate::remote::TenantRegistry;
+
+/// Operator settings from the command line.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How often each object is compared with ZPA when nothing changed.
+    pub resync_interval: Duration,
+    /// The server-side apply field manager of status and Secret writes.
+    pub field_manager: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { resync_interval: Duration::from_secs(30 * 60), field_manager: FIELD_MANAGER.to_owned() }
+    }
+}
+
+/// The field manager name users can match in Argo CD's `managedFieldsManagers`.
+pub const FIELD_MANAGER: &str = "zpa-operator";
+
+pub struct Context {
+    pub client: Client,
+    pub tenants: TenantRegistry,
+    pub recorder: Recorder,
+    pub metrics: Arc<Metrics>,
+    pub settings: Settings,
+    pub backoffs: Backoffs,
+}
+
+impl Context {
+    pub fn new(client: Client, tenants: TenantRegistry, metrics: Arc<Metrics>, settings: Settings) -> Self {
+        let reporter = Reporter { controller: FIELD_MANAGER.into(), instance: std::env::var("POD_NAME").ok() };
+        let recorder = Recorder::new(client.clone(), reporter);
+        Self { client, tenants, recorder, metrics, settings, backoffs: Backoffs::default() }
+    }
+
+    /// Publishes an Event about `object`. Failing to publish is logged, never fatal.
+    pub async fn publish<K>(&self, object: &K, type_: EventType, reason: &str, action: &str, note: String)
+    where
+        K: Resource<DynamicType = ()>,
+    {
+        let event = Event { type_, reason: reason.into(), note: Some(note), action: action.into(), secondary: None };
+        if let Err(error) = self.recorder.publish(&event, &object.object_ref(&())).await {
+            tracing::warn!(%error, reason, "could not publish event");
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! `IsolationProfile` reconciler: the shared flow plus reference resolution
+//! (regions, certificates, banner by name; the Microtenant scope; the debug
+//! password Secret) and the ZPA-side profile id.
+
+use std::time::Duration;
+
+use kube::ResourceExt;
+use kube::api::Api;
+use serde_json::{Map, Value, json};
+
+use super::context::Context;
+use super::managed::{ManagedResource, Prepared, Report, remote_name};
+use super::provider::tenant_for;
+use super::secrets::read_key;
+use crate::crd::{Condition, IsolationProfile, ManagedFields, Microtenant, annotations};
+use crate::reconcile::ReconcileError;
+use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind, ResolvedReferences, observation};
+use crate::remote::Tenant;
+use crate::remote::tenant::ZpaProfileIndex;
+use crate::wire::cbi::CbiProfile;
+
+impl ManagedResource for IsolationProfile {
+    type Kind = IsolationProfileKind;
+
+    fn managed(&self) -> &ManagedFields {
+        &self.spec.managed
+    }
+
+    fn status_id(&self) -> Option<&str> {
+        self.status.as_ref()?.id.as_deref()
+    }
+
+    fn status_conditions(&self) -> &[Condition] {
+        self.status.as_ref().map_or(&[], |s| &s.conditions)
+    }
+
+    fn status_last_sync_time(&self) -> Option<&str> {
+        self.status.as_ref()?.last_sync_time.as_deref()
+    }
+
+    fn status_json(&self) -> Value {
+        serde_json::to_value(self.status.clone().unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// Once created, the profile lives in the scope recorded in status; the
+    /// scope is immutable, so this stays right even if the Microtenant is gone.
+    fn recorded_scope(&self) -> Option<String> {
+        self.status.as_ref().and_then(|s| s.microtenant_id.clone()).or_else(|| self.spec.microtenant_id.clone())
+    }
+
+    async fn prepare(&self, ctx: &Context) -> Result<Prepared<IsolationProfileKind>, ReconcileError> {
+        let tenant = tenant_for(ctx, self.spec.managed.provider_config_name()).await?;
+        let scope = match self.recorded_scope() {
+            Some(scope) => Some(scope),
+            None => self.microtenant_scope(ctx).await?,
+        };
+        let refs = self.resolve_references(ctx, &tenant).await?;
+        let name = remote_name(self);
+        let desired = DesiredProfile::new(&name, &self.spec, refs.clone());
+        let create_desired =
+            self.with_tenant_defaults(&tenant, refs).await?.map(|refs| DesiredProfile::new(&name, &self.spec, refs));
+        Ok(Prepared { tenant, desired, create_desired, scope })
+    }
+
+    async fn status_fields(&self, report: &Report<CbiProfile>) -> (Map<String, Value>, Option<Duration>) {
+        let previous = self.status.clone().unwrap_or_default();
+        let mut requeue = None;
+        let zpa_profile_id = match (&report.tenant, &report.id) {
+            (Some(tenant), Some(id)) if previous.id.as_ref() != Some(id) || previous.zpa_profile_id.is_none() => {
+                match tenant.zpa_profiles.zpa_id(&tenant.client, id).await {
+                    Ok(Some(zpa_id)) => Some(zpa_id),
+                    // ZPA creates its side a little after the CBI profile: look again soon.
+                    Ok(None) | Err(_) => {
+                        requeue = Some(ZpaProfileIndex::MIN_RELOAD);
+                        None
+                    }
+                }
+            }
+            (_, Some(_)) => previous.zpa_profile_id.clone(),
+            (_, None) => None,
+        };
+        let at_provider = report.remote.as_ref().map(observation).or(previous.at_provider);
+        let microtenant_id = report.scope.clone().or(previous.microtenant_id).filter(|_| report.id.is_some());
+        let mut fields = Map::new();
+        fields.insert("zpaProfileId".into(), json!(zpa_profile_id));
+        fields.insert("microtenantId".into(), json!(microtenant_id));
+        fields.insert("atProvider".into(), json!(at_provider));
+        (fields, requeue)
+    }
+}
+
+impl IsolationProfile {
+    /// The scope from `microtenantId`, or the id of the `Microtenant` named by `microtenantRef`.
+    async fn microtenant_scope(&self, ctx: &Context) -> Result<Option<String>, ReconcileError> {
+        if let Some(id) = &self.spec.microtenant_id {
+            return Ok(Some(id.clone()));
+        }
+        let Some(reference) = &self.spec.microtenant_ref else {
+            return Ok(None);
+        };
+        let namespace = self.namespace().unwrap_or_default();
+        let described = format!("Microtenant {namespace}/{}", reference.name);
+        let microtenants: Api<Microtenant> = Api::namespaced(ctx.client.clone(), &namespace);
+        let microtenant = microtenants
+            .get_opt(&reference.name)
+            .await
+            .map_err(ReconcileError::kubernetes("get Microtenant"))?
+            .ok_or_else(|| ReconcileError::ReferenceNotFound { what: described.clone() })?;
+        if microtenant.spec.managed.provider_config_name() != self.spec.managed.provider_config_name() {
+            return Err(ReconcileError::InvalidSpec {
+                message: format!(
+                    "{described} belongs to ZpaProviderConfig {:?}, this profile to {:?}",
+                    microtenant.spec.managed.provider_config_name(),
+                    self.spec.managed.provider_config_name()
+                ),
+            });
+        }
+        let id = microtenant
+            .spec
+            .managed
+            .external_id
+            .clone()
+            .or_else(|| microtenant.annotations().get(annotations::EXTERNAL_ID).cloned())
+            .or_else(|| microtenant.status.as_ref().and_then(|s| s.id.clone()));
+        id.map(Some).ok_or(ReconcileError::ReferenceNotReady { what: format!("{described} to get a ZPA id") })
+    }
+
+    async fn resolve_references(&self, ctx: &Context, tenant: &Tenant) -> Result<ResolvedReferences, ReconcileError> {
+        let cache = &tenant.references;
+        let client = &tenant.client;
+        let region_ids = cache.region_ids(client, &self.spec.regions).await?;
+        let certificate_ids = match &self.spec.certificates {
+            Some(wanted) => Some(cache.certificate_ids(client, wanted).await?),
+            None => None,
+        };
+        let banner_id = match &self.spec.banner {
+            Some(wanted) => Some(cache.banner_id(client, wanted).await?),
+            None => None,
+        };
+        let password_ref = self.spec.debug_mode.as_ref().and_then(|d| d.file_password_secret_ref.as_ref());
+        let debug_file_password = match password_ref {
+            Some(r) => Some(read_key(ctx, &self.namespace().unwrap_or_default(), &r.name, &r.key).await?),
+            None => None,
+        };
+        Ok(ResolvedReferences { region_ids, certificate_ids, banner_id, debug_file_password })
+    }
+
+    /// ZPA needs a banner and certificates on create; when the spec leaves
+    /// them unmanaged, the tenant's defaults are sent (and not managed after).
+    async fn with_tenant_defaults(
+        &self,
+        tenant: &Tenant,
+        mut refs: ResolvedReferences,
+    ) -> Result<Option<ResolvedReferences>, ReconcileError> {
+        if refs.banner_id.is_some() && refs.certificate_ids.is_some() {
+            return Ok(None);
+        }
+        if refs.banner_id.is_none() {
+            refs.banner_id = tenant.references.default_banner_id(&tenant.client).await?;
+        }
+        if refs.certificate_ids.is_none() {
+            let defaults = tenant.references.default_certificate_ids(&tenant.client).await?;
+            refs.certificate_ids = (!defaults.is_empty()).then_some(defaults);
+        }
+        Ok(Some(refs))
+    }
+}

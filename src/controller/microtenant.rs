@@ -1,0 +1,98 @@
+//! `Microtenant` reconciler: the shared flow plus the admin credentials,
+//! which ZPA returns once, in the create response.
+
+use std::time::Duration;
+
+use kube::runtime::events::EventType;
+use serde_json::{Map, Value, json};
+
+use super::context::Context;
+use super::managed::{ManagedResource, Prepared, Report, remote_name};
+use super::provider::tenant_for;
+use super::secrets::store_admin_credentials;
+use crate::crd::{Condition, ManagedFields, Microtenant};
+use crate::reconcile::ReconcileError;
+use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind, observation};
+use crate::remote::Created;
+use crate::wire::mgmt::Microtenant as RemoteMicrotenant;
+
+impl ManagedResource for Microtenant {
+    type Kind = MicrotenantKind;
+
+    fn managed(&self) -> &ManagedFields {
+        &self.spec.managed
+    }
+
+    fn status_id(&self) -> Option<&str> {
+        self.status.as_ref()?.id.as_deref()
+    }
+
+    fn status_conditions(&self) -> &[Condition] {
+        self.status.as_ref().map_or(&[], |s| &s.conditions)
+    }
+
+    fn status_last_sync_time(&self) -> Option<&str> {
+        self.status.as_ref()?.last_sync_time.as_deref()
+    }
+
+    fn status_json(&self) -> Value {
+        serde_json::to_value(self.status.clone().unwrap_or_default()).unwrap_or_default()
+    }
+
+    async fn prepare(&self, ctx: &Context) -> Result<Prepared<MicrotenantKind>, ReconcileError> {
+        let tenant = tenant_for(ctx, self.spec.managed.provider_config_name()).await?;
+        let desired = DesiredMicrotenant::new(&remote_name(self), &self.spec);
+        Ok(Prepared { tenant, desired, create_desired: None, scope: None })
+    }
+
+    /// The admin user and password go to the Secret before anything else is
+    /// recorded; the status only ever shows the user name.
+    async fn after_create(&self, ctx: &Context, created: &Created<RemoteMicrotenant>) -> Map<String, Value> {
+        let mut facts = Map::new();
+        let user = created.admin_user.as_ref();
+        let credentials = user.and_then(|u| Some((u.username.as_deref()?, u.password.as_ref()?)));
+        match (&self.spec.admin_credentials_secret_ref, credentials) {
+            (Some(secret), Some((username, password))) => {
+                facts.insert("adminUsername".into(), json!(username));
+                match store_admin_credentials(ctx, self, &secret.name, username, password).await {
+                    Ok(()) => {
+                        let note =
+                            format!("admin credentials of Microtenant {} stored in Secret {}", created.id, secret.name);
+                        ctx.publish(self, EventType::Normal, "CredentialsStored", "Create", note).await;
+                    }
+                    Err(error) => {
+                        let note = format!(
+                            "could not store the admin credentials in Secret {}: {error}; ZPA will not show them again, reset the admin password in the ZPA portal",
+                            secret.name
+                        );
+                        ctx.publish(self, EventType::Warning, "CredentialsLost", "Create", note).await;
+                    }
+                }
+            }
+            (None, Some((username, _))) => {
+                facts.insert("adminUsername".into(), json!(username));
+                let note = "ZPA generated an admin password but spec.adminCredentialsSecretRef is not set, so it was discarded".to_owned();
+                ctx.publish(self, EventType::Warning, "CredentialsDiscarded", "Create", note).await;
+            }
+            (_, None) => {
+                let note = "ZPA returned no admin credentials for this Microtenant".to_owned();
+                ctx.publish(self, EventType::Normal, "NoCredentials", "Create", note).await;
+            }
+        }
+        facts
+    }
+
+    async fn status_fields(&self, report: &Report<RemoteMicrotenant>) -> (Map<String, Value>, Option<Duration>) {
+        let previous = self.status.as_ref().and_then(|s| s.at_provider.clone());
+        let admin_username = report
+            .created
+            .get("adminUsername")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| previous.as_ref().and_then(|p| p.admin_username.clone()));
+        let at_provider = report.remote.as_ref().map(|remote| observation(remote, admin_username)).or(previous);
+        let mut fields = Map::new();
+        fields.insert("atProvider".into(), json!(at_provider));
+        (fields, None)
+    }
+}

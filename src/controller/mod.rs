@@ -1,0 +1,229 @@
+//! The Kubernetes side: controllers for `Microtenant` and `IsolationProfile`
+//! (and `ZpaProviderConfig` status), their watches, and the shared context.
+//!
+//! - `managed.rs`: the reconcile flow every managed kind shares;
+//! - `microtenant.rs`, `isolation_profile.rs`: what differs per kind;
+//! - `provider.rs`: provider config -> ZPA tenant, and its Ready status;
+//! - `secrets.rs`: credentials in and out; `backoff.rs`: per-object error backoff;
+//! - `server.rs`: `/metrics`, `/healthz`, `/readyz`; `leader.rs`: Lease-based leader election.
+
+pub mod backoff;
+pub mod context;
+pub mod isolation_profile;
+pub mod leader;
+pub mod managed;
+pub mod microtenant;
+pub mod provider;
+pub mod secrets;
+pub mod server;
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use futures::{FutureExt, StreamExt, future::BoxFuture};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
+use kube::{Client, Resource, ResourceExt};
+
+pub use context::{Context, FIELD_MANAGER, Settings};
+use managed::ManagedResource;
+
+use crate::crd::{IsolationProfile, Microtenant, ZpaProviderConfig};
+use server::Readiness;
+
+/// How to run the controllers.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Namespaces to watch; empty means all.
+    pub watch_namespaces: Vec<String>,
+    /// Reconciles running at once per controller.
+    pub concurrency: u16,
+}
+
+/// Runs every controller until a shutdown signal; `readiness` turns ready
+/// once every cache has its initial list.
+pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOptions, readiness: Readiness) {
+    let (configs, configs_writer) = reflector::store::<ZpaProviderConfig>();
+    let config_stream =
+        watcher(Api::<ZpaProviderConfig>::all(client.clone()), watcher::Config::default().any_semantic())
+            .default_backoff()
+            .reflect(configs_writer)
+            .applied_objects()
+            .predicate_filter(relevant_change::<ZpaProviderConfig>, PredicateConfig::default());
+    readiness.track(configs.clone());
+    let mut controllers: Vec<BoxFuture<'static, ()>> = vec![
+        Controller::for_stream(config_stream, configs.clone())
+            .with_config(ControllerConfig::default().concurrency(options.concurrency))
+            .shutdown_on_signal()
+            .run(provider::reconcile, provider_error_policy, ctx.clone())
+            .for_each(|result| async move { log_outcome("ZpaProviderConfig", result) })
+            .boxed(),
+    ];
+
+    let scopes: Vec<Option<String>> = if options.watch_namespaces.is_empty() {
+        vec![None]
+    } else {
+        options.watch_namespaces.iter().cloned().map(Some).collect()
+    };
+    for namespace in scopes {
+        let microtenants =
+            managed_controller::<Microtenant>(&client, namespace.as_deref(), &configs, &readiness, &options);
+        let profiles =
+            managed_controller::<IsolationProfile>(&client, namespace.as_deref(), &configs, &readiness, &options);
+        let profile_store = profiles.store();
+        let profiles = profiles.watches(
+            namespaced_api::<Microtenant>(&client, namespace.as_deref()),
+            watcher::Config::default(),
+            move |mt| profiles_scoped_to(&profile_store, &mt),
+        );
+        controllers.push(run_managed(microtenants, ctx.clone()));
+        controllers.push(run_managed(profiles, ctx.clone()));
+    }
+    futures::future::join_all(controllers).await;
+}
+
+fn namespaced_api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// A controller for one managed kind, with the watches every kind needs:
+/// its provider config, and the Secrets it (or its provider config) reads.
+fn managed_controller<K: ManagedResource + SecretUser>(
+    client: &Client,
+    namespace: Option<&str>,
+    configs: &Store<ZpaProviderConfig>,
+    readiness: &Readiness,
+    options: &RunOptions,
+) -> Controller<K> {
+    let (reader, writer) = reflector::store::<K>();
+    let stream = watcher(namespaced_api::<K>(client, namespace), watcher::Config::default().any_semantic())
+        .default_backoff()
+        .modify(|object| object.managed_fields_mut().clear())
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(relevant_change::<K>, PredicateConfig::default());
+    readiness.track(reader.clone());
+    let controller = Controller::for_stream(stream, reader)
+        .with_config(ControllerConfig::default().concurrency(options.concurrency))
+        .shutdown_on_signal();
+
+    let store = controller.store();
+    let by_config =
+        controller.watches(Api::<ZpaProviderConfig>::all(client.clone()), watcher::Config::default(), move |config| {
+            objects_using_config(&store, &config.name_any())
+        });
+
+    let store = by_config.store();
+    let configs = configs.clone();
+    let secrets = watcher(namespaced_api::<PartialObjectMeta<Secret>>(client, namespace), watcher::Config::default())
+        .touched_objects();
+    by_config.watches_stream(secrets, move |secret| {
+        let (namespace, name) = (secret.namespace().unwrap_or_default(), secret.name_any());
+        let mut affected = Vec::new();
+        for config in configs.state() {
+            let reference = &config.spec.credentials_secret_ref;
+            if reference.namespace == namespace && reference.name == name {
+                affected.extend(objects_using_config(&store, &config.name_any()));
+            }
+        }
+        affected.extend(
+            store.state().iter().filter(|o| o.uses_secret(&namespace, &name)).map(|o| ObjectRef::from_obj(o.as_ref())),
+        );
+        affected
+    })
+}
+
+fn run_managed<K: ManagedResource>(controller: Controller<K>, ctx: Arc<Context>) -> BoxFuture<'static, ()> {
+    controller
+        .run(managed::reconcile::<K>, managed::error_policy::<K>, ctx)
+        .for_each(|result| async move { log_outcome(<K::Kind as crate::remote::RemoteKind>::KIND, result) })
+        .boxed()
+}
+
+fn log_outcome<T: std::fmt::Debug, E: std::fmt::Display>(kind: &str, result: Result<T, E>) {
+    match result {
+        Ok(object) => tracing::debug!(kind, ?object, "reconciled"),
+        Err(error) => tracing::warn!(kind, %error, "reconcile failed"),
+    }
+}
+
+fn provider_error_policy(
+    _: Arc<ZpaProviderConfig>,
+    error: &crate::reconcile::ReconcileError,
+    ctx: Arc<Context>,
+) -> kube::runtime::controller::Action {
+    let delay = error.retry_after().unwrap_or(std::time::Duration::from_secs(30)).min(ctx.settings.resync_interval);
+    kube::runtime::controller::Action::requeue(delay)
+}
+
+/// Whether a change is worth a reconcile: the spec (generation), deletion,
+/// finalizers, or one of our annotations. Status writes are not, so the
+/// operator's own status updates never loop back.
+fn relevant_change<K: Resource>(object: &K) -> Option<u64> {
+    let meta = object.meta();
+    let mut hasher = DefaultHasher::new();
+    meta.generation.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    meta.finalizers.hash(&mut hasher);
+    if let Some(annotations) = &meta.annotations {
+        for (key, value) in annotations.iter().filter(|(k, _)| k.starts_with("zpa.operator.dev/")) {
+            key.hash(&mut hasher);
+            value.hash(&mut hasher);
+        }
+    }
+    Some(hasher.finish())
+}
+
+fn objects_using_config<K: ManagedResource>(store: &Store<K>, config: &str) -> Vec<ObjectRef<K>> {
+    store
+        .state()
+        .iter()
+        .filter(|o| o.managed().provider_config_name() == config)
+        .map(|o| ObjectRef::from_obj(o.as_ref()))
+        .collect()
+}
+
+fn profiles_scoped_to(store: &Store<IsolationProfile>, microtenant: &Microtenant) -> Vec<ObjectRef<IsolationProfile>> {
+    let (namespace, name) = (microtenant.namespace(), microtenant.name_any());
+    store
+        .state()
+        .iter()
+        .filter(|p| p.namespace() == namespace && p.spec.microtenant_ref.as_ref().is_some_and(|r| r.name == name))
+        .map(|p| ObjectRef::from_obj(p.as_ref()))
+        .collect()
+}
+
+/// Secrets a managed object reads directly (beyond its provider config's).
+pub trait SecretUser {
+    fn uses_secret(&self, namespace: &str, name: &str) -> bool;
+}
+
+impl SecretUser for Microtenant {
+    fn uses_secret(&self, _: &str, _: &str) -> bool {
+        false
+    }
+}
+
+impl SecretUser for IsolationProfile {
+    fn uses_secret(&self, namespace: &str, name: &str) -> bool {
+        self.namespace().as_deref() == Some(namespace)
+            && self
+                .spec
+                .debug_mode
+                .as_ref()
+                .and_then(|d| d.file_password_secret_ref.as_ref())
+                .is_some_and(|r| r.name == name)
+    }
+}

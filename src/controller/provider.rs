@@ -1,0 +1,118 @@
+//! `ZpaProviderConfig`: turning a provider config and its credentials Secret
+//! into a ZPA tenant, and reporting whether signing in works.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+
+use super::context::Context;
+use super::secrets::secret_value;
+use crate::crd::{AuthFlow, READY, ZpaProviderConfig, ZpaProviderConfigStatus, find_condition};
+use crate::reconcile::ReconcileError;
+use crate::reconcile::conditions::{self, ConditionState, Reason};
+use crate::remote::Tenant;
+use crate::zpa::{AuthMode, ClientCredentials, Cloud, Endpoint, RateLimits, ZpaConfig};
+
+/// The tenant behind a provider config, built from its spec and Secret.
+pub async fn tenant_for(ctx: &Context, provider_config: &str) -> Result<Arc<Tenant>, ReconcileError> {
+    let configs: Api<ZpaProviderConfig> = Api::all(ctx.client.clone());
+    let config = configs
+        .get_opt(provider_config)
+        .await
+        .map_err(ReconcileError::kubernetes("get ZpaProviderConfig"))?
+        .ok_or_else(|| ReconcileError::ReferenceNotFound {
+        what: format!("ZpaProviderConfig {provider_config:?}"),
+    })?;
+    let (zpa_config, secret_version) = zpa_config(ctx, &config).await?;
+    let version = format!("{}/{}", config.metadata.generation.unwrap_or_default(), secret_version);
+    let limits = config.spec.rate_limits.as_ref().map(|l| RateLimits {
+        reads: l.reads_per_window,
+        writes: l.writes_per_window,
+        window: Duration::from_secs(u64::from(l.window_seconds)),
+        ..RateLimits::default()
+    });
+    ctx.tenants.tenant(provider_config, &version, zpa_config, limits).map_err(ReconcileError::from)
+}
+
+/// The client settings of a provider config, and the resourceVersion of the
+/// Secret they were read from.
+async fn zpa_config(ctx: &Context, config: &ZpaProviderConfig) -> Result<(ZpaConfig, String), ReconcileError> {
+    let spec = &config.spec;
+    let secret_ref = &spec.credentials_secret_ref;
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &secret_ref.namespace);
+    let described = format!(
+        "Secret {}/{} (credentials of ZpaProviderConfig {:?})",
+        secret_ref.namespace,
+        secret_ref.name,
+        config.name_any()
+    );
+    let secret = secrets
+        .get_opt(&secret_ref.name)
+        .await
+        .map_err(ReconcileError::kubernetes("get credentials Secret"))?
+        .ok_or_else(|| ReconcileError::ReferenceNotFound { what: described.clone() })?;
+    let read = |key: &str| {
+        secret_value(&secret, key)
+            .ok_or_else(|| ReconcileError::ReferenceNotFound { what: format!("key {key:?} in {described}") })
+    };
+    let credentials = ClientCredentials {
+        client_id: read(secret_ref.client_id_key())?.expose().to_owned(),
+        client_secret: read(secret_ref.client_secret_key())?,
+    };
+    let endpoint = match (&spec.base_url, spec.cloud) {
+        (Some(url), _) => Endpoint::BaseUrl(url.clone()),
+        (None, Some(cloud)) => {
+            Endpoint::Cloud(cloud.as_str().parse::<Cloud>().map_err(|message| ReconcileError::InvalidSpec { message })?)
+        }
+        (None, None) => Endpoint::Cloud(Cloud::Production),
+    };
+    let auth = match spec.auth {
+        AuthFlow::Legacy => AuthMode::Legacy,
+        AuthFlow::Oneapi => AuthMode::OneApi {
+            vanity_domain: spec.vanity_domain.clone().unwrap_or_default(),
+            token_url: spec.token_url.clone(),
+        },
+    };
+    let zpa = ZpaConfig::resolve(&endpoint, &auth, &spec.customer_id, credentials);
+    Ok((zpa, secret.resource_version().unwrap_or_default()))
+}
+
+/// Signs in and reports `Ready` on the provider config.
+pub async fn reconcile(config: Arc<ZpaProviderConfig>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let name = config.name_any();
+    let outcome = match tenant_for(&ctx, &name).await {
+        Ok(tenant) => tenant.client.me().await.map_err(ReconcileError::from),
+        Err(error) => Err(error),
+    };
+    let previous = config.status.clone().unwrap_or_default();
+    let (ready, customer_name) = match &outcome {
+        Ok(me) => (ConditionState::yes(Reason::SignedIn, "signed in to ZPA"), me.customer_name.clone()),
+        Err(error) => (ConditionState::no(error.reason(), error.to_string()), previous.customer_name.clone()),
+    };
+    let now = jiff::Timestamp::now().to_string();
+    let condition = conditions::next(&previous.conditions, READY, &ready, config.meta().generation, &now);
+    let status = ZpaProviderConfigStatus {
+        observed_generation: config.meta().generation,
+        conditions: vec![condition],
+        customer_name,
+    };
+    let unchanged = find_condition(&previous.conditions, READY) == status.conditions.first()
+        && previous.observed_generation == status.observed_generation
+        && previous.customer_name == status.customer_name;
+    if !unchanged {
+        let api: Api<ZpaProviderConfig> = Api::all(ctx.client.clone());
+        let patch = json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "ZpaProviderConfig", "status": status});
+        api.patch_status(&name, &PatchParams::apply(&ctx.settings.field_manager).force(), &Patch::Apply(&patch))
+            .await
+            .map_err(ReconcileError::kubernetes("patch ZpaProviderConfig status"))?;
+    }
+    match outcome {
+        Ok(_) => Ok(Action::requeue(ctx.settings.resync_interval)),
+        Err(error) => Err(error),
+    }
+}
