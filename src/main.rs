@@ -15,6 +15,10 @@ struct Cli {
 enum Command {
     /// Run the operator.
     Run(zpa_operator::cli::run::RunArgs),
+    /// Show what would change in ZPA for the manifests in a directory (exit 2 when changes are pending).
+    Plan(zpa_operator::cli::plan::PlanArgs),
+    /// Apply the manifests in a directory to ZPA once and print the ids.
+    Sync(zpa_operator::cli::plan::PlanArgs),
     /// Run an in-memory ZPA API simulator (for tests, benchmarks and trying things out).
     Simulator(simulator::SimulatorArgs),
     /// Print the CustomResourceDefinitions (the YAML that `crds/` holds).
@@ -30,6 +34,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => zpa_operator::cli::run::run(args).await,
+        Command::Plan(args) => zpa_operator::cli::plan::plan_command(args).await,
+        Command::Sync(args) => zpa_operator::cli::plan::sync_command(args).await,
         Command::Simulator(args) => simulator::run_cli(args).await,
         Command::Crds { dir } => print_crds(dir.as_deref()),
     }

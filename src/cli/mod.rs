@@ -2,4 +2,6 @@
 //! lives with the simulator).
 
 pub mod duration;
+pub mod manifests;
+pub mod plan;
 pub mod run;

@@ -14,8 +14,7 @@ use super::provider::tenant_for;
 use super::secrets::read_key;
 use crate::crd::{Condition, IsolationProfile, ManagedFields, Microtenant, annotations};
 use crate::reconcile::ReconcileError;
-use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind, ResolvedReferences, observation};
-use crate::remote::Tenant;
+use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind, observation};
 use crate::remote::tenant::ZpaProfileIndex;
 use crate::wire::cbi::CbiProfile;
 
@@ -54,11 +53,19 @@ impl ManagedResource for IsolationProfile {
             Some(scope) => Some(scope),
             None => self.microtenant_scope(ctx).await?,
         };
-        let refs = self.resolve_references(ctx, &tenant).await?;
+        let password_ref = self.spec.debug_mode.as_ref().and_then(|d| d.file_password_secret_ref.as_ref());
+        let password = match password_ref {
+            Some(r) => Some(read_key(ctx, &self.namespace().unwrap_or_default(), &r.name, &r.key).await?),
+            None => None,
+        };
+        let refs = tenant.references.resolve_profile(&tenant.client, &self.spec, password).await?;
         let name = remote_name(self);
         let desired = DesiredProfile::new(&name, &self.spec, refs.clone());
-        let create_desired =
-            self.with_tenant_defaults(&tenant, refs).await?.map(|refs| DesiredProfile::new(&name, &self.spec, refs));
+        let create_desired = tenant
+            .references
+            .with_create_defaults(&tenant.client, refs)
+            .await?
+            .map(|refs| DesiredProfile::new(&name, &self.spec, refs));
         Ok(Prepared { tenant, desired, create_desired, scope })
     }
 
@@ -123,45 +130,5 @@ impl IsolationProfile {
             .or_else(|| microtenant.annotations().get(annotations::EXTERNAL_ID).cloned())
             .or_else(|| microtenant.status.as_ref().and_then(|s| s.id.clone()));
         id.map(Some).ok_or(ReconcileError::ReferenceNotReady { what: format!("{described} to get a ZPA id") })
-    }
-
-    async fn resolve_references(&self, ctx: &Context, tenant: &Tenant) -> Result<ResolvedReferences, ReconcileError> {
-        let cache = &tenant.references;
-        let client = &tenant.client;
-        let region_ids = cache.region_ids(client, &self.spec.regions).await?;
-        let certificate_ids = match &self.spec.certificates {
-            Some(wanted) => Some(cache.certificate_ids(client, wanted).await?),
-            None => None,
-        };
-        let banner_id = match &self.spec.banner {
-            Some(wanted) => Some(cache.banner_id(client, wanted).await?),
-            None => None,
-        };
-        let password_ref = self.spec.debug_mode.as_ref().and_then(|d| d.file_password_secret_ref.as_ref());
-        let debug_file_password = match password_ref {
-            Some(r) => Some(read_key(ctx, &self.namespace().unwrap_or_default(), &r.name, &r.key).await?),
-            None => None,
-        };
-        Ok(ResolvedReferences { region_ids, certificate_ids, banner_id, debug_file_password })
-    }
-
-    /// ZPA needs a banner and certificates on create; when the spec leaves
-    /// them unmanaged, the tenant's defaults are sent (and not managed after).
-    async fn with_tenant_defaults(
-        &self,
-        tenant: &Tenant,
-        mut refs: ResolvedReferences,
-    ) -> Result<Option<ResolvedReferences>, ReconcileError> {
-        if refs.banner_id.is_some() && refs.certificate_ids.is_some() {
-            return Ok(None);
-        }
-        if refs.banner_id.is_none() {
-            refs.banner_id = tenant.references.default_banner_id(&tenant.client).await?;
-        }
-        if refs.certificate_ids.is_none() {
-            let defaults = tenant.references.default_certificate_ids(&tenant.client).await?;
-            refs.certificate_ids = (!defaults.is_empty()).then_some(defaults);
-        }
-        Ok(Some(refs))
     }
 }

@@ -2,7 +2,6 @@
 //! into a ZPA tenant, and reporting whether signing in works.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
@@ -12,11 +11,12 @@ use serde_json::json;
 
 use super::context::Context;
 use super::secrets::secret_value;
-use crate::crd::{AuthFlow, READY, ZpaProviderConfig, ZpaProviderConfigStatus, find_condition};
+use crate::crd::{READY, ZpaProviderConfig, ZpaProviderConfigStatus, find_condition};
 use crate::reconcile::ReconcileError;
 use crate::reconcile::conditions::{self, ConditionState, Reason};
 use crate::remote::Tenant;
-use crate::zpa::{AuthMode, ClientCredentials, Cloud, Endpoint, RateLimits, ZpaConfig};
+use crate::remote::tenant::{rate_limits_for, zpa_config_for};
+use crate::zpa::{ClientCredentials, ZpaConfig};
 
 /// The tenant behind a provider config, built from its spec and Secret.
 pub async fn tenant_for(ctx: &Context, provider_config: &str) -> Result<Arc<Tenant>, ReconcileError> {
@@ -30,13 +30,7 @@ pub async fn tenant_for(ctx: &Context, provider_config: &str) -> Result<Arc<Tena
     })?;
     let (zpa_config, secret_version) = zpa_config(ctx, &config).await?;
     let version = format!("{}/{}", config.metadata.generation.unwrap_or_default(), secret_version);
-    let limits = config.spec.rate_limits.as_ref().map(|l| RateLimits {
-        reads: l.reads_per_window,
-        writes: l.writes_per_window,
-        window: Duration::from_secs(u64::from(l.window_seconds)),
-        ..RateLimits::default()
-    });
-    ctx.tenants.tenant(provider_config, &version, zpa_config, limits).map_err(ReconcileError::from)
+    ctx.tenants.tenant(provider_config, &version, zpa_config, rate_limits_for(&config.spec)).map_err(ReconcileError::from)
 }
 
 /// The client settings of a provider config, and the resourceVersion of the
@@ -64,21 +58,7 @@ async fn zpa_config(ctx: &Context, config: &ZpaProviderConfig) -> Result<(ZpaCon
         client_id: read(secret_ref.client_id_key())?.expose().to_owned(),
         client_secret: read(secret_ref.client_secret_key())?,
     };
-    let endpoint = match (&spec.base_url, spec.cloud) {
-        (Some(url), _) => Endpoint::BaseUrl(url.clone()),
-        (None, Some(cloud)) => {
-            Endpoint::Cloud(cloud.as_str().parse::<Cloud>().map_err(|message| ReconcileError::InvalidSpec { message })?)
-        }
-        (None, None) => Endpoint::Cloud(Cloud::Production),
-    };
-    let auth = match spec.auth {
-        AuthFlow::Legacy => AuthMode::Legacy,
-        AuthFlow::Oneapi => AuthMode::OneApi {
-            vanity_domain: spec.vanity_domain.clone().unwrap_or_default(),
-            token_url: spec.token_url.clone(),
-        },
-    };
-    let zpa = ZpaConfig::resolve(&endpoint, &auth, &spec.customer_id, credentials);
+    let zpa = zpa_config_for(spec, credentials)?;
     Ok((zpa, secret.resource_version().unwrap_or_default()))
 }
 

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::crd::IsolationProfileSpec;
 use crate::reconcile::ReconcileError;
+use crate::reconcile::isolation_profile::ResolvedReferences;
+use crate::secret::SecretString;
 use crate::wire::cbi::{CbiBanner, CbiCertificate, CbiRegion};
 use crate::zpa::{ZpaClient, ZpaError};
 
@@ -200,6 +203,46 @@ impl ReferenceCache {
 
     pub async fn default_certificate_ids(&self, client: &ZpaClient) -> Result<Vec<String>, ReconcileError> {
         self.certificates.defaults(|| client.list_certificates()).await
+    }
+
+    /// An IsolationProfile's region, certificate and banner names as ids.
+    pub async fn resolve_profile(
+        &self,
+        client: &ZpaClient,
+        spec: &IsolationProfileSpec,
+        debug_file_password: Option<SecretString>,
+    ) -> Result<ResolvedReferences, ReconcileError> {
+        let region_ids = self.region_ids(client, &spec.regions).await?;
+        let certificate_ids = match &spec.certificates {
+            Some(wanted) => Some(self.certificate_ids(client, wanted).await?),
+            None => None,
+        };
+        let banner_id = match &spec.banner {
+            Some(wanted) => Some(self.banner_id(client, wanted).await?),
+            None => None,
+        };
+        Ok(ResolvedReferences { region_ids, certificate_ids, banner_id, debug_file_password })
+    }
+
+    /// ZPA needs a banner and certificates on create; when the spec leaves
+    /// them unmanaged, the tenant's defaults are sent (and not managed after).
+    /// `None` when the spec names both.
+    pub async fn with_create_defaults(
+        &self,
+        client: &ZpaClient,
+        mut refs: ResolvedReferences,
+    ) -> Result<Option<ResolvedReferences>, ReconcileError> {
+        if refs.banner_id.is_some() && refs.certificate_ids.is_some() {
+            return Ok(None);
+        }
+        if refs.banner_id.is_none() {
+            refs.banner_id = self.default_banner_id(client).await?;
+        }
+        if refs.certificate_ids.is_none() {
+            let defaults = self.default_certificate_ids(client).await?;
+            refs.certificate_ids = (!defaults.is_empty()).then_some(defaults);
+        }
+        Ok(Some(refs))
     }
 }
 

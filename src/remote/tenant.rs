@@ -10,9 +10,14 @@ use tokio::time::Instant;
 
 use super::references::ReferenceCache;
 use super::snapshot::SnapshotCache;
+use crate::crd::{AuthFlow, ZpaProviderConfigSpec};
+use crate::reconcile::ReconcileError;
 use crate::wire::cbi::{CbiProfile, ZpaProfile};
 use crate::wire::mgmt::Microtenant;
-use crate::zpa::{RateLimiter, RateLimits, RequestObserver, TenantKey, ZpaClient, ZpaConfig, ZpaError};
+use crate::zpa::{
+    AuthMode, ClientCredentials, Cloud, Endpoint, RateLimiter, RateLimits, RequestObserver, TenantKey, ZpaClient,
+    ZpaConfig, ZpaError,
+};
 
 pub struct Tenant {
     pub client: ZpaClient,
@@ -134,4 +139,33 @@ impl TenantRegistry {
             .or_insert_with(|| Arc::new(limits.map_or_else(RateLimiter::unlimited, RateLimiter::new)))
             .clone()
     }
+}
+
+/// The client settings a provider config describes, given its credentials.
+pub fn zpa_config_for(spec: &ZpaProviderConfigSpec, credentials: ClientCredentials) -> Result<ZpaConfig, ReconcileError> {
+    let endpoint = match (&spec.base_url, spec.cloud) {
+        (Some(url), _) => Endpoint::BaseUrl(url.clone()),
+        (None, Some(cloud)) => {
+            Endpoint::Cloud(cloud.as_str().parse::<Cloud>().map_err(|message| ReconcileError::InvalidSpec { message })?)
+        }
+        (None, None) => Endpoint::Cloud(Cloud::Production),
+    };
+    let auth = match spec.auth {
+        AuthFlow::Legacy => AuthMode::Legacy,
+        AuthFlow::Oneapi => AuthMode::OneApi {
+            vanity_domain: spec.vanity_domain.clone().unwrap_or_default(),
+            token_url: spec.token_url.clone(),
+        },
+    };
+    Ok(ZpaConfig::resolve(&endpoint, &auth, &spec.customer_id, credentials))
+}
+
+/// The provider config's own rate limits, if it sets any.
+pub fn rate_limits_for(spec: &ZpaProviderConfigSpec) -> Option<RateLimits> {
+    spec.rate_limits.as_ref().map(|l| RateLimits {
+        reads: l.reads_per_window,
+        writes: l.writes_per_window,
+        window: Duration::from_secs(u64::from(l.window_seconds)),
+        ..RateLimits::default()
+    })
 }
