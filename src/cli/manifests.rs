@@ -86,7 +86,8 @@ impl Manifests {
 
     /// A key of a Secret from the manifests (`stringData` or `data`).
     pub fn secret_key(&self, namespace: &str, name: &str, key: &str) -> Option<SecretString> {
-        let secret = self.secrets.iter().find(|s| s.namespace().as_deref() == Some(namespace) && s.name_any() == name)?;
+        let secret =
+            self.secrets.iter().find(|s| s.namespace().as_deref() == Some(namespace) && s.name_any() == name)?;
         let from_string = secret.string_data.as_ref().and_then(|d| d.get(key)).cloned();
         let from_data = secret.data.as_ref().and_then(|d| d.get(key)).and_then(|b| String::from_utf8(b.0.clone()).ok());
         from_string.or(from_data).map(|v| SecretString::new(v.trim())).filter(|v| !v.is_empty())

@@ -40,12 +40,25 @@ pub struct PlanArgs {
 /// What one object needs (or got).
 #[derive(Debug)]
 enum Step {
-    Create { id: Option<String> },
+    Create {
+        id: Option<String>,
+    },
     /// Depends on something this plan only creates.
-    AfterCreate { what: String },
-    Update { id: String, changes: Vec<FieldChange>, applied: bool },
-    InSync { id: String },
-    Drift { id: String, changes: Vec<FieldChange> },
+    AfterCreate {
+        what: String,
+    },
+    Update {
+        id: String,
+        changes: Vec<FieldChange>,
+        applied: bool,
+    },
+    InSync {
+        id: String,
+    },
+    Drift {
+        id: String,
+        changes: Vec<FieldChange>,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -115,7 +128,11 @@ async fn run(args: PlanArgs, apply: bool) -> ExitCode {
         return ExitCode::FAILURE;
     }
     if !apply {
-        return if summary.create + summary.update + summary.waiting == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) };
+        return if summary.create + summary.update + summary.waiting == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        };
     }
     // Prove convergence: the same manifests now plan to nothing.
     println!("\nRe-checking against ZPA:");
@@ -155,7 +172,8 @@ impl Engine<'_> {
     async fn converge_all(&mut self) {
         let manifests = self.manifests;
         for microtenant in &manifests.microtenants {
-            let label = format!("Microtenant {}/{}", microtenant.namespace().unwrap_or_default(), microtenant.name_any());
+            let label =
+                format!("Microtenant {}/{}", microtenant.namespace().unwrap_or_default(), microtenant.name_any());
             let result = self.microtenant(microtenant).await;
             let id = match &result {
                 Ok(Step::Create { id }) => id.clone(),
@@ -198,7 +216,11 @@ impl Engine<'_> {
                     Some(Some(id)) => Some(id.clone()),
                     // Its Microtenant is only planned: so is this profile.
                     Some(None) => return Ok(Step::AfterCreate { what: format!("Microtenant {name}") }),
-                    None => return Err(ReconcileError::ReferenceNotFound { what: format!("Microtenant {name} in the manifests") }),
+                    None => {
+                        return Err(ReconcileError::ReferenceNotFound {
+                            what: format!("Microtenant {name} in the manifests"),
+                        });
+                    }
                 }
             }
             (None, None) => None,
@@ -206,7 +228,9 @@ impl Engine<'_> {
         let tenant = self.tenant(managed.provider_config_name())?;
         let password = match spec.debug_mode.as_ref().and_then(|d| d.file_password_secret_ref.as_ref()) {
             Some(r) => Some(self.manifests.secret_key(&namespace, &r.name, &r.key).ok_or_else(|| {
-                ReconcileError::ReferenceNotFound { what: format!("key {:?} of Secret {namespace}/{} in the manifests", r.key, r.name) }
+                ReconcileError::ReferenceNotFound {
+                    what: format!("key {:?} of Secret {namespace}/{} in the manifests", r.key, r.name),
+                }
             })?),
             None => None,
         };
@@ -244,7 +268,9 @@ impl Engine<'_> {
                 Plan::Update { .. } => match remote::update::<K>(tenant, desired, &id, scope).await? {
                     Updated::Written(changes, _) => Ok((Step::Update { id, changes, applied: true }, None)),
                     Updated::AlreadyInSync(_) => Ok((Step::InSync { id }, None)),
-                    Updated::Gone => Err(ReconcileError::ExternalNotFound { what: format!("with id {id} (deleted meanwhile)") }),
+                    Updated::Gone => {
+                        Err(ReconcileError::ExternalNotFound { what: format!("with id {id} (deleted meanwhile)") })
+                    }
                 },
             },
             Target::Absent { .. } | Target::Wait(_) => {
@@ -273,13 +299,18 @@ impl Engine<'_> {
                     &Endpoint::BaseUrl(sim.base_url()),
                     &AuthMode::Legacy,
                     sim.customer_id(),
-                    ClientCredentials { client_id: sim.client_id().to_owned(), client_secret: sim.client_secret().clone() },
+                    ClientCredentials {
+                        client_id: sim.client_id().to_owned(),
+                        client_secret: sim.client_secret().clone(),
+                    },
                 ),
                 None,
             ),
             None => {
-                let config = self.manifests.provider_config(provider_config).ok_or_else(|| ReconcileError::ReferenceNotFound {
-                    what: format!("ZpaProviderConfig {provider_config:?} in the manifests (or use --simulator)"),
+                let config = self.manifests.provider_config(provider_config).ok_or_else(|| {
+                    ReconcileError::ReferenceNotFound {
+                        what: format!("ZpaProviderConfig {provider_config:?} in the manifests (or use --simulator)"),
+                    }
                 })?;
                 let reference = &config.spec.credentials_secret_ref;
                 let read = |key: &str, env: &str| {
@@ -288,7 +319,10 @@ impl Engine<'_> {
                         .map(crate::secret::SecretString::new)
                         .or_else(|| self.manifests.secret_key(&reference.namespace, &reference.name, key))
                         .ok_or_else(|| ReconcileError::ReferenceNotFound {
-                            what: format!("key {key:?} of Secret {}/{} in the manifests (or set {env})", reference.namespace, reference.name),
+                            what: format!(
+                                "key {key:?} of Secret {}/{} in the manifests (or set {env})",
+                                reference.namespace, reference.name
+                            ),
                         })
                 };
                 let credentials = ClientCredentials {
@@ -304,9 +338,15 @@ impl Engine<'_> {
     /// Generated admin credentials go to `--credentials-dir`, or are reported lost.
     fn keep_credentials(&self, object: &Microtenant, user: &MicrotenantUser) -> String {
         let username = user.username.clone().unwrap_or_default();
-        let secret_name = object.spec.admin_credentials_secret_ref.as_ref().map_or_else(|| format!("{}-admin", object.name_any()), |r| r.name.clone());
+        let secret_name = object
+            .spec
+            .admin_credentials_secret_ref
+            .as_ref()
+            .map_or_else(|| format!("{}-admin", object.name_any()), |r| r.name.clone());
         let (Some(dir), Some(password)) = (&self.credentials_dir, &user.password) else {
-            return format!("admin user {username}: password not kept (pass --credentials-dir to keep it; ZPA shows it only once)");
+            return format!(
+                "admin user {username}: password not kept (pass --credentials-dir to keep it; ZPA shows it only once)"
+            );
         };
         match write_credentials(dir, &secret_name, &object.namespace().unwrap_or_default(), &username, password) {
             Ok(path) => format!("admin credentials of {username} written to {}", path.display()),

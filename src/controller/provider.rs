@@ -30,7 +30,9 @@ pub async fn tenant_for(ctx: &Context, provider_config: &str) -> Result<Arc<Tena
     })?;
     let (zpa_config, secret_version) = zpa_config(ctx, &config).await?;
     let version = format!("{}/{}", config.metadata.generation.unwrap_or_default(), secret_version);
-    ctx.tenants.tenant(provider_config, &version, zpa_config, rate_limits_for(&config.spec)).map_err(ReconcileError::from)
+    ctx.tenants
+        .tenant(provider_config, &version, zpa_config, rate_limits_for(&config.spec))
+        .map_err(ReconcileError::from)
 }
 
 /// The client settings of a provider config, and the resourceVersion of the

@@ -1,6 +1,9 @@
 //! `IsolationProfile`: a Cloud Browser Isolation profile in ZPA
 //! (`/cbiconfig/cbi/api/customers/{cid}/profiles`).
 
+// kube's printcolumn(...) attributes repeat `type_ = "string"` by design.
+#![allow(clippy::duplicated_attributes)]
+
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,8 @@
 //! `Microtenant`: a ZPA Microtenant (`/mgmtconfig/v1/admin/customers/{cid}/microtenants`).
 
+// kube's printcolumn(...) attributes repeat `type_ = "string"` by design.
+#![allow(clippy::duplicated_attributes)]
+
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,9 @@
 //! `ZpaProviderConfig`: how to reach one ZPA tenant. Cluster-scoped; managed
 //! objects name it in `providerConfigRef`.
 
+// kube's printcolumn(...) attributes repeat `type_ = "string"` by design.
+#![allow(clippy::duplicated_attributes)]
+
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -169,106 +169,98 @@ mod tests {
         }
     }
 
+    /// The decision, reduced to what the table compares.
     #[derive(Debug, PartialEq)]
     enum Want {
-        Existing(&'static str, bool),
-        Absent(Option<&'static str>),
+        Existing(String, bool),
+        Absent(Option<String>),
         Wait,
         Error(Reason),
+    }
+
+    impl From<Result<Target<Microtenant>, ReconcileError>> for Want {
+        fn from(result: Result<Target<Microtenant>, ReconcileError>) -> Self {
+            match result {
+                Ok(Target::Existing { id, adopted, .. }) => Want::Existing(id, adopted),
+                Ok(Target::Absent { vanished_id }) => Want::Absent(vanished_id),
+                Ok(Target::Wait(_)) => Want::Wait,
+                Err(error) => Want::Error(error.reason()),
+            }
+        }
+    }
+
+    fn existing(id: &str, adopted: bool) -> Want {
+        Want::Existing(id.to_owned(), adopted)
+    }
+
+    struct Case {
+        name: &'static str,
+        identity: Identity,
+        found: Found<Microtenant>,
+        adoption: Adoption,
+        policy: ManagementPolicy,
+        want: Want,
+    }
+
+    fn case(name: &'static str, identity: Identity, found: Found<Microtenant>, adoption: Adoption, want: Want) -> Case {
+        Case { name, identity, found, adoption, policy: ManagementPolicy::Manage, want }
     }
 
     #[test]
     fn identity_decision_table() {
         use Adoption::*;
-        use ManagementPolicy::*;
-        let cases: Vec<(&str, Identity, Found<Microtenant>, Adoption, ManagementPolicy, Want)> = vec![
-            (
-                "external found",
-                Identity::External("1".into()),
-                Found::ById(Some(mt("1", "a"))),
-                Never,
-                Manage,
-                Want::Existing("1", true),
-            ),
-            (
-                "external missing",
-                Identity::External("1".into()),
-                Found::ById(None),
-                Never,
-                Manage,
-                Want::Error(Reason::ExternalNotFound),
-            ),
-            (
-                "known found",
-                Identity::Known("1".into()),
-                Found::ById(Some(mt("1", "a"))),
-                Never,
-                Manage,
-                Want::Existing("1", false),
-            ),
-            ("known vanished", Identity::Known("1".into()), Found::ById(None), Never, Manage, Want::Absent(Some("1"))),
-            (
-                "pending, one match",
-                pending(5),
-                Found::ByName(vec![mt("9", "a")]),
-                Never,
-                Manage,
-                Want::Existing("9", true),
-            ),
-            ("pending, none yet", pending(5), Found::ByName(vec![]), Never, Manage, Want::Wait),
-            ("pending, none after grace", pending(31), Found::ByName(vec![]), Never, Manage, Want::Absent(None)),
-            (
-                "pending, two matches",
+        let known = || Identity::Known("1".into());
+        let external = || Identity::External("1".into());
+        let cases = vec![
+            case("external found", external(), Found::ById(Some(mt("1", "a"))), Never, existing("1", true)),
+            case("external missing", external(), Found::ById(None), Never, Want::Error(Reason::ExternalNotFound)),
+            case("known found", known(), Found::ById(Some(mt("1", "a"))), Never, existing("1", false)),
+            case("known vanished", known(), Found::ById(None), Never, Want::Absent(Some("1".into()))),
+            case("pending, one match", pending(5), Found::ByName(vec![mt("9", "a")]), Never, existing("9", true)),
+            case("pending, none yet", pending(5), Found::ByName(vec![]), Never, Want::Wait),
+            case("pending, none after grace", pending(31), Found::ByName(vec![]), Never, Want::Absent(None)),
+            case(
+                "pending, two",
                 pending(5),
                 Found::ByName(vec![mt("1", "a"), mt("2", "A")]),
                 Never,
-                Manage,
                 Want::Error(Reason::CreateIncomplete),
             ),
-            ("fresh, nothing", Identity::Fresh, Found::ByName(vec![]), Never, Manage, Want::Absent(None)),
-            (
-                "fresh, clash without adoption",
+            case("fresh, nothing", Identity::Fresh, Found::ByName(vec![]), Never, Want::Absent(None)),
+            case(
+                "fresh, clash",
                 Identity::Fresh,
                 Found::ByName(vec![mt("1", "a")]),
                 Never,
-                Manage,
                 Want::Error(Reason::AlreadyExists),
             ),
-            (
+            case(
                 "fresh, adopt by name",
                 Identity::Fresh,
                 Found::ByName(vec![mt("1", "a")]),
                 ByName,
-                Manage,
-                Want::Existing("1", true),
+                existing("1", true),
             ),
-            (
-                "fresh, adopt ambiguous",
+            case(
+                "fresh, ambiguous",
                 Identity::Fresh,
                 Found::ByName(vec![mt("1", "a"), mt("2", "a")]),
                 ByName,
-                Manage,
                 Want::Error(Reason::AmbiguousName),
             ),
-            (
-                "observe-only adopts by name",
-                Identity::Fresh,
-                Found::ByName(vec![mt("1", "a")]),
-                Never,
-                ObserveOnly,
-                Want::Existing("1", true),
-            ),
+            Case {
+                policy: ManagementPolicy::ObserveOnly,
+                ..case(
+                    "observe-only adopts by name",
+                    Identity::Fresh,
+                    Found::ByName(vec![mt("1", "a")]),
+                    Never,
+                    existing("1", true),
+                )
+            },
         ];
-        for (name, identity, found, adoption, policy, want) in cases {
-            let got = match choose(&identity, found, adoption, policy) {
-                Ok(Target::Existing { id, adopted, .. }) => Want::Existing(Box::leak(id.into_boxed_str()), adopted),
-                Ok(Target::Absent { vanished_id }) => {
-                    Want::Absent(vanished_id.map(|s| &*Box::leak(s.into_boxed_str())))
-                }
-                Ok(Target::Wait(_)) => Want::Wait,
-                Err(error) => Want::Error(error.reason()),
-            };
-            assert_eq!(got, want, "{name}");
+        for Case { name, identity, found, adoption, policy, want } in cases {
+            assert_eq!(Want::from(choose(&identity, found, adoption, policy)), want, "{name}");
         }
     }
 }

@@ -114,10 +114,10 @@ impl TenantRegistry {
         limits: Option<RateLimits>,
     ) -> Result<Arc<Tenant>, ZpaError> {
         let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((known, tenant)) = tenants.get(provider_config) {
-            if known == version {
-                return Ok(tenant.clone());
-            }
+        if let Some((known, tenant)) = tenants.get(provider_config)
+            && known == version
+        {
+            return Ok(tenant.clone());
         }
         let limiter = self.limiter(config.tenant_key(), limits.or(self.defaults.rate_limits));
         let client = ZpaClient::with_observer(config, limiter, self.defaults.observer.clone())?;
@@ -142,7 +142,10 @@ impl TenantRegistry {
 }
 
 /// The client settings a provider config describes, given its credentials.
-pub fn zpa_config_for(spec: &ZpaProviderConfigSpec, credentials: ClientCredentials) -> Result<ZpaConfig, ReconcileError> {
+pub fn zpa_config_for(
+    spec: &ZpaProviderConfigSpec,
+    credentials: ClientCredentials,
+) -> Result<ZpaConfig, ReconcileError> {
     let endpoint = match (&spec.base_url, spec.cloud) {
         (Some(url), _) => Endpoint::BaseUrl(url.clone()),
         (None, Some(cloud)) => {

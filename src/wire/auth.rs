@@ -43,6 +43,6 @@ mod tests {
             serde_json::from_str(r#"{"token_type":"Bearer","access_token":"a.b.c","expires_in":3600}"#).unwrap();
         assert_eq!(legacy.expires_in_secs(), Some(3600));
         assert_eq!(oneapi.expires_in_secs(), Some(3600));
-        assert_eq!(format!("{legacy:?}").contains("a.b.c"), false);
+        assert!(!format!("{legacy:?}").contains("a.b.c"));
     }
 }
