@@ -86,7 +86,17 @@ impl ManagedResource for IsolationProfile {
             (_, Some(_)) => previous.zpa_profile_id.clone(),
             (_, None) => None,
         };
-        let at_provider = report.remote.as_ref().map(observation).or(previous.at_provider);
+        let at_provider = report
+            .remote
+            .as_ref()
+            .map(|remote| {
+                let mut view = observation(remote);
+                if let Some(tenant) = &report.tenant {
+                    tenant.references.name_view(&mut view);
+                }
+                view
+            })
+            .or(previous.at_provider);
         let microtenant_id = report.scope.clone().or(previous.microtenant_id).filter(|_| report.id.is_some());
         let mut fields = Map::new();
         fields.insert("zpaProfileId".into(), json!(zpa_profile_id));

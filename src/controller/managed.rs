@@ -56,8 +56,6 @@ pub struct Report<R> {
     pub scope: Option<String>,
     /// Come back sooner than the resync interval.
     pub requeue_after: Option<Duration>,
-    /// Facts learnt at create time only (e.g. the Microtenant admin user name).
-    pub created: Map<String, Value>,
 }
 
 /// A custom resource kind the operator manages in ZPA.
@@ -91,13 +89,12 @@ pub trait ManagedResource:
 
     /// Runs right after a create, before the id is recorded. It must not
     /// fail the reconcile: the remote object exists whatever happens here.
-    /// Returns facts for the status that only the create response holds.
     fn after_create(
         &self,
         _ctx: &Context,
         _created: &Created<<Self::Kind as crate::reconcile::ManagedKind>::Remote>,
-    ) -> impl Future<Output = Map<String, Value>> + Send {
-        async { Map::new() }
+    ) -> impl Future<Output = ()> + Send {
+        async {}
     }
 
     /// Kind-specific status fields (`atProvider`, ...), merged into the status.
@@ -215,7 +212,6 @@ impl<R> Report<R> {
             tenant: None,
             scope: None,
             requeue_after: None,
-            created: Map::new(),
         }
     }
 }
@@ -343,7 +339,7 @@ async fn sync<R: ManagedResource>(
                     return Err(error.into());
                 }
             };
-            report.created = object.after_create(ctx, &created).await;
+            object.after_create(ctx, &created).await;
             record_id(object, ctx, &created.id).await?;
             ctx.metrics.remote_write(R::Kind::KIND, "create");
             ctx.publish(object, EventType::Normal, "Created", "Create", format!("created ZPA object {}", created.id))
@@ -463,8 +459,9 @@ async fn patch_metadata<R: ManagedResource>(
     patch: &Value,
     operation: &'static str,
 ) -> Result<(), ReconcileError> {
+    let params = PatchParams { field_manager: Some(ctx.settings.field_manager.clone()), ..PatchParams::default() };
     api_for(object, ctx)
-        .patch(&object.name_any(), &PatchParams::default(), &Patch::Merge(patch))
+        .patch(&object.name_any(), &params, &Patch::Merge(patch))
         .await
         .map(|_| ())
         .map_err(ReconcileError::kubernetes(operation))

@@ -46,14 +46,12 @@ impl ManagedResource for Microtenant {
     }
 
     /// The admin user and password go to the Secret before anything else is
-    /// recorded; the status only ever shows the user name.
-    async fn after_create(&self, ctx: &Context, created: &Created<RemoteMicrotenant>) -> Map<String, Value> {
-        let mut facts = Map::new();
+    /// recorded, and nowhere else.
+    async fn after_create(&self, ctx: &Context, created: &Created<RemoteMicrotenant>) {
         let user = created.admin_user.as_ref();
         let credentials = user.and_then(|u| Some((u.username.as_deref()?, u.password.as_ref()?)));
         match (&self.spec.admin_credentials_secret_ref, credentials) {
             (Some(secret), Some((username, password))) => {
-                facts.insert("adminUsername".into(), json!(username));
                 match store_admin_credentials(ctx, self, &secret.name, username, password).await {
                     Ok(()) => {
                         let note =
@@ -69,8 +67,7 @@ impl ManagedResource for Microtenant {
                     }
                 }
             }
-            (None, Some((username, _))) => {
-                facts.insert("adminUsername".into(), json!(username));
+            (None, Some(_)) => {
                 let note = "ZPA generated an admin password but spec.adminCredentialsSecretRef is not set, so it was discarded".to_owned();
                 ctx.publish(self, EventType::Warning, "CredentialsDiscarded", "Create", note).await;
             }
@@ -79,18 +76,11 @@ impl ManagedResource for Microtenant {
                 ctx.publish(self, EventType::Normal, "NoCredentials", "Create", note).await;
             }
         }
-        facts
     }
 
     async fn status_fields(&self, report: &Report<RemoteMicrotenant>) -> (Map<String, Value>, Option<Duration>) {
         let previous = self.status.as_ref().and_then(|s| s.at_provider.clone());
-        let admin_username = report
-            .created
-            .get("adminUsername")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .or_else(|| previous.as_ref().and_then(|p| p.admin_username.clone()));
-        let at_provider = report.remote.as_ref().map(|remote| observation(remote, admin_username)).or(previous);
+        let at_provider = report.remote.as_ref().map(observation).or(previous);
         let mut fields = Map::new();
         fields.insert("atProvider".into(), json!(at_provider));
         (fields, None)

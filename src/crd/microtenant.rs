@@ -110,7 +110,4 @@ pub struct MicrotenantObservation {
     pub criteria_attribute_values: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privileged_approvals_enabled: Option<bool>,
-    /// The admin user's name (never the password).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin_username: Option<String>,
 }

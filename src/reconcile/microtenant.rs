@@ -78,7 +78,7 @@ fn decode(body: Value) -> Microtenant {
 }
 
 /// What `status.atProvider` shows.
-pub fn observation(remote: &Microtenant, admin_username: Option<String>) -> MicrotenantObservation {
+pub fn observation(remote: &Microtenant) -> MicrotenantObservation {
     let mut values = remote.criteria_attribute_values.clone().unwrap_or_default();
     values.sort();
     MicrotenantObservation {
@@ -88,7 +88,6 @@ pub fn observation(remote: &Microtenant, admin_username: Option<String>) -> Micr
         criteria_attribute: remote.criteria_attribute.clone(),
         criteria_attribute_values: values,
         privileged_approvals_enabled: remote.privileged_approvals_enabled,
-        admin_username,
     }
 }
 

@@ -79,6 +79,12 @@ impl<T: Nameable + Clone> NamedList<T> {
         Self { what, current: Mutex::new(None), loading: tokio::sync::Mutex::new(()) }
     }
 
+    /// The display name of an id, from the cached list (no request).
+    pub fn cached_name(&self, id: &str) -> Option<String> {
+        let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        current.as_ref()?.items.iter().find(|i| i.id() == id).map(|i| i.name().to_owned())
+    }
+
     fn lookup(&self, wanted: &[String]) -> Option<(Vec<Result<String, String>>, Instant)> {
         let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         let listing = current.as_ref()?;
@@ -203,6 +209,25 @@ impl ReferenceCache {
 
     pub async fn default_certificate_ids(&self, client: &ZpaClient) -> Result<Vec<String>, ReconcileError> {
         self.certificates.defaults(|| client.list_certificates()).await
+    }
+
+    /// Fills in names a view lacks (a create answer carries ids only), from the cached lists.
+    pub fn name_view(&self, observation: &mut crate::crd::IsolationProfileObservation) {
+        let fill = |named: &mut crate::crd::NamedId, name: Option<String>| {
+            if named.name.is_none() {
+                named.name = name;
+            }
+        };
+        for region in &mut observation.regions {
+            fill(region, self.regions.cached_name(&region.id));
+        }
+        observation.regions.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        for certificate in &mut observation.certificates {
+            fill(certificate, self.certificates.cached_name(&certificate.id));
+        }
+        if let Some(banner) = &mut observation.banner {
+            fill(banner, self.banners.cached_name(&banner.id));
+        }
     }
 
     /// An IsolationProfile's region, certificate and banner names as ids.

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
