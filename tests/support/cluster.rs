@@ -154,7 +154,7 @@ impl Cluster {
             + serde::Serialize
             + std::fmt::Debug,
     {
-        let last = std::sync::Mutex::new(Value::Null);
+        let mut last = Value::Null;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(object) = self.get::<K>(name).await {
@@ -162,14 +162,12 @@ impl Cluster {
                 if check(&value) {
                     return value;
                 }
-                *last.lock().unwrap() = value;
+                last = value;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {name}: {what}; last seen: {:#}; events: {:?}",
-                last.lock().unwrap(),
-                self.events_for(name).await
-            );
+            if tokio::time::Instant::now() >= deadline {
+                let events = self.events_for(name).await;
+                panic!("timed out waiting for {name}: {what}; last seen: {last:#}; events: {events:?}");
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
