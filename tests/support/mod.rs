@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod processes;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,245 @@
+//! End to end: the real `zpa-operator run` process and the real `kubectl`
+//! against the Kubernetes API stand-in process and the ZPA simulator process.
+
+mod support;
+
+use reqwest::Method;
+use serde_json::json;
+use support::eventually;
+use support::processes::{World, condition_message, has_condition};
+
+const POST_MICROTENANTS: &str = "POST /mgmtconfig/v1/admin/customers/{customerId}/microtenants";
+const POST_PROFILES: &str = "POST /cbiconfig/cbi/api/customers/{customerId}/profiles";
+const PUT_PROFILE: &str = "PUT /cbiconfig/cbi/api/customers/{customerId}/profiles/{profileId}";
+
+fn remote_named(state: &serde_json::Value, collection: &str, name: &str) -> Vec<serde_json::Value> {
+    let items: Vec<serde_json::Value> = match &state[collection] {
+        serde_json::Value::Array(list) => list.clone(),
+        serde_json::Value::Object(scopes) => {
+            scopes.values().flat_map(|v| v.as_array().cloned().unwrap_or_default()).collect()
+        }
+        _ => Vec::new(),
+    };
+    items.into_iter().filter(|i| i["name"] == name).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_examples_become_ready_with_ids_credentials_and_columns() {
+    let mut world = World::start("30m");
+    world.start_operator();
+    world.apply_examples();
+
+    let payments = world.wait_ready("mt", "team-payments").await;
+    let research = world.wait_ready("mt", "team-research").await;
+    let web = world
+        .wait_for("isop", "web-isolation", "Ready with a ZPA-side id", |o| {
+            has_condition(o, "Ready", "True", None) && o["status"]["zpaProfileId"].is_string()
+        })
+        .await;
+    let scoped = world
+        .wait_for("isop", "payments-isolation", "Ready with a ZPA-side id", |o| {
+            has_condition(o, "Ready", "True", None) && o["status"]["zpaProfileId"].is_string()
+        })
+        .await;
+    world.wait_ready("isop", "kiosk-watch").await;
+    assert_eq!(scoped["status"]["microtenantId"], payments["status"]["id"], "scoped to its Microtenant");
+    assert_eq!(web["status"]["atProvider"]["regions"][0]["name"], "Frankfurt", "region names resolved");
+
+    // ZPA holds what the manifests say.
+    let state = world.remote_state().await;
+    let mt_id = payments["status"]["id"].as_str().unwrap();
+    assert_eq!(state["profiles"][mt_id][0]["name"], "payments-isolation");
+    assert_eq!(remote_named(&state, "microtenants", "Research")[0]["id"], research["status"]["id"]);
+    assert_eq!(remote_named(&state, "profiles", "web-isolation")[0]["securityControls"]["uploadDownload"], "upstream");
+    let kiosk = world.get_json("isop", "kiosk-watch").unwrap();
+    assert_eq!(kiosk["status"]["id"], web["status"]["id"], "observe-only adopted the same remote profile");
+
+    // The generated admin credentials are in their Secrets.
+    for secret in ["team-payments-admin", "team-research-admin"] {
+        let data = world.kubectl_ok(&[
+            "get",
+            "secret",
+            secret,
+            "-n",
+            "default",
+            "-o",
+            "jsonpath={.data.username} {.data.password}",
+        ]);
+        let fields: Vec<&str> = data.split_whitespace().collect();
+        assert_eq!(fields.len(), 2, "{secret} has username and password: {data:?}");
+    }
+
+    // kubectl shows the printer columns.
+    let table = world.kubectl_ok(&["get", "isop,mt", "-n", "default"]);
+    let header = table.lines().next().unwrap_or_default();
+    for column in ["NAME", "READY", "SYNCED", "ID", "AGE"] {
+        assert!(header.contains(column), "column {column} in {table}");
+    }
+    let web_row = table.lines().find(|l| l.contains("web-isolation")).unwrap();
+    assert!(web_row.contains("True") && web_row.contains(web["status"]["id"].as_str().unwrap()), "{web_row}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_is_one_put_and_drift_is_corrected_at_the_next_resync() {
+    let mut world = World::start("3s");
+    world.start_operator();
+    world.apply_examples();
+    world.wait_ready("isop", "web-isolation").await;
+    let puts = world.route_count(PUT_PROFILE).await;
+
+    world.kubectl_ok(&[
+        "patch",
+        "isop",
+        "web-isolation",
+        "-n",
+        "default",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"description":"edited with kubectl"}}"#,
+    ]);
+    let edited = world
+        .wait_for("isop", "web-isolation", "the edit applied", |o| {
+            o["status"]["atProvider"]["description"] == "edited with kubectl" && o["status"]["observedGeneration"] == 2
+        })
+        .await;
+    assert!(has_condition(&edited, "Synced", "True", Some("ReconcileSuccess")));
+    assert_eq!(world.route_count(PUT_PROFILE).await - puts, 1, "exactly one PUT for one edit");
+
+    // Someone changes the profile in the ZPA portal.
+    let id = edited["status"]["id"].as_str().unwrap();
+    world
+        .sim(
+            Method::PATCH,
+            &format!("/__sim/customers/72057594037927936/profiles/{id}"),
+            Some(json!({"description": "changed in the portal"})),
+        )
+        .await;
+    eventually("the drift corrected", std::time::Duration::from_secs(30), || async {
+        let state = world.remote_state().await;
+        (remote_named(&state, "profiles", "web-isolation")[0]["description"] == "edited with kubectl").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_remove_remote_objects_orphan_keeps_and_a_busy_microtenant_is_reported() {
+    let mut world = World::start("30m");
+    world.start_operator();
+    world.apply_examples();
+    for (kind, name) in
+        [("isop", "web-isolation"), ("isop", "payments-isolation"), ("mt", "team-payments"), ("mt", "team-research")]
+    {
+        world.wait_ready(kind, name).await;
+    }
+
+    world.kubectl_ok(&["delete", "isop", "kiosk-watch", "-n", "default", "--wait=false"]);
+    world.kubectl_ok(&["delete", "isop", "web-isolation", "-n", "default", "--wait=true", "--timeout=60s"]);
+    world.kubectl_ok(&["delete", "mt", "team-research", "-n", "default", "--wait=true", "--timeout=60s"]);
+    let state = world.remote_state().await;
+    assert!(remote_named(&state, "profiles", "web-isolation").is_empty(), "deleted in ZPA");
+    assert_eq!(remote_named(&state, "microtenants", "Research").len(), 1, "deletionPolicy Orphan keeps it");
+
+    // The Microtenant still holds payments-isolation: ZPA refuses, and the user is told why.
+    world.kubectl_ok(&["delete", "mt", "team-payments", "-n", "default", "--wait=false"]);
+    let refused = world
+        .wait_for("mt", "team-payments", "DeleteRefused", |o| {
+            has_condition(o, "Synced", "False", Some("DeleteRefused"))
+        })
+        .await;
+    assert!(condition_message(&refused, "Synced").contains("profile"), "{}", condition_message(&refused, "Synced"));
+    let events = world.kubectl_ok(&["get", "events", "-n", "default", "-o", "json"]);
+    assert!(events.contains("DeleteRefused"), "a Warning event says so");
+    // Once the profile goes, the Microtenant follows.
+    world.kubectl_ok(&["delete", "isop", "payments-isolation", "-n", "default", "--wait=true", "--timeout=60s"]);
+    world.wait_gone("mt", "team-payments").await;
+    assert!(remote_named(&world.remote_state().await, "microtenants", "team-payments").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_killed_between_create_and_id_write_leaves_one_remote_object() {
+    let mut world = World::start("30m");
+    world.start_operator();
+    world.apply_examples();
+    world.wait_ready("mt", "team-payments").await;
+    // The next Microtenant create is applied, then its answer is lost.
+    world
+        .sim(
+            Method::PUT,
+            "/__sim/faults",
+            Some(json!({"dropAfterCommit": {"count": 1, "method": "POST", "path": "/microtenants"}})),
+        )
+        .await;
+    let posts = world.route_count(POST_MICROTENANTS).await;
+    let output = world.apply(
+        "late.yaml",
+        r#"
+apiVersion: zpa.operator.dev/v1alpha1
+kind: Microtenant
+metadata: {name: team-late, namespace: default}
+spec:
+  criteriaAttributeValues: [late.example.com]
+  adminCredentialsSecretRef: {name: team-late-admin}
+"#,
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    eventually("the lost answer", std::time::Duration::from_secs(30), || async {
+        world.operator_log().contains("no response to POST").then_some(())
+    })
+    .await;
+    world.stop_operator(); // SIGKILL
+    world.start_operator();
+    let late = world.wait_ready("mt", "team-late").await;
+    let remote = remote_named(&world.remote_state().await, "microtenants", "team-late");
+    assert_eq!(remote.len(), 1, "exactly one remote object");
+    assert_eq!(late["status"]["id"], remote[0]["id"]);
+    assert_eq!(world.route_count(POST_MICROTENANTS).await - posts, 1, "never a second POST");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_manifests_are_refused_or_reported_and_nothing_is_created() {
+    let mut world = World::start("30m");
+    world.start_operator();
+    world.apply_examples();
+    world.wait_ready("isop", "web-isolation").await;
+    let (profile_posts, microtenant_posts) =
+        (world.route_count(POST_PROFILES).await, world.route_count(POST_MICROTENANTS).await);
+
+    let refused = [
+        (
+            "enum.yaml",
+            "spec:\n  regions: [Frankfurt, London]\n  securityControls: {copyPaste: maybe}\n",
+            "Unsupported value: \"maybe\"",
+        ),
+        ("regions.yaml", "spec:\n  regions: [Frankfurt]\n", "should have at least 2 items"),
+        (
+            "cel.yaml",
+            "spec:\n  regions: [Frankfurt, London]\n  securityControls: {flattenedPdf: true, uploadDownload: all}\n",
+            "flattenedPdf requires uploadDownload",
+        ),
+    ];
+    for (file, spec, message) in refused {
+        let manifest = format!(
+            "apiVersion: zpa.operator.dev/v1alpha1\nkind: IsolationProfile\nmetadata: {{name: bad-{}, namespace: default}}\n{spec}",
+            file.trim_end_matches(".yaml")
+        );
+        let output = world.apply(file, &manifest);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success() && stderr.contains(message), "{file}: {stderr}");
+    }
+    let no_domains = world.apply("mt.yaml", "apiVersion: zpa.operator.dev/v1alpha1\nkind: Microtenant\nmetadata: {name: bad-mt, namespace: default}\nspec: {criteriaAttributeValues: []}\n");
+    assert!(!no_domains.status.success(), "a Microtenant without domains is refused");
+
+    // What only ZPA can know is reported in a condition with a stable reason.
+    let unknown = world.apply("atlantis.yaml", "apiVersion: zpa.operator.dev/v1alpha1\nkind: IsolationProfile\nmetadata: {name: atlantis, namespace: default}\nspec: {regions: [Frankfurt, Atlantis]}\n");
+    assert!(unknown.status.success());
+    let reported = world
+        .wait_for("isop", "atlantis", "ReferenceNotFound", |o| {
+            has_condition(o, "Synced", "False", Some("ReferenceNotFound"))
+        })
+        .await;
+    assert!(condition_message(&reported, "Synced").contains("Atlantis"));
+
+    assert_eq!(world.route_count(POST_PROFILES).await, profile_posts, "no profile created remotely");
+    assert_eq!(world.route_count(POST_MICROTENANTS).await, microtenant_posts, "no Microtenant created remotely");
+}
