@@ -27,10 +27,9 @@ use tokio::time::Instant;
 
 use super::backoff::Backoffs;
 use super::context::Context;
-use crate::crd::{
-    Condition, DeletionPolicy, FINALIZER, ManagedFields, ManagementPolicy, SYNCED, annotations, find_condition,
-};
+use crate::crd::{Condition, FINALIZER, ManagedFields, SYNCED, annotations, find_condition};
 use crate::reconcile::conditions::{ConditionState, Reason, next_conditions};
+use crate::reconcile::lifecycle::{self, Deletion};
 use crate::reconcile::{FieldChange, Found, Identity, PendingCreate, Plan, ReconcileError, Target, plan};
 use crate::remote::{self, Created, RemoteKind, Tenant, Updated};
 use crate::zpa::ZpaError;
@@ -124,13 +123,9 @@ pub async fn reconcile<R: ManagedResource>(object: Arc<R>, ctx: Arc<Context>) ->
 
 async fn reconcile_inner<R: ManagedResource>(object: Arc<R>, ctx: &Arc<Context>) -> Result<Action, ReconcileError> {
     if is_paused(object.as_ref()) {
-        let message = if object.meta().deletion_timestamp.is_some() {
-            "paused: remote calls stopped; deletion waits until the paused annotation is removed"
-        } else {
-            "paused: remote calls stopped by the zpa.operator.dev/paused annotation"
-        };
         let report = Report::starting(object.as_ref());
-        write_status(object.as_ref(), ctx, &report, ConditionState::no(Reason::ReconcilePaused, message)).await?;
+        let deleting = object.meta().deletion_timestamp.is_some();
+        write_status(object.as_ref(), ctx, &report, lifecycle::paused(deleting)).await?;
         return Ok(Action::await_change());
     }
     let api = api_for(object.as_ref(), ctx);
@@ -227,17 +222,7 @@ fn reason_from(text: &str) -> Reason {
 async fn apply<R: ManagedResource>(object: &R, ctx: &Context) -> Result<Action, ReconcileError> {
     let mut report = Report::starting(object);
     let result = sync(object, ctx, &mut report).await;
-    let synced = match &result {
-        Ok(()) if !report.drift.is_empty() => ConditionState::no(
-            Reason::ObserveOnlyDrift,
-            format!(
-                "ZPA differs from the spec (observe only, not corrected): {}",
-                report.drift.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
-            ),
-        ),
-        Ok(()) => ConditionState::yes(Reason::ReconcileSuccess, ""),
-        Err(error) => ConditionState::no(error.reason(), error.to_string()),
-    };
+    let synced = lifecycle::synced(result.as_ref().map(|()| report.drift.as_slice()));
     let requeue_hint = write_status(object, ctx, &report, synced).await?;
     if let Err(error) = &result {
         ctx.publish(object, EventType::Warning, error.reason().as_str(), "Reconcile", error.to_string()).await;
@@ -353,21 +338,16 @@ async fn sync<R: ManagedResource>(
 }
 
 async fn cleanup<R: ManagedResource>(object: &R, ctx: &Context) -> Result<Action, ReconcileError> {
-    let managed = object.managed();
-    let identity = identity_of(object);
-    let keep = managed.deletion_policy() == DeletionPolicy::Orphan
-        || managed.management_policy() == ManagementPolicy::ObserveOnly;
-    if keep {
-        if let Some(id) = identity.id() {
+    let result = match lifecycle::deletion(object.managed(), &identity_of(object)) {
+        Deletion::Nothing | Deletion::Keep { id: None } => return Ok(Action::await_change()),
+        Deletion::Keep { id: Some(id) } => {
             let note = format!("left ZPA object {id} in place (deletionPolicy Orphan or ObserveOnly)");
             ctx.publish(object, EventType::Normal, "Orphaned", "Delete", note).await;
+            return Ok(Action::await_change());
         }
-        return Ok(Action::await_change());
-    }
-    if matches!(identity, Identity::Fresh) {
-        return Ok(Action::await_change()); // never created
-    }
-    let result = delete_remote(object, ctx, &identity).await;
+        Deletion::Delete { id } => delete_remote(object, ctx, Some(id)).await,
+        Deletion::DeletePendingCreate => delete_remote(object, ctx, None).await,
+    };
     match result {
         Ok(Some(id)) => {
             ctx.metrics.remote_write(R::Kind::KIND, "delete");
@@ -378,41 +358,46 @@ async fn cleanup<R: ManagedResource>(object: &R, ctx: &Context) -> Result<Action
         Err(error) => {
             let mut report = Report::starting(object);
             report.ready = ConditionState::no(Reason::Deleting, format!("deleting: {error}"));
-            write_status(object, ctx, &report, ConditionState::no(error.reason(), error.to_string())).await?;
+            write_status(object, ctx, &report, lifecycle::synced(Err(&error))).await?;
             ctx.publish(object, EventType::Warning, error.reason().as_str(), "Delete", error.to_string()).await;
             Err(error)
         }
     }
 }
 
-/// Deletes the remote object; returns its id when there was one.
+/// Deletes the remote object (`id`, or what a pending create made); returns
+/// the id deleted, if there was one.
 async fn delete_remote<R: ManagedResource>(
     object: &R,
     ctx: &Context,
-    identity: &Identity,
+    id: Option<String>,
 ) -> Result<Option<String>, ReconcileError> {
     let tenant = super::provider::tenant_for(ctx, object.managed().provider_config_name()).await?;
     let scope = object.recorded_scope();
-    let id = match identity.id() {
-        Some(id) => id.to_owned(),
+    let id = match id {
+        Some(id) => id,
         None => {
-            // A create was started and never recorded: delete what it made, if anything.
-            let found = remote::observe::<R::Kind>(&tenant, identity, &remote_name(object), scope.as_deref()).await?;
-            match found {
+            let identity = identity_of(object);
+            match remote::observe::<R::Kind>(&tenant, &identity, &remote_name(object), scope.as_deref()).await? {
+                Found::ByName(matches) if matches.is_empty() => return Ok(None),
                 Found::ByName(matches) if matches.len() == 1 => {
                     match crate::reconcile::RemoteObject::remote_id(&matches[0]) {
                         Some(id) => id.to_owned(),
                         None => return Ok(None),
                     }
                 }
-                Found::ByName(matches) if matches.is_empty() => return Ok(None),
-                _ => {
+                Found::ByName(matches) => {
+                    let since = match &identity {
+                        Identity::Pending { marker, .. } => marker.at.clone(),
+                        _ => String::new(),
+                    };
                     return Err(ReconcileError::CreateIncomplete {
-                        since: String::new(),
+                        since,
                         name: remote_name(object),
-                        matches: 2,
+                        matches: matches.len(),
                     });
                 }
+                Found::ById(_) => return Ok(None),
             }
         }
     };

@@ -10,6 +10,7 @@ pub mod conditions;
 pub mod diff;
 pub mod error;
 pub mod isolation_profile;
+pub mod lifecycle;
 pub mod microtenant;
 pub mod plan;
 pub mod target;
