@@ -309,3 +309,22 @@ async fn deleting_a_microtenant_that_still_has_profiles_is_reported_not_stuck_si
     cluster.wait_event("busy", "DeleteRefused", &mt_id).await;
     assert_eq!(remote_microtenants_named(&cluster.remote_state().await, "busy").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_scoped_operator_leaves_other_namespaces_alone() {
+    let cluster = Cluster::start_with(std::time::Duration::from_secs(600), vec!["team-a".into()]).await;
+    cluster.create_namespace("team-a").await;
+    let mut inside = microtenant("inside", "inside.example.com", json!({}));
+    inside["metadata"]["namespace"] = json!("team-a");
+    cluster.apply(inside).await;
+    cluster.apply(microtenant("outside", "outside.example.com", json!({}))).await;
+    let api: kube::Api<Microtenant> = kube::Api::namespaced(cluster.kube.clone(), "team-a");
+    eventually("the watched namespace reconciled", std::time::Duration::from_secs(20), || async {
+        let object = api.get("inside").await.ok()?;
+        object.status.and_then(|s| s.id)
+    })
+    .await;
+    let outside = cluster.get::<Microtenant>("outside").await.unwrap();
+    assert!(outside.status.is_none() && outside.metadata.finalizers.is_none(), "the other namespace was not touched");
+    assert!(remote_microtenants_named(&cluster.remote_state().await, "outside").is_empty());
+}

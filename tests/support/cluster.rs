@@ -32,6 +32,7 @@ pub struct Cluster {
     pub metrics: Arc<Metrics>,
     operator: Option<JoinHandle<()>>,
     resync: Duration,
+    watch_namespaces: Vec<String>,
 }
 
 impl Cluster {
@@ -41,6 +42,11 @@ impl Cluster {
     }
 
     pub async fn start_with_resync(resync: Duration) -> Self {
+        Self::start_with(resync, Vec::new()).await
+    }
+
+    /// The operator watching only `namespaces` (empty: all).
+    pub async fn start_with(resync: Duration, watch_namespaces: Vec<String>) -> Self {
         let standin = kube_standin::start(kube_standin::StandInConfig::default()).await.expect("stand-in starts");
         let kube = standin.kube_client();
         let crds: Api<CustomResourceDefinition> = Api::all(kube.clone());
@@ -49,7 +55,16 @@ impl Cluster {
         }
         let sim = simulator().await;
         let zpa = zpa_client(&sim);
-        let mut cluster = Self { standin, sim, kube, zpa, metrics: Arc::new(Metrics::new()), operator: None, resync };
+        let mut cluster = Self {
+            standin,
+            sim,
+            kube,
+            zpa,
+            metrics: Arc::new(Metrics::new()),
+            operator: None,
+            resync,
+            watch_namespaces,
+        };
         cluster.create_provider_config("default", "zpa-credentials", true).await;
         cluster.start_operator();
         cluster
@@ -65,7 +80,7 @@ impl Cluster {
         });
         let settings = Settings { resync_interval: self.resync, field_manager: FIELD_MANAGER.to_owned() };
         let ctx = Arc::new(Context::new(self.kube.clone(), tenants, self.metrics.clone(), settings));
-        let options = RunOptions { watch_namespaces: Vec::new(), concurrency: 4 };
+        let options = RunOptions { watch_namespaces: self.watch_namespaces.clone(), concurrency: 4 };
         self.operator = Some(tokio::spawn(run_controllers(self.kube.clone(), ctx, options, Readiness::default())));
     }
 
@@ -73,6 +88,12 @@ impl Cluster {
         if let Some(handle) = self.operator.take() {
             handle.abort();
         }
+    }
+
+    pub async fn create_namespace(&self, name: &str) {
+        let namespaces: Api<Namespace> = Api::all(self.kube.clone());
+        let namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+        let _ = namespaces.create(&PostParams::default(), &namespace).await;
     }
 
     /// A provider config for the simulator; `with_secret: false` leaves its Secret missing.
