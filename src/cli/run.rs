@@ -116,19 +116,19 @@ async fn run_operator(args: RunArgs) -> Result<(), String> {
 
 /// Fails early, with a hint, when the CRDs are missing.
 async fn check_crds_installed(client: &Client) -> Result<(), String> {
-    let probe = ListParams::default().limit(1);
+    check_served::<ZpaProviderConfig>(client).await?;
+    check_served::<Microtenant>(client).await?;
+    check_served::<IsolationProfile>(client).await
+}
+
+async fn check_served<K>(client: &Client) -> Result<(), String>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
     let hint = "install them with `zpa-operator crds | kubectl apply -f -` or the zpa-operator-crds Helm chart";
-    Api::<ZpaProviderConfig>::all(client.clone())
-        .list(&probe)
+    Api::<K>::all(client.clone())
+        .list(&ListParams::default().limit(1))
         .await
-        .map_err(|e| format!("the ZpaProviderConfig CRD is not served ({e}); {hint}"))?;
-    Api::<Microtenant>::all(client.clone())
-        .list(&probe)
-        .await
-        .map_err(|e| format!("the Microtenant CRD is not served ({e}); {hint}"))?;
-    Api::<IsolationProfile>::all(client.clone())
-        .list(&probe)
-        .await
-        .map_err(|e| format!("the IsolationProfile CRD is not served ({e}); {hint}"))?;
-    Ok(())
+        .map(|_| ())
+        .map_err(|e| format!("the {} CRD is not served ({e}); {hint}", K::kind(&())))
 }
