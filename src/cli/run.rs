@@ -70,7 +70,7 @@ pub async fn run(args: RunArgs) -> ExitCode {
 
 async fn run_operator(args: RunArgs) -> Result<(), String> {
     let client = Client::try_default().await.map_err(|e| format!("cannot reach Kubernetes: {e}"))?;
-    check_crds_installed(&client).await?;
+    check_crds_installed(&client, args.watch_namespaces.first().map(String::as_str)).await?;
 
     let metrics = Arc::new(Metrics::new());
     let readiness = Readiness::default();
@@ -114,20 +114,28 @@ async fn run_operator(args: RunArgs) -> Result<(), String> {
     }
 }
 
-/// Fails early, with a hint, when the CRDs are missing.
-async fn check_crds_installed(client: &Client) -> Result<(), String> {
-    check_served::<ZpaProviderConfig>(client).await?;
-    check_served::<Microtenant>(client).await?;
-    check_served::<IsolationProfile>(client).await
+/// Fails early, with a hint, when the CRDs are missing. A namespace-scoped
+/// install may only list in its namespaces, so it probes the first one.
+async fn check_crds_installed(client: &Client, namespace: Option<&str>) -> Result<(), String> {
+    check_served(Api::<ZpaProviderConfig>::all(client.clone())).await?;
+    let namespaced = |client: &Client| match namespace {
+        Some(ns) => (
+            Api::<Microtenant>::namespaced(client.clone(), ns),
+            Api::<IsolationProfile>::namespaced(client.clone(), ns),
+        ),
+        None => (Api::all(client.clone()), Api::all(client.clone())),
+    };
+    let (microtenants, profiles) = namespaced(client);
+    check_served(microtenants).await?;
+    check_served(profiles).await
 }
 
-async fn check_served<K>(client: &Client) -> Result<(), String>
+async fn check_served<K>(api: Api<K>) -> Result<(), String>
 where
     K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
     let hint = "install them with `zpa-operator crds | kubectl apply -f -` or the zpa-operator-crds Helm chart";
-    Api::<K>::all(client.clone())
-        .list(&ListParams::default().limit(1))
+    api.list(&ListParams::default().limit(1))
         .await
         .map(|_| ())
         .map_err(|e| format!("the {} CRD is not served ({e}); {hint}", K::kind(&())))
