@@ -53,10 +53,10 @@ pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOpti
     let config_stream =
         watcher(Api::<ZpaProviderConfig>::all(client.clone()), watcher::Config::default().any_semantic())
             .default_backoff()
+            .inspect(ready_after_initial_list(&readiness))
             .reflect(configs_writer)
             .applied_objects()
             .predicate_filter(relevant_change::<ZpaProviderConfig>, PredicateConfig::default());
-    readiness.track(configs.clone());
     let mut controllers: Vec<BoxFuture<'static, ()>> = vec![
         Controller::for_stream(config_stream, configs.clone())
             .with_config(ControllerConfig::default().concurrency(options.concurrency))
@@ -88,6 +88,30 @@ pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOpti
     futures::future::join_all(controllers).await;
 }
 
+/// Counts a watch stream in `readiness` until its first full list went by.
+///
+/// Not `readiness.track(store)` on the Controller's own store: kube's
+/// `Store::wait_until_ready` keeps only the waker of the last task that polled
+/// it, and the Controller polls it too, so a second waiter is never woken and
+/// `/readyz` stayed 503. The probe store here has no other waiter; the
+/// stream marks it ready when it sees `InitDone`.
+fn ready_after_initial_list<K>(
+    readiness: &Readiness,
+) -> impl FnMut(&Result<watcher::Event<K>, watcher::Error>) + use<K>
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    let (probe, mut writer) = reflector::store::<K>();
+    readiness.track(probe);
+    let mut done = false;
+    move |event| {
+        if !done && matches!(event, Ok(watcher::Event::InitDone)) {
+            writer.apply_watcher_event(&watcher::Event::InitDone);
+            done = true;
+        }
+    }
+}
+
 fn namespaced_api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
     K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
@@ -111,10 +135,10 @@ fn managed_controller<K: ManagedResource + SecretUser>(
     let stream = watcher(namespaced_api::<K>(client, namespace), watcher::Config::default().any_semantic())
         .default_backoff()
         .modify(|object| object.managed_fields_mut().clear())
+        .inspect(ready_after_initial_list(readiness))
         .reflect(writer)
         .applied_objects()
         .predicate_filter(relevant_change::<K>, PredicateConfig::default());
-    readiness.track(reader.clone());
     let controller = Controller::for_stream(stream, reader)
         .with_config(ControllerConfig::default().concurrency(options.concurrency))
         .shutdown_on_signal();
