@@ -201,7 +201,11 @@ async fn bad_manifests_are_refused_or_reported_and_nothing_is_created() {
     let mut world = World::start("30m");
     world.start_operator();
     world.apply_examples();
-    world.wait_ready("isop", "web-isolation").await;
+    for (kind, name) in
+        [("isop", "web-isolation"), ("isop", "payments-isolation"), ("mt", "team-payments"), ("mt", "team-research")]
+    {
+        world.wait_ready(kind, name).await;
+    }
     let (profile_posts, microtenant_posts) =
         (world.route_count(POST_PROFILES).await, world.route_count(POST_MICROTENANTS).await);
 

@@ -321,7 +321,7 @@ async fn a_namespace_scoped_operator_leaves_other_namespaces_alone() {
     let api: kube::Api<Microtenant> = kube::Api::namespaced(cluster.kube.clone(), "team-a");
     eventually("the watched namespace reconciled", std::time::Duration::from_secs(20), || async {
         let object = api.get("inside").await.ok()?;
-        object.status.and_then(|s| s.id)
+        object.status.and_then(|s| s.managed.id)
     })
     .await;
     let outside = cluster.get::<Microtenant>("outside").await.unwrap();

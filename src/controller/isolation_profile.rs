@@ -12,7 +12,7 @@ use super::context::Context;
 use super::managed::{ManagedResource, Prepared, Report, remote_name};
 use super::provider::tenant_for;
 use super::secrets::read_key;
-use crate::crd::{Condition, IsolationProfile, ManagedFields, Microtenant, annotations};
+use crate::crd::{IsolationProfile, ManagedFields, ManagedStatus, Microtenant, annotations};
 use crate::reconcile::ReconcileError;
 use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind, observation};
 use crate::remote::tenant::ZpaProfileIndex;
@@ -25,16 +25,8 @@ impl ManagedResource for IsolationProfile {
         &self.spec.managed
     }
 
-    fn status_id(&self) -> Option<&str> {
-        self.status.as_ref()?.id.as_deref()
-    }
-
-    fn status_conditions(&self) -> &[Condition] {
-        self.status.as_ref().map_or(&[], |s| &s.conditions)
-    }
-
-    fn status_last_sync_time(&self) -> Option<&str> {
-        self.status.as_ref()?.last_sync_time.as_deref()
+    fn managed_status(&self) -> Option<&ManagedStatus> {
+        self.status.as_ref().map(|s| &s.managed)
     }
 
     fn status_json(&self) -> Value {
@@ -73,7 +65,9 @@ impl ManagedResource for IsolationProfile {
         let previous = self.status.clone().unwrap_or_default();
         let mut requeue = None;
         let zpa_profile_id = match (&report.tenant, &report.id) {
-            (Some(tenant), Some(id)) if previous.id.as_ref() != Some(id) || previous.zpa_profile_id.is_none() => {
+            (Some(tenant), Some(id))
+                if previous.managed.id.as_ref() != Some(id) || previous.zpa_profile_id.is_none() =>
+            {
                 match tenant.zpa_profiles.zpa_id(&tenant.client, id).await {
                     Ok(Some(zpa_id)) => Some(zpa_id),
                     // ZPA creates its side a little after the CBI profile: look again soon.
@@ -138,7 +132,7 @@ impl IsolationProfile {
             .external_id
             .clone()
             .or_else(|| microtenant.annotations().get(annotations::EXTERNAL_ID).cloned())
-            .or_else(|| microtenant.status.as_ref().and_then(|s| s.id.clone()));
+            .or_else(|| microtenant.status.as_ref().and_then(|s| s.managed.id.clone()));
         id.map(Some).ok_or(ReconcileError::ReferenceNotReady { what: format!("{described} to get a ZPA id") })
     }
 }

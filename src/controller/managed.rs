@@ -27,7 +27,7 @@ use tokio::time::Instant;
 
 use super::backoff::Backoffs;
 use super::context::Context;
-use crate::crd::{Condition, FINALIZER, ManagedFields, SYNCED, annotations, find_condition};
+use crate::crd::{Condition, FINALIZER, ManagedFields, ManagedStatus, SYNCED, annotations, find_condition};
 use crate::reconcile::conditions::{ConditionState, Reason, next_conditions};
 use crate::reconcile::lifecycle::{self, Deletion};
 use crate::reconcile::{FieldChange, Found, Identity, PendingCreate, Plan, ReconcileError, Target, plan};
@@ -72,10 +72,8 @@ pub trait ManagedResource:
     const API_VERSION: &'static str = "zpa.operator.dev/v1alpha1";
 
     fn managed(&self) -> &ManagedFields;
-    /// `status.id`.
-    fn status_id(&self) -> Option<&str>;
-    fn status_conditions(&self) -> &[Condition];
-    fn status_last_sync_time(&self) -> Option<&str>;
+    /// The status fields every managed kind has.
+    fn managed_status(&self) -> Option<&ManagedStatus>;
     /// The whole current status as JSON (to compare with the next one).
     fn status_json(&self) -> Value;
 
@@ -164,6 +162,14 @@ pub fn is_paused<R: Resource>(object: &R) -> bool {
     object.meta().annotations.as_ref().and_then(|a| a.get(annotations::PAUSED)).is_some_and(|v| v == "true")
 }
 
+fn status_id<R: ManagedResource>(object: &R) -> Option<&str> {
+    object.managed_status()?.id.as_deref()
+}
+
+fn status_conditions<R: ManagedResource>(object: &R) -> &[Condition] {
+    object.managed_status().map_or(&[], |s| &s.conditions)
+}
+
 /// The remote name: `spec.name`, else `metadata.name`.
 pub fn remote_name<R: ManagedResource>(object: &R) -> String {
     object.managed().name.clone().unwrap_or_else(|| object.name_any())
@@ -175,7 +181,7 @@ pub fn identity_of<R: ManagedResource>(object: &R) -> Identity {
     if let Some(external) = &object.managed().external_id {
         return Identity::External(external.clone());
     }
-    if let Some(id) = annotations.get(annotations::EXTERNAL_ID).map(String::as_str).or(object.status_id()) {
+    if let Some(id) = annotations.get(annotations::EXTERNAL_ID).map(String::as_str).or(status_id(object)) {
         return Identity::Known(id.to_owned());
     }
     if let Some(raw) = annotations.get(annotations::CREATE_PENDING) {
@@ -192,7 +198,7 @@ pub fn identity_of<R: ManagedResource>(object: &R) -> Identity {
 
 impl<R> Report<R> {
     fn starting<M: ManagedResource>(object: &M) -> Self {
-        let ready = find_condition(object.status_conditions(), crate::crd::READY)
+        let ready = find_condition(status_conditions(object), crate::crd::READY)
             .map(|c| ConditionState {
                 status: c.status == "True",
                 reason: reason_from(&c.reason),
@@ -200,7 +206,7 @@ impl<R> Report<R> {
             })
             .unwrap_or_else(|| ConditionState::no(Reason::Unavailable, "not reconciled yet"));
         Self {
-            id: object.status_id().map(str::to_owned),
+            id: status_id(object).map(str::to_owned),
             remote: None,
             ready,
             drift: Vec::new(),
@@ -462,10 +468,10 @@ async fn write_status<R: ManagedResource>(
 ) -> Result<Option<Duration>, ReconcileError> {
     let now = jiff::Timestamp::now().to_string();
     let generation = object.meta().generation;
-    let conditions = next_conditions(object.status_conditions(), &report.ready, &synced, generation, &now);
-    let was_synced = find_condition(object.status_conditions(), SYNCED).is_some_and(|c| c.status == "True");
-    let last_sync_time =
-        if synced.status && !was_synced { Some(now) } else { object.status_last_sync_time().map(str::to_owned) };
+    let previous = object.managed_status().cloned().unwrap_or_default();
+    let conditions = next_conditions(&previous.conditions, &report.ready, &synced, generation, &now);
+    let was_synced = find_condition(&previous.conditions, SYNCED).is_some_and(|c| c.status == "True");
+    let last_sync_time = if synced.status && !was_synced { Some(now) } else { previous.last_sync_time };
     let (mut status, requeue) = object.status_fields(report).await;
     status.insert("id".into(), json!(report.id));
     status.insert("observedGeneration".into(), json!(generation));

@@ -10,7 +10,7 @@ use super::context::Context;
 use super::managed::{ManagedResource, Prepared, Report, remote_name};
 use super::provider::tenant_for;
 use super::secrets::store_admin_credentials;
-use crate::crd::{Condition, ManagedFields, Microtenant};
+use crate::crd::{ManagedFields, ManagedStatus, Microtenant};
 use crate::reconcile::ReconcileError;
 use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind, observation};
 use crate::remote::Created;
@@ -23,16 +23,8 @@ impl ManagedResource for Microtenant {
         &self.spec.managed
     }
 
-    fn status_id(&self) -> Option<&str> {
-        self.status.as_ref()?.id.as_deref()
-    }
-
-    fn status_conditions(&self) -> &[Condition] {
-        self.status.as_ref().map_or(&[], |s| &s.conditions)
-    }
-
-    fn status_last_sync_time(&self) -> Option<&str> {
-        self.status.as_ref()?.last_sync_time.as_deref()
+    fn managed_status(&self) -> Option<&ManagedStatus> {
+        self.status.as_ref().map(|s| &s.managed)
     }
 
     fn status_json(&self) -> Value {

@@ -9,7 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    Condition, LocalObjectRef, ManagedFields, RULE_EXTERNAL_ID_IMMUTABLE, RULE_PROVIDER_CONFIG_IMMUTABLE, SecretKeyRef,
+    LocalObjectRef, ManagedFields, ManagedStatus, RULE_EXTERNAL_ID_IMMUTABLE, RULE_PROVIDER_CONFIG_IMMUTABLE,
+    SecretKeyRef,
 };
 
 /// Desired state of a CBI isolation profile. Every optional field left out is
@@ -205,9 +206,8 @@ pub struct DebugModeSpec {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IsolationProfileStatus {
-    /// The CBI profile id (UUID).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[serde(flatten)]
+    pub managed: ManagedStatus,
     /// The numeric ZPA-side isolation profile id that access policy rules reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zpa_profile_id: Option<String>,
@@ -215,15 +215,7 @@ pub struct IsolationProfileStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub microtenant_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
-    pub conditions: Vec<Condition>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_provider: Option<IsolationProfileObservation>,
-    /// When `Synced` last changed, RFC 3339.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_sync_time: Option<String>,
 }
 
 /// The server's view of the managed fields.

@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    Condition, LocalObjectRef, ManagedFields, RULE_EXTERNAL_ID_IMMUTABLE, RULE_PROVIDER_CONFIG_IMMUTABLE,
+    LocalObjectRef, ManagedFields, ManagedStatus, RULE_EXTERNAL_ID_IMMUTABLE, RULE_PROVIDER_CONFIG_IMMUTABLE,
 };
 
 /// Desired state of a Microtenant. Optional fields left out are not managed.
@@ -80,19 +80,10 @@ impl CriteriaAttribute {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MicrotenantStatus {
-    /// The Microtenant id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
-    pub conditions: Vec<Condition>,
+    #[serde(flatten)]
+    pub managed: ManagedStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_provider: Option<MicrotenantObservation>,
-    /// When `Synced` last changed, RFC 3339.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_sync_time: Option<String>,
 }
 
 /// The server's view of the managed fields.

@@ -238,11 +238,25 @@ impl Cluster {
 
     /// Waits for an event with `reason` whose note contains `fragment`.
     pub async fn wait_event(&self, name: &str, reason: &str, fragment: &str) {
-        eventually(&format!("a {reason} event for {name}"), Duration::from_secs(20), || async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
             let events = self.events_for(name).await;
-            events.iter().any(|(r, note)| r == reason && note.contains(fragment)).then_some(())
-        })
-        .await;
+            if events.iter().any(|(r, note)| r == reason && note.contains(fragment)) {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let object = self.get_json(name).await;
+                panic!("timed out waiting for a {reason} event for {name}; events: {events:?}; object: {object:#}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Any namespaced managed object by name, as JSON (for diagnostics).
+    async fn get_json(&self, name: &str) -> Value {
+        let mt = self.get::<crd::Microtenant>(name).await.map(|o| serde_json::to_value(o).unwrap_or_default());
+        let isop = self.get::<crd::IsolationProfile>(name).await.map(|o| serde_json::to_value(o).unwrap_or_default());
+        mt.or(isop).unwrap_or(Value::Null)
     }
 
     /// Every event's reason and note for an object.
