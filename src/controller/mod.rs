@@ -37,6 +37,8 @@ use managed::ManagedResource;
 use crate::crd::{IsolationProfile, Microtenant, ZpaProviderConfig};
 use server::Readiness;
 
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
 /// How to run the controllers.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -54,6 +56,7 @@ pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOpti
         watcher(Api::<ZpaProviderConfig>::all(client.clone()), watcher::Config::default().any_semantic())
             .default_backoff()
             .inspect(ready_after_initial_list(&readiness))
+            .inspect(invalidate_changed_tenants(&ctx))
             .reflect(configs_writer)
             .applied_objects()
             .predicate_filter(relevant_change::<ZpaProviderConfig>, PredicateConfig::default());
@@ -73,9 +76,9 @@ pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOpti
     };
     for namespace in scopes {
         let microtenants =
-            managed_controller::<Microtenant>(&client, namespace.as_deref(), &configs, &readiness, &options);
+            managed_controller::<Microtenant>(&client, namespace.as_deref(), &configs, &readiness, &options, &ctx);
         let profiles =
-            managed_controller::<IsolationProfile>(&client, namespace.as_deref(), &configs, &readiness, &options);
+            managed_controller::<IsolationProfile>(&client, namespace.as_deref(), &configs, &readiness, &options, &ctx);
         let profile_store = profiles.store();
         let profiles = profiles.watches(
             namespaced_api::<Microtenant>(&client, namespace.as_deref()),
@@ -95,9 +98,7 @@ pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOpti
 /// it, and the Controller polls it too, so a second waiter is never woken and
 /// `/readyz` stayed 503. The probe store here has no other waiter; the
 /// stream marks it ready when it sees `InitDone`.
-fn ready_after_initial_list<K>(
-    readiness: &Readiness,
-) -> impl FnMut(&Result<watcher::Event<K>, watcher::Error>) + use<K>
+fn ready_after_initial_list<K>(readiness: &Readiness) -> impl FnMut(&Result<watcher::Event<K>, watcher::Error>) + use<K>
 where
     K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
 {
@@ -109,6 +110,21 @@ where
             writer.apply_watcher_event(&watcher::Event::InitDone);
             done = true;
         }
+    }
+}
+
+/// Provider config changes make the next reconcile rebuild its tenant from
+/// the provider config and Secret; between changes, reconciles reuse it.
+fn invalidate_changed_tenants(
+    ctx: &Arc<Context>,
+) -> impl FnMut(&Result<watcher::Event<ZpaProviderConfig>, watcher::Error>) + use<> {
+    let ctx = ctx.clone();
+    move |event| match event {
+        Ok(watcher::Event::Apply(config) | watcher::Event::Delete(config)) => {
+            ctx.tenants.invalidate(&config.name_any())
+        }
+        Ok(watcher::Event::Init | watcher::Event::InitDone) => ctx.tenants.invalidate_all(),
+        Ok(watcher::Event::InitApply(_)) | Err(_) => {}
     }
 }
 
@@ -130,11 +146,19 @@ fn managed_controller<K: ManagedResource + SecretUser>(
     configs: &Store<ZpaProviderConfig>,
     readiness: &Readiness,
     options: &RunOptions,
+    ctx: &Arc<Context>,
 ) -> Controller<K> {
     let (reader, writer) = reflector::store::<K>();
     let stream = watcher(namespaced_api::<K>(client, namespace), watcher::Config::default().any_semantic())
         .default_backoff()
-        .modify(|object| object.managed_fields_mut().clear())
+        .modify(|object| {
+            // Neither is ever read here; kubectl's copy of the last applied
+            // manifest alone would double what the cache holds per object.
+            object.managed_fields_mut().clear();
+            if let Some(annotations) = object.meta_mut().annotations.as_mut() {
+                annotations.remove(LAST_APPLIED);
+            }
+        })
         .inspect(ready_after_initial_list(readiness))
         .reflect(writer)
         .applied_objects()
@@ -151,6 +175,7 @@ fn managed_controller<K: ManagedResource + SecretUser>(
 
     let store = by_config.store();
     let configs = configs.clone();
+    let ctx = ctx.clone();
     let secrets = watcher(namespaced_api::<PartialObjectMeta<Secret>>(client, namespace), watcher::Config::default())
         .touched_objects();
     by_config.watches_stream(secrets, move |secret| {
@@ -159,6 +184,7 @@ fn managed_controller<K: ManagedResource + SecretUser>(
         for config in configs.state() {
             let reference = &config.spec.credentials_secret_ref;
             if reference.namespace == namespace && reference.name == name {
+                ctx.tenants.invalidate(&config.name_any());
                 affected.extend(objects_using_config(&store, &config.name_any()));
             }
         }

@@ -5,6 +5,11 @@
 //! at about a hundred objects; a list of up to 500 per page does not. Our own
 //! writes are applied to the snapshot as they succeed, so it stays as fresh
 //! as what we know; drift made by others is seen at the next refresh.
+//!
+//! A list takes time (several pages, each waiting for read budget), and creates
+//! go on meanwhile: writes made while a list is in flight are replayed onto its
+//! result, so a refresh never forgets an object we just created (which would
+//! cost a GET per such object, or worse, look like a vanished object).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -22,16 +27,60 @@ struct Snapshot<T> {
     by_id: HashMap<String, T>,
 }
 
+/// What happened to one object while a list was in flight.
+#[derive(Debug)]
+enum Write<T> {
+    Upsert(T),
+    Remove,
+}
+
 #[derive(Debug)]
 struct Slot<T> {
     /// Held while loading, so concurrent reconciles share one list call.
     loading: tokio::sync::Mutex<()>,
     current: RwLock<Option<Snapshot<T>>>,
+    /// While a list is in flight: our writes since it started (replayed onto
+    /// its result), and whether the scope was invalidated meanwhile.
+    in_flight: Mutex<Option<InFlight<T>>>,
+}
+
+#[derive(Debug)]
+struct InFlight<T> {
+    writes: Vec<(String, Write<T>)>,
+    invalidated: bool,
 }
 
 impl<T> Default for Slot<T> {
     fn default() -> Self {
-        Self { loading: tokio::sync::Mutex::new(()), current: RwLock::new(None) }
+        Self { loading: tokio::sync::Mutex::new(()), current: RwLock::new(None), in_flight: Mutex::new(None) }
+    }
+}
+
+impl<T> Slot<T> {
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, Option<InFlight<T>>> {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies a write to the snapshot and to a list in flight.
+    fn write(&self, id: &str, write: Write<T>)
+    where
+        T: Clone,
+    {
+        let mut in_flight = self.in_flight();
+        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(snapshot) = current.as_mut() {
+            match &write {
+                Write::Upsert(object) => {
+                    snapshot.by_id.insert(id.to_owned(), object.clone());
+                }
+                Write::Remove => {
+                    snapshot.by_id.remove(id);
+                }
+            }
+        }
+        if let Some(loading) = in_flight.as_mut() {
+            loading.writes.push((id.to_owned(), write));
+        }
     }
 }
 
@@ -74,13 +123,36 @@ impl<T: Clone> SnapshotCache<T> {
         if let Some(result) = Self::try_read(&slot, self.max_age, &mut read) {
             return Ok(result);
         }
-        let by_id: HashMap<String, T> = load().await?.into_iter().collect();
-        let mut current = slot.current.write().unwrap_or_else(|p| p.into_inner());
-        let snapshot = current.insert(Snapshot { fetched_at: Instant::now(), by_id });
-        match read.take() {
-            Some(read) => Ok(read(&snapshot.by_id)),
-            None => Err(ZpaError::Terminal { detail: "internal: snapshot reader ran twice".into() }),
+        let started = Instant::now();
+        *slot.in_flight() = Some(InFlight { writes: Vec::new(), invalidated: false });
+        // The stale snapshot serves nobody from here on (readers wait for this
+        // load): free it now rather than hold two copies of a large scope.
+        *slot.current.write().unwrap_or_else(|p| p.into_inner()) = None;
+        let loaded = load().await;
+        let mut in_flight = slot.in_flight();
+        let InFlight { writes, invalidated } =
+            in_flight.take().unwrap_or(InFlight { writes: Vec::new(), invalidated: false });
+        let mut by_id: HashMap<String, T> = loaded?.into_iter().collect();
+        for (id, write) in writes {
+            match write {
+                Write::Upsert(object) => by_id.insert(id, object),
+                Write::Remove => by_id.remove(&id),
+            };
         }
+        let mut current = slot.current.write().unwrap_or_else(|p| p.into_inner());
+        drop(in_flight);
+        let Some(read) = read.take() else {
+            return Err(ZpaError::Terminal { detail: "internal: snapshot reader ran twice".into() });
+        };
+        if invalidated {
+            // Something this list may predate: serve this reader, keep nothing.
+            *current = None;
+            return Ok(read(&by_id));
+        }
+        // Its age counts from when the list started: it may miss what others
+        // changed after that, never what we did.
+        let snapshot = current.insert(Snapshot { fetched_at: started, by_id });
+        Ok(read(&snapshot.by_id))
     }
 
     /// Runs `read` under the read lock when the snapshot is fresh.
@@ -96,26 +168,23 @@ impl<T: Clone> SnapshotCache<T> {
 
     /// Records an object we just created, read or updated.
     pub fn upsert(&self, scope: &str, id: &str, object: T) {
-        let slot = self.slot(scope);
-        let mut current = slot.current.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(snapshot) = current.as_mut() {
-            snapshot.by_id.insert(id.to_owned(), object);
-        }
+        self.slot(scope).write(id, Write::Upsert(object));
     }
 
     /// Forgets an object we just deleted (or found gone).
     pub fn remove(&self, scope: &str, id: &str) {
-        let slot = self.slot(scope);
-        let mut current = slot.current.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(snapshot) = current.as_mut() {
-            snapshot.by_id.remove(id);
-        }
+        self.slot(scope).write(id, Write::Remove);
     }
 
     /// Drops a scope's snapshot so the next reader lists again (after ZPA
     /// told us something the snapshot does not know, e.g. a duplicate name).
+    /// A list already in flight may predate it, so its result is not kept.
     pub fn invalidate(&self, scope: &str) {
         let slot = self.slot(scope);
+        let mut in_flight = slot.in_flight();
+        if let Some(loading) = in_flight.as_mut() {
+            loading.invalidated = true;
+        }
         *slot.current.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
@@ -164,5 +233,60 @@ mod tests {
         cache.invalidate("0");
         cache.with_fresh("0", || loader(&calls, vec![]), |_| ()).await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    /// A list that is in flight while we create: the create is replayed onto
+    /// it; an invalidation while it is in flight makes the next reader list again.
+    #[tokio::test]
+    async fn writes_made_while_a_list_is_in_flight_survive_it() {
+        let cache = Arc::new(SnapshotCache::new(Duration::from_secs(60)));
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+        let reader = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                let load = move || {
+                    let _ = started_tx.send(());
+                    async move {
+                        let _ = release_rx.await;
+                        Ok(vec![("listed".to_owned(), 1u32), ("deleted".to_owned(), 3)])
+                    }
+                };
+                cache.with_fresh("0", load, |m| m.len()).await
+            })
+        };
+        started_rx.await.unwrap();
+        cache.upsert("0", "created", 2);
+        cache.remove("0", "deleted");
+        release_tx.send(()).unwrap();
+        assert_eq!(reader.await.unwrap().unwrap(), 2, "listed + created, without the deleted one");
+        let calls = AtomicUsize::new(0);
+        let mut ids =
+            cache.with_fresh("0", || loader(&calls, vec![]), |m| m.keys().cloned().collect::<Vec<_>>()).await.unwrap();
+        ids.sort();
+        assert_eq!((ids, calls.load(Ordering::SeqCst)), (vec!["created".to_owned(), "listed".to_owned()], 0));
+
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+        cache.invalidate("0");
+        let reader = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                let load = move || {
+                    let _ = started_tx.send(());
+                    async move {
+                        let _ = release_rx.await;
+                        Ok(vec![("listed".to_owned(), 1u32)])
+                    }
+                };
+                cache.with_fresh("0", load, |m| m.len()).await
+            })
+        };
+        started_rx.await.unwrap();
+        cache.invalidate("0");
+        release_tx.send(()).unwrap();
+        assert_eq!(reader.await.unwrap().unwrap(), 1, "the reader that listed is served");
+        cache.with_fresh("0", || loader(&calls, vec![]), |_| ()).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "a list that predates an invalidation is not kept");
     }
 }

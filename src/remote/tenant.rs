@@ -96,11 +96,76 @@ pub struct TenantRegistry {
     limiters: Mutex<HashMap<TenantKey, Arc<RateLimiter>>>,
     /// Provider config name -> (version of its settings and credentials, tenant).
     tenants: Mutex<HashMap<String, (String, Arc<Tenant>)>>,
+    /// Provider config name -> when its tenant was last confirmed against the
+    /// provider config and Secret, and how often it was invalidated.
+    confirmations: Mutex<HashMap<String, Confirmation>>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Confirmation {
+    at: Option<Instant>,
+    epoch: u64,
 }
 
 impl TenantRegistry {
+    /// How long a confirmed tenant is handed out without reading its provider
+    /// config and Secret again, when no watch event said either changed: a
+    /// bound on staleness should a watch event ever be missed.
+    pub const CONFIRMED_FOR: Duration = Duration::from_secs(60);
+
     pub fn new(defaults: TenantDefaults) -> Self {
-        Self { defaults, limiters: Mutex::new(HashMap::new()), tenants: Mutex::new(HashMap::new()) }
+        Self {
+            defaults,
+            limiters: Mutex::new(HashMap::new()),
+            tenants: Mutex::new(HashMap::new()),
+            confirmations: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn confirmations(&self) -> std::sync::MutexGuard<'_, HashMap<String, Confirmation>> {
+        self.confirmations.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The tenant of a provider config when it was confirmed recently and
+    /// nothing invalidated it since: reconciles skip the two Kubernetes reads
+    /// (provider config, Secret) that building it takes.
+    pub fn current(&self, provider_config: &str) -> Option<Arc<Tenant>> {
+        let confirmed = self.confirmations().get(provider_config).and_then(|c| c.at)?;
+        if confirmed.elapsed() >= Self::CONFIRMED_FOR {
+            return None;
+        }
+        self.existing(provider_config)
+    }
+
+    /// Read before building a tenant; pass to [`confirm`](Self::confirm) after.
+    pub fn epoch(&self, provider_config: &str) -> u64 {
+        self.confirmations().get(provider_config).map_or(0, |c| c.epoch)
+    }
+
+    /// Marks the tenant of a provider config as current, unless it was
+    /// invalidated since `epoch` was read (the reads may predate the change).
+    pub fn confirm(&self, provider_config: &str, epoch: u64) {
+        let mut confirmations = self.confirmations();
+        let entry = confirmations.entry(provider_config.to_owned()).or_default();
+        if entry.epoch == epoch {
+            entry.at = Some(Instant::now());
+        }
+    }
+
+    /// The provider config or its Secret changed: the next reconcile reads them again.
+    pub fn invalidate(&self, provider_config: &str) {
+        let mut confirmations = self.confirmations();
+        let entry = confirmations.entry(provider_config.to_owned()).or_default();
+        entry.at = None;
+        entry.epoch += 1;
+    }
+
+    /// Every provider config may have changed (a watch restarted).
+    pub fn invalidate_all(&self) {
+        for entry in self.confirmations().values_mut() {
+            entry.at = None;
+            entry.epoch += 1;
+        }
     }
 
     /// The tenant for a provider config. `version` changes whenever the
@@ -171,4 +236,49 @@ pub fn rate_limits_for(spec: &ZpaProviderConfigSpec) -> Option<RateLimits> {
         window: Duration::from_secs(u64::from(l.window_seconds)),
         ..RateLimits::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::SecretString;
+    use crate::zpa::NoopObserver;
+
+    fn registry() -> TenantRegistry {
+        TenantRegistry::new(TenantDefaults {
+            rate_limits: None,
+            observe_max_age: Duration::from_secs(60),
+            observer: Arc::new(NoopObserver),
+        })
+    }
+
+    fn config() -> ZpaConfig {
+        let credentials = ClientCredentials { client_id: "id".into(), client_secret: SecretString::new("secret") };
+        ZpaConfig::resolve(&Endpoint::BaseUrl("http://127.0.0.1:9/".into()), &AuthMode::Legacy, "1", credentials)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_confirmed_tenant_is_current_until_invalidated_or_old() {
+        let registry = registry();
+        assert!(registry.current("default").is_none(), "never built");
+        let epoch = registry.epoch("default");
+        let tenant = registry.tenant("default", "1/1", config(), None).unwrap();
+        assert!(registry.current("default").is_none(), "built but not confirmed");
+        registry.confirm("default", epoch);
+        assert!(Arc::ptr_eq(&registry.current("default").unwrap(), &tenant));
+
+        registry.invalidate("default");
+        assert!(registry.current("default").is_none(), "invalidated");
+        // A build whose reads started before the invalidation does not confirm.
+        registry.confirm("default", epoch);
+        assert!(registry.current("default").is_none());
+        registry.confirm("default", registry.epoch("default"));
+        assert!(registry.current("default").is_some());
+
+        tokio::time::advance(TenantRegistry::CONFIRMED_FOR).await;
+        assert!(registry.current("default").is_none(), "confirmations expire");
+        registry.confirm("default", registry.epoch("default"));
+        registry.invalidate_all();
+        assert!(registry.current("default").is_none());
+    }
 }

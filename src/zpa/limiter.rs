@@ -208,4 +208,43 @@ mod tests {
             assert_eq!(limiter.acquire(Budget::Write).await, Duration::ZERO);
         }
     }
+
+    /// Creates are not starved by observation: a long queue of reads (a list
+    /// of many pages, per-object GETs) never delays a write, and writers are
+    /// served in the order they arrived.
+    #[tokio::test(start_paused = true)]
+    async fn a_queue_of_reads_never_delays_a_write_and_writers_are_served_in_order() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(limits(2, 1)));
+        let start = Instant::now();
+        let reads: Vec<_> = (0..50)
+            .map(|_| {
+                let limiter = limiter.clone();
+                tokio::spawn(async move { limiter.acquire(Budget::Read).await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        limiter.acquire(Budget::Write).await;
+        assert_eq!(start.elapsed(), Duration::ZERO, "the write waited behind reads");
+
+        let order = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let mut writers = Vec::new();
+        for i in 0..3 {
+            let (limiter, order) = (limiter.clone(), order.clone());
+            writers.push(tokio::spawn(async move {
+                limiter.acquire(Budget::Write).await;
+                order.lock().unwrap().push((i, start.elapsed()));
+            }));
+            tokio::task::yield_now().await;
+        }
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        let secs = |s: u64| Duration::from_secs(s);
+        assert_eq!(order, vec![(0, secs(10)), (1, secs(20)), (2, secs(30))]);
+        for read in reads {
+            read.await.unwrap();
+        }
+        assert_eq!(start.elapsed(), secs(240), "50 reads at 2 per 10 s");
+    }
 }

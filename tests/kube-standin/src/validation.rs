@@ -11,7 +11,9 @@
 
 use crate::status::{FieldError, FieldErrorKind, go_quote};
 use serde_json::{Value, json};
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Mutex;
 
 fn join(path: &str, key: &str) -> String {
@@ -392,8 +394,28 @@ pub fn validate_cel(obj: &Value, old: Option<&Value>, schema: &Value, root: &kub
     }
     thread_local! {
         static VALIDATOR: kube_cel::Validator = kube_cel::Validator::new();
+        /// Compiled rules by schema address (the registry keeps each served schema
+        /// in an `Arc`), with a copy of the schema in case an address is reused.
+        /// Compiling every rule on every write was most of a write's cost.
+        static COMPILED: RefCell<HashMap<usize, (Value, Rc<kube_cel::CompiledSchema>)>> =
+            RefCell::new(HashMap::new());
     }
-    let result = VALIDATOR.with(|v| v.validate_with_context(schema, obj, old, Some(root)));
+    let key = std::ptr::from_ref(schema) as usize;
+    let compiled = COMPILED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((copy, compiled)) = cache.get(&key)
+            && copy == schema
+        {
+            return compiled.clone();
+        }
+        if cache.len() >= 64 {
+            cache.clear();
+        }
+        let compiled = Rc::new(kube_cel::compile_schema(schema));
+        cache.insert(key, (schema.clone(), compiled.clone()));
+        compiled
+    });
+    let result = VALIDATOR.with(|v| v.validate_compiled_with_context(&compiled, obj, old, Some(root)));
     let Err(errors) = result else {
         return Vec::new();
     };
