@@ -19,7 +19,13 @@ use crate::remote::tenant::{rate_limits_for, zpa_config_for};
 use crate::zpa::{ClientCredentials, ZpaConfig};
 
 /// The tenant behind a provider config, built from its spec and Secret.
+/// Reuses the last one until a watch event says the provider config or its
+/// Secret changed, so steady-state reconciles make no Kubernetes reads for it.
 pub async fn tenant_for(ctx: &Context, provider_config: &str) -> Result<Arc<Tenant>, ReconcileError> {
+    if let Some(tenant) = ctx.tenants.current(provider_config) {
+        return Ok(tenant);
+    }
+    let epoch = ctx.tenants.epoch(provider_config);
     let configs: Api<ZpaProviderConfig> = Api::all(ctx.client.clone());
     let config = configs
         .get_opt(provider_config)
@@ -30,9 +36,9 @@ pub async fn tenant_for(ctx: &Context, provider_config: &str) -> Result<Arc<Tena
     })?;
     let (zpa_config, secret_version) = zpa_config(ctx, &config).await?;
     let version = format!("{}/{}", config.metadata.generation.unwrap_or_default(), secret_version);
-    ctx.tenants
-        .tenant(provider_config, &version, zpa_config, rate_limits_for(&config.spec))
-        .map_err(ReconcileError::from)
+    let tenant = ctx.tenants.tenant(provider_config, &version, zpa_config, rate_limits_for(&config.spec))?;
+    ctx.tenants.confirm(provider_config, epoch);
+    Ok(tenant)
 }
 
 /// The client settings of a provider config, and the resourceVersion of the
