@@ -31,7 +31,10 @@ pub const FIELD_MANAGER: &str = "zpa-operator";
 pub struct Context {
     pub client: Client,
     pub tenants: TenantRegistry,
-    pub recorder: Recorder,
+    reporter: Reporter,
+    /// Aggregates repeated warnings into event series; it keeps each event
+    /// it published for minutes, so Normal events bypass it (see `publish`).
+    warnings: Recorder,
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
     pub backoffs: Backoffs,
@@ -40,17 +43,30 @@ pub struct Context {
 impl Context {
     pub fn new(client: Client, tenants: TenantRegistry, metrics: Arc<Metrics>, settings: Settings) -> Self {
         let reporter = Reporter { controller: FIELD_MANAGER.into(), instance: std::env::var("POD_NAME").ok() };
-        let recorder = Recorder::new(client.clone(), reporter);
-        Self { client, tenants, recorder, metrics, settings, backoffs: Backoffs::default() }
+        let warnings = Recorder::new(client.clone(), reporter.clone());
+        Self { client, tenants, reporter, warnings, metrics, settings, backoffs: Backoffs::default() }
     }
 
     /// Publishes an Event about `object`. Failing to publish is logged, never fatal.
+    ///
+    /// Warnings repeat (a bad reference is reported at every retry), so they
+    /// go through the recorder that turns repeats into a series. Normal events
+    /// (Created, Updated, Deleted, ...) happen once per change; caching each of
+    /// them for kube's six-minute series window cost about 9 MB per 1,000
+    /// creates during a converge, so they go through a recorder that keeps nothing.
     pub async fn publish<K>(&self, object: &K, type_: EventType, reason: &str, action: &str, note: String)
     where
         K: Resource<DynamicType = ()>,
     {
         let event = Event { type_, reason: reason.into(), note: Some(note), action: action.into(), secondary: None };
-        if let Err(error) = self.recorder.publish(&event, &object.object_ref(&())).await {
+        let published = match type_ {
+            EventType::Warning => self.warnings.publish(&event, &object.object_ref(&())).await,
+            EventType::Normal => {
+                let once = Recorder::new(self.client.clone(), self.reporter.clone());
+                once.publish(&event, &object.object_ref(&())).await
+            }
+        };
+        if let Err(error) = published {
             tracing::warn!(%error, reason, "could not publish event");
         }
     }
