@@ -1,6 +1,7 @@
 //! How each managed kind is listed, read, created, updated and deleted in ZPA.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use super::snapshot::SnapshotCache;
 use super::tenant::Tenant;
@@ -29,10 +30,11 @@ pub trait RemoteKind: ManagedKind<Remote: Send + Sync + 'static, Desired: Send +
     fn snapshots(tenant: &Tenant) -> &SnapshotCache<Self::Remote>;
     /// The snapshot a scope lives in.
     fn scope_key(scope: Option<&str>) -> String;
+    /// Every object of a scope, each in its own allocation (see `SnapshotCache`).
     fn list(
         client: &ZpaClient,
         scope: Option<&str>,
-    ) -> impl Future<Output = Result<Vec<Self::Remote>, ZpaError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Arc<Self::Remote>>, ZpaError>> + Send;
     fn get(
         client: &ZpaClient,
         id: &str,
@@ -63,8 +65,8 @@ impl RemoteKind for IsolationProfileKind {
         scope.unwrap_or("0").to_owned()
     }
 
-    async fn list(client: &ZpaClient, scope: Option<&str>) -> Result<Vec<CbiProfile>, ZpaError> {
-        client.list_profiles(scope).await
+    async fn list(client: &ZpaClient, scope: Option<&str>) -> Result<Vec<Arc<CbiProfile>>, ZpaError> {
+        client.list_profiles_shared(scope).await
     }
 
     async fn get(client: &ZpaClient, id: &str, scope: Option<&str>) -> Result<CbiProfile, ZpaError> {
@@ -100,8 +102,8 @@ impl RemoteKind for MicrotenantKind {
         String::new()
     }
 
-    async fn list(client: &ZpaClient, _: Option<&str>) -> Result<Vec<Microtenant>, ZpaError> {
-        client.list_microtenants(None).await
+    async fn list(client: &ZpaClient, _: Option<&str>) -> Result<Vec<Arc<Microtenant>>, ZpaError> {
+        Ok(client.list_microtenants(None).await?.into_iter().map(Arc::new).collect())
     }
 
     async fn get(client: &ZpaClient, id: &str, _: Option<&str>) -> Result<Microtenant, ZpaError> {

@@ -11,10 +11,10 @@ use crate::zpa::ZpaError;
 pub use kinds::{Created, RemoteKind};
 pub use tenant::{Tenant, TenantDefaults, TenantRegistry};
 
+use std::sync::Arc;
+
 /// Looks up what `identity` asks for: by id from the snapshot (confirmed
-/// with a GET when the snapshot does not have it), or by name. A pending
-/// create is looked up in a freshly listed snapshot, since it may have
-/// happened after the current one was taken.
+/// with a GET when the snapshot does not have it), or by name.
 pub async fn observe<K: RemoteKind>(
     tenant: &Tenant,
     identity: &Identity,
@@ -25,7 +25,7 @@ pub async fn observe<K: RemoteKind>(
     let snapshots = K::snapshots(tenant);
     let load = || list_with_ids::<K>(tenant, scope);
     if let Some(id) = identity.id() {
-        let cached = snapshots.with_fresh(&key, load, |all| all.get(id).cloned()).await?;
+        let cached = snapshots.with_fresh(&key, load, |all| all.get(id).map(|r| K::Remote::clone(r))).await?;
         if let Some(remote) = cached {
             return Ok(Found::ById(Some(remote)));
         }
@@ -38,29 +38,34 @@ pub async fn observe<K: RemoteKind>(
             Err(error) => Err(error),
         };
     }
-    if matches!(identity, Identity::Pending { .. }) {
-        snapshots.invalidate(&key);
-    }
     let name = identity.lookup_name(desired_name).unwrap_or(desired_name).to_lowercase();
-    let matches = snapshots
-        .with_fresh(&key, load, |all| {
-            all.values()
-                .filter(|r| crate::reconcile::RemoteObject::remote_name(*r).to_lowercase() == name)
-                .cloned()
-                .collect()
-        })
-        .await?;
+    let named = |all: &snapshot::ById<K::Remote>| -> Vec<K::Remote> {
+        all.values()
+            .filter(|r| crate::reconcile::RemoteObject::remote_name(r.as_ref()).to_lowercase() == name)
+            .map(|r| K::Remote::clone(r))
+            .collect()
+    };
+    let matches = snapshots.with_fresh(&key, load, named).await?;
+    // A pending create may have happened after the snapshot was taken (by a
+    // replica that died before recording the id): before concluding it never
+    // happened, look in a fresh list. Our own creates are already in the
+    // snapshot, so this re-list is only paid when the object is not there.
+    if matches.is_empty() && matches!(identity, Identity::Pending { .. }) {
+        snapshots.invalidate(&key);
+        let fresh = snapshots.with_fresh(&key, || list_with_ids::<K>(tenant, scope), named).await?;
+        return Ok(Found::ByName(fresh));
+    }
     Ok(Found::ByName(matches))
 }
 
 async fn list_with_ids<K: RemoteKind>(
     tenant: &Tenant,
     scope: Option<&str>,
-) -> Result<Vec<(String, K::Remote)>, ZpaError> {
+) -> Result<Vec<(String, Arc<K::Remote>)>, ZpaError> {
     let all = K::list(&tenant.client, scope).await?;
     Ok(all
         .into_iter()
-        .filter_map(|r| crate::reconcile::RemoteObject::remote_id(&r).map(str::to_owned).map(|id| (id, r)))
+        .filter_map(|r| crate::reconcile::RemoteObject::remote_id(r.as_ref()).map(str::to_owned).map(|id| (id, r)))
         .collect())
 }
 

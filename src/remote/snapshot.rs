@@ -20,17 +20,20 @@ use tokio::time::Instant;
 
 use crate::zpa::ZpaError;
 
-/// Objects of one scope, by id.
+/// Objects of one scope, by id. Each object is its own allocation, so the
+/// map's table holds pointers, not thousands of large structs inline.
+pub type ById<T> = HashMap<String, Arc<T>>;
+
 #[derive(Debug)]
 struct Snapshot<T> {
     fetched_at: Instant,
-    by_id: HashMap<String, T>,
+    by_id: ById<T>,
 }
 
 /// What happened to one object while a list was in flight.
 #[derive(Debug)]
 enum Write<T> {
-    Upsert(T),
+    Upsert(Arc<T>),
     Remove,
 }
 
@@ -62,16 +65,13 @@ impl<T> Slot<T> {
     }
 
     /// Applies a write to the snapshot and to a list in flight.
-    fn write(&self, id: &str, write: Write<T>)
-    where
-        T: Clone,
-    {
+    fn write(&self, id: &str, write: Write<T>) {
         let mut in_flight = self.in_flight();
         let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
         if let Some(snapshot) = current.as_mut() {
             match &write {
                 Write::Upsert(object) => {
-                    snapshot.by_id.insert(id.to_owned(), object.clone());
+                    snapshot.by_id.insert(id.to_owned(), Arc::clone(object));
                 }
                 Write::Remove => {
                     snapshot.by_id.remove(id);
@@ -91,7 +91,7 @@ pub struct SnapshotCache<T> {
     slots: Mutex<HashMap<String, Arc<Slot<T>>>>,
 }
 
-impl<T: Clone> SnapshotCache<T> {
+impl<T> SnapshotCache<T> {
     pub fn new(max_age: Duration) -> Self {
         Self { max_age, slots: Mutex::new(HashMap::new()) }
     }
@@ -107,11 +107,11 @@ impl<T: Clone> SnapshotCache<T> {
         &self,
         scope: &str,
         load: F,
-        read: impl FnOnce(&HashMap<String, T>) -> R,
+        read: impl FnOnce(&ById<T>) -> R,
     ) -> Result<R, ZpaError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Vec<(String, T)>, ZpaError>>,
+        Fut: Future<Output = Result<Vec<(String, Arc<T>)>, ZpaError>>,
     {
         let slot = self.slot(scope);
         let mut read = Some(read);
@@ -132,7 +132,7 @@ impl<T: Clone> SnapshotCache<T> {
         let mut in_flight = slot.in_flight();
         let InFlight { writes, invalidated } =
             in_flight.take().unwrap_or(InFlight { writes: Vec::new(), invalidated: false });
-        let mut by_id: HashMap<String, T> = loaded?.into_iter().collect();
+        let mut by_id: ById<T> = loaded?.into_iter().collect();
         for (id, write) in writes {
             match write {
                 Write::Upsert(object) => by_id.insert(id, object),
@@ -156,11 +156,7 @@ impl<T: Clone> SnapshotCache<T> {
     }
 
     /// Runs `read` under the read lock when the snapshot is fresh.
-    fn try_read<R>(
-        slot: &Slot<T>,
-        max_age: Duration,
-        read: &mut Option<impl FnOnce(&HashMap<String, T>) -> R>,
-    ) -> Option<R> {
+    fn try_read<R>(slot: &Slot<T>, max_age: Duration, read: &mut Option<impl FnOnce(&ById<T>) -> R>) -> Option<R> {
         let current = slot.current.read().unwrap_or_else(|p| p.into_inner());
         let snapshot = current.as_ref().filter(|s| s.fetched_at.elapsed() < max_age)?;
         read.take().map(|read| read(&snapshot.by_id))
@@ -168,7 +164,7 @@ impl<T: Clone> SnapshotCache<T> {
 
     /// Records an object we just created, read or updated.
     pub fn upsert(&self, scope: &str, id: &str, object: T) {
-        self.slot(scope).write(id, Write::Upsert(object));
+        self.slot(scope).write(id, Write::Upsert(Arc::new(object)));
     }
 
     /// Forgets an object we just deleted (or found gone).
@@ -195,12 +191,16 @@ mod tests {
 
     use super::*;
 
+    fn listed(items: Vec<(&str, u32)>) -> Vec<(String, Arc<u32>)> {
+        items.into_iter().map(|(k, v)| (k.to_owned(), Arc::new(v))).collect()
+    }
+
     fn loader(
         calls: &AtomicUsize,
         items: Vec<(&str, u32)>,
-    ) -> impl Future<Output = Result<Vec<(String, u32)>, ZpaError>> {
+    ) -> impl Future<Output = Result<Vec<(String, Arc<u32>)>, ZpaError>> + use<> {
         calls.fetch_add(1, Ordering::SeqCst);
-        let items: Vec<(String, u32)> = items.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let items = listed(items);
         async move { Ok(items) }
     }
 
@@ -209,12 +209,13 @@ mod tests {
         let cache = SnapshotCache::new(Duration::from_secs(60));
         let calls = AtomicUsize::new(0);
         for _ in 0..10 {
-            let seen = cache.with_fresh("0", || loader(&calls, vec![("a", 1)]), |m| m.get("a").copied()).await.unwrap();
+            let seen =
+                cache.with_fresh("0", || loader(&calls, vec![("a", 1)]), |m| m.get("a").map(|v| **v)).await.unwrap();
             assert_eq!(seen, Some(1));
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         tokio::time::advance(Duration::from_secs(61)).await;
-        let seen = cache.with_fresh("0", || loader(&calls, vec![("a", 2)]), |m| m.get("a").copied()).await.unwrap();
+        let seen = cache.with_fresh("0", || loader(&calls, vec![("a", 2)]), |m| m.get("a").map(|v| **v)).await.unwrap();
         assert_eq!((seen, calls.load(Ordering::SeqCst)), (Some(2), 2));
     }
 
@@ -249,7 +250,7 @@ mod tests {
                     let _ = started_tx.send(());
                     async move {
                         let _ = release_rx.await;
-                        Ok(vec![("listed".to_owned(), 1u32), ("deleted".to_owned(), 3)])
+                        Ok(listed(vec![("listed", 1u32), ("deleted", 3)]))
                     }
                 };
                 cache.with_fresh("0", load, |m| m.len()).await
@@ -276,7 +277,7 @@ mod tests {
                     let _ = started_tx.send(());
                     async move {
                         let _ = release_rx.await;
-                        Ok(vec![("listed".to_owned(), 1u32)])
+                        Ok(listed(vec![("listed", 1u32)]))
                     }
                 };
                 cache.with_fresh("0", load, |m| m.len()).await

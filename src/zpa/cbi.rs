@@ -2,6 +2,8 @@
 //! `scopeId`), and the regions, certificates, banners and ZPA-side profiles
 //! that profiles refer to. CBI lists are bare arrays without paging or search.
 
+use std::sync::Arc;
+
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
@@ -29,6 +31,14 @@ impl ZpaClient {
     }
 
     pub async fn list_profiles(&self, scope: Scope<'_>) -> Result<Vec<CbiProfile>, ZpaError> {
+        let path = paths::cbi_profiles(self.customer_id());
+        self.cbi_list(self.cbi_call("profiles.list", Method::GET, path, scope)).await
+    }
+
+    /// The same list with each profile in its own allocation: for caches that
+    /// hold thousands of them (CBI lists are not paged), so no buffer of
+    /// thousands of inline profiles is ever built.
+    pub async fn list_profiles_shared(&self, scope: Scope<'_>) -> Result<Vec<Arc<CbiProfile>>, ZpaError> {
         let path = paths::cbi_profiles(self.customer_id());
         self.cbi_list(self.cbi_call("profiles.list", Method::GET, path, scope)).await
     }
