@@ -46,10 +46,22 @@ pub enum ZpaError {
     #[error("no response to {method} {operation}; the change may or may not have been applied")]
     Indeterminate { operation: &'static str, method: &'static str },
 
+    /// The API answered, but not with what the call expects: a body that is
+    /// not JSON, is cut short, has the wrong types, or is larger than
+    /// [`MAX_RESPONSE_BYTES`]. Not repeated inside the call (the same request
+    /// most likely gets the same answer, and a huge one would be downloaded
+    /// again), but retryable later: a broken proxy or a bad API deploy heals.
+    #[error("{operation}: invalid response from ZPA: {detail}")]
+    InvalidResponse { operation: &'static str, detail: String },
+
     /// Anything else: an unexpected answer that retrying will not fix.
     #[error("{detail}")]
     Terminal { detail: String },
 }
+
+/// The largest response body the client reads. A real CBI list of 5,000
+/// profiles is about 10 MB; anything past this is refused, not buffered.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 impl ZpaError {
     /// Whether trying the same call again later can succeed without a change of input.
@@ -58,7 +70,8 @@ impl ZpaError {
             ZpaError::Conflict { .. }
             | ZpaError::RateLimited { .. }
             | ZpaError::Transient { .. }
-            | ZpaError::Indeterminate { .. } => true,
+            | ZpaError::Indeterminate { .. }
+            | ZpaError::InvalidResponse { .. } => true,
             ZpaError::NotFound { .. }
             | ZpaError::CbiNotAvailable { .. }
             | ZpaError::Duplicate { .. }
@@ -80,6 +93,7 @@ impl ZpaError {
             ZpaError::RateLimited { .. } => "RateLimited",
             ZpaError::Transient { .. } => "Transient",
             ZpaError::Indeterminate { .. } => "Indeterminate",
+            ZpaError::InvalidResponse { .. } => "InvalidResponse",
             ZpaError::Terminal { .. } => "Terminal",
         }
     }
