@@ -367,6 +367,24 @@ mod tests {
         assert_eq!(encode_query(&[]), "");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 256, failure_persistence: None, ..Default::default() })]
+
+        /// Error bodies that are not the API's JSON (a proxy page, noise) become a
+        /// failure quoting at most 200 characters of them, never a panic.
+        #[test]
+        fn any_error_body_becomes_a_bounded_failure(status in 400u16..600, body in "<\\PC{0,400}") {
+            let call = Call::new("profiles.get", Method::GET, "/x".into());
+            for kind in [FailKind::NotFound, FailKind::Duplicate, FailKind::Invalid, FailKind::Unauthorized, FailKind::Terminal] {
+                let error = failure(kind, &call, status, &body);
+                proptest::prop_assert!(error.to_string().chars().count() < 300, "{}", error);
+            }
+            for kind in [RetryKind::RateLimited, RetryKind::EditLock, RetryKind::ServerError] {
+                let _ = retry_exhausted(kind, None, &call, status, &body);
+            }
+        }
+    }
+
     #[test]
     fn failures_carry_the_api_id_and_reason() {
         let call = Call::new("microtenants.create", Method::POST, "/x".into());

@@ -240,6 +240,20 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 512, failure_persistence: None, ..Default::default() })]
+
+        /// Any status with any body (error bodies are as hostile as the rest) gets a
+        /// verdict without panicking; a 2xx is always a success whatever its body.
+        #[test]
+        fn any_answer_is_classified(status in 100u16..600, body in "\\PC{0,64}|[\\[\\]{}\",:a-zA-Z0-9._ ]{0,64}") {
+            let verdict = classify(status, None, &body);
+            if (200..300).contains(&status) {
+                proptest::prop_assert_eq!(verdict, Verdict::Success);
+            }
+        }
+    }
+
     #[test]
     fn only_transient_kinds_are_retryable() {
         assert!(ZpaError::Transient { detail: "x".into() }.is_retryable());
@@ -247,5 +261,8 @@ mod tests {
         assert!(!ZpaError::Invalid { status: 400, id: "a".into(), reason: "b".into(), params: vec![] }.is_retryable());
         assert!(!ZpaError::Unauthorized { reason: "no".into() }.is_retryable());
         assert!(!ZpaError::NotFound { what: "x".into() }.is_retryable());
+        let invalid = ZpaError::InvalidResponse { operation: "regions.list", detail: "the body is cut short".into() };
+        assert!(invalid.is_retryable(), "a broken answer may heal; the operator retries with backoff");
+        assert_eq!(invalid.reason(), "InvalidResponse");
     }
 }
