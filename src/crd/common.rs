@@ -29,8 +29,36 @@ pub const FINALIZER: &str = "zpa.operator.dev/finalizer";
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 pub struct ProviderConfigRef {
     /// Name of a cluster-scoped `ZpaProviderConfig`.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::OBJECT_NAME))]
     pub name: String,
+}
+
+/// Bounds of spec fields. ZPA documents none for names or descriptions; these
+/// are generous, keep custom resources (and CEL cost estimates) bounded, and
+/// are listed in the README's CRD reference. Types the status view shares
+/// (security controls, user experience) stay unbounded: whatever ZPA holds
+/// must always be writable to status.
+pub mod bounds {
+    /// A remote display name.
+    pub const NAME: u32 = 255;
+    /// A description.
+    pub const DESCRIPTION: u32 = 4096;
+    /// A Kubernetes object name (or Secret key).
+    pub const OBJECT_NAME: u32 = 253;
+    /// A ZPA id: a UUID (36) or a 64-bit number (at most 20 digits).
+    pub const EXTERNAL_ID: u32 = 64;
+    /// A numeric ZPA id.
+    pub const NUMERIC_ID: u32 = 20;
+    /// A CBI region, certificate or banner name (or id).
+    pub const REFERENCE: u32 = 255;
+    /// Regions a profile may name (ZPA has about twenty).
+    pub const REGIONS: u32 = 64;
+    /// Root certificates a profile may name.
+    pub const CERTIFICATES: u32 = 64;
+    /// A DNS name, as authentication domains are.
+    pub const DOMAIN: u32 = 253;
+    /// Authentication domains of one Microtenant.
+    pub const DOMAINS: u32 = 256;
 }
 
 /// The provider config name used when `providerConfigRef` is omitted.
@@ -69,16 +97,16 @@ pub enum Adoption {
 /// A reference to an object in the same namespace.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 pub struct LocalObjectRef {
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::OBJECT_NAME))]
     pub name: String,
 }
 
 /// A key of a Secret in the same namespace.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 pub struct SecretKeyRef {
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::OBJECT_NAME))]
     pub name: String,
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::OBJECT_NAME))]
     pub key: String,
 }
 
@@ -91,7 +119,7 @@ pub struct ManagedFields {
     pub provider_config_ref: Option<ProviderConfigRef>,
     /// The remote display name; `metadata.name` when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 255))]
+    #[schemars(length(min = 1, max = bounds::NAME))]
     pub name: Option<String>,
     /// `Delete` (default) or `Orphan`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,7 +129,7 @@ pub struct ManagedFields {
     pub management_policy: Option<ManagementPolicy>,
     /// Adopt exactly this remote object (its ZPA id). Immutable once set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::EXTERNAL_ID))]
     pub external_id: Option<String>,
     /// `Never` (default) or `ByName`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{
     LocalObjectRef, ManagedFields, ManagedStatus, RULE_EXTERNAL_ID_IMMUTABLE, RULE_PROVIDER_CONFIG_IMMUTABLE,
-    SecretKeyRef,
+    SecretKeyRef, bounds,
 };
 
 /// Desired state of a CBI isolation profile. Every optional field left out is
@@ -42,22 +42,24 @@ pub struct IsolationProfileSpec {
     pub managed: ManagedFields,
 
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::DESCRIPTION))]
     pub description: Option<String>,
 
     /// CBI regions by name or id; at least two.
-    #[schemars(length(min = 2))]
+    #[schemars(length(min = 2, max = bounds::REGIONS), inner(length(max = bounds::REFERENCE)))]
     #[x_kube(validation = Rule::new("self.all(r, size(r) > 0)").message("region names must not be empty"))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub regions: Vec<String>,
 
     /// Root certificates by name or id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::CERTIFICATES), inner(length(min = 1, max = bounds::REFERENCE)))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub certificates: Option<Vec<String>>,
 
     /// The banner by name or id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::REFERENCE))]
     pub banner: Option<String>,
 
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,7 +80,7 @@ pub struct IsolationProfileSpec {
 
     /// Scope the profile to a Microtenant by its ZPA id ("0" is the Default Microtenant).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[0-9]+$"))]
+    #[schemars(regex(pattern = r"^[0-9]+$"), length(max = bounds::NUMERIC_ID))]
     pub microtenant_id: Option<String>,
 }
 
@@ -133,6 +135,8 @@ pub struct SecurityControlsSpec {
     pub watermark: Option<WatermarkSpec>,
 }
 
+/// No length bounds here: the status view (`atProvider`) shares this type,
+/// and what ZPA holds must always be writable to status.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeepLinkSpec {

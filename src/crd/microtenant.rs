@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    LocalObjectRef, ManagedFields, ManagedStatus, RULE_EXTERNAL_ID_IMMUTABLE, RULE_PROVIDER_CONFIG_IMMUTABLE,
+    LocalObjectRef, ManagedFields, ManagedStatus, RULE_EXTERNAL_ID_IMMUTABLE, RULE_PROVIDER_CONFIG_IMMUTABLE, bounds,
 };
 
 /// Desired state of a Microtenant. Optional fields left out are not managed.
@@ -37,6 +37,7 @@ pub struct MicrotenantSpec {
     pub managed: ManagedFields,
 
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::DESCRIPTION))]
     pub description: Option<String>,
 
     /// Disabling a Microtenant maps its users back to Default and ends their sessions.
@@ -48,7 +49,7 @@ pub struct MicrotenantSpec {
     pub criteria_attribute: Option<CriteriaAttribute>,
 
     /// Authentication domains of the tenant; each belongs to one Microtenant only.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::DOMAINS), inner(length(max = bounds::DOMAIN)))]
     #[x_kube(validation = Rule::new("self.all(d, size(d) > 0)").message("domains must not be empty"))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub criteria_attribute_values: Vec<String>,

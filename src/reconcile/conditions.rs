@@ -36,6 +36,9 @@ pub enum Reason {
     Unauthorized,
     InvalidSpec,
     CbiNotAvailable,
+    /// ZPA answered with a body the operator cannot use (not JSON, cut short,
+    /// wrong types, too large). Retried with backoff.
+    InvalidResponse,
     // ZpaProviderConfig
     SignedIn,
 }
@@ -63,6 +66,7 @@ impl Reason {
             Reason::Unauthorized => "Unauthorized",
             Reason::InvalidSpec => "InvalidSpec",
             Reason::CbiNotAvailable => "CbiNotAvailable",
+            Reason::InvalidResponse => "InvalidResponse",
             Reason::SignedIn => "SignedIn",
         }
     }

@@ -81,6 +81,7 @@ impl ReconcileError {
                 ZpaError::Invalid { .. } => Reason::InvalidSpec,
                 ZpaError::Duplicate { .. } => Reason::AlreadyExists,
                 ZpaError::CbiNotAvailable { .. } => Reason::CbiNotAvailable,
+                ZpaError::InvalidResponse { .. } => Reason::InvalidResponse,
                 _ => Reason::ReconcileError,
             },
             ReconcileError::Kubernetes { .. } => Reason::ReconcileError,
@@ -141,6 +142,14 @@ mod tests {
             (ReconcileError::Zpa(ZpaError::Transient { detail: "503".into() }), Reason::ReconcileError, true),
             (ReconcileError::Zpa(ZpaError::Duplicate { reason: "dup".into() }), Reason::AlreadyExists, false),
             (ReconcileError::DeleteRefused { id: "1".into(), reason: "in use".into() }, Reason::DeleteRefused, true),
+            (
+                ReconcileError::Zpa(ZpaError::InvalidResponse {
+                    operation: "profiles.list",
+                    detail: "the body is cut short".into(),
+                }),
+                Reason::InvalidResponse,
+                true,
+            ),
         ];
         for (error, reason, retryable) in cases {
             assert_eq!(error.reason(), reason, "{error}");

@@ -1,5 +1,5 @@
 //! Fault injection: latency, 5xx, 429 storms, edit-lock 409s, dropped
-//! connections, and "drop the response after commit".
+//! connections, "drop the response after commit", and malformed answers.
 //!
 //! Set with `--latency-ms`/`--error-rate`, [`super::SimulatorConfig::faults`], or
 //! `PUT /__sim/faults` with a [`FaultConfig`] (JSON, camelCase). Every section is
@@ -37,6 +37,72 @@ pub struct FaultConfig {
     /// The next `count` matching requests are applied, then closed without a
     /// response (a crash between the remote write and the client seeing it).
     pub drop_after_commit: Option<DropFault>,
+    /// Matching requests are handled, then their answer body is corrupted
+    /// (cut short, replaced by garbage, or given the wrong JSON types): a
+    /// broken proxy or a bad API release.
+    pub malformed_body: Option<MalformedBodyFault>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MalformedBodyFault {
+    pub mode: MalformedMode,
+    /// How many answers to corrupt before switching off. Absent = until cleared.
+    #[serde(default)]
+    pub count: Option<u32>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+/// How an answer body is corrupted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MalformedMode {
+    /// The first half of the body, cut anywhere (inside a UTF-8 character too).
+    Truncate,
+    /// Bytes that are not JSON.
+    Garbage,
+    /// Valid JSON with every value's type changed: lists become objects,
+    /// numbers text and text numbers (or lists), flags text.
+    WrongTypes,
+}
+
+impl MalformedMode {
+    pub fn corrupt(self, body: &[u8]) -> Vec<u8> {
+        match self {
+            MalformedMode::Truncate => body[..body.len() / 2].to_vec(),
+            MalformedMode::Garbage => b"\x00<html>502 Bad Gateway</html>\xff{\"".to_vec(),
+            MalformedMode::WrongTypes => match serde_json::from_slice::<serde_json::Value>(body) {
+                Ok(value) => serde_json::to_vec(&wrong_types(value)).unwrap_or_default(),
+                Err(_) => MalformedMode::Garbage.corrupt(body),
+            },
+        }
+    }
+}
+
+fn wrong_types(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::{Value, json};
+    match value {
+        Value::Array(items) => json!({ "list": items }),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| {
+                    let swapped = match value {
+                        Value::String(s) => s.parse::<u64>().map(|n| json!(n)).unwrap_or_else(|_| json!([s])),
+                        Value::Number(n) => json!(n.to_string()),
+                        Value::Bool(b) => json!(b.to_string()),
+                        Value::Array(_) => json!({}),
+                        Value::Object(_) => json!([]),
+                        Value::Null => json!({}),
+                    };
+                    (key, swapped)
+                })
+                .collect(),
+        ),
+        other => json!([other]),
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -228,6 +294,8 @@ pub struct Late {
     pub reject: Option<ApiError>,
     /// Handle the request, then close the connection without the response.
     pub drop_after_commit: bool,
+    /// Handle the request, then corrupt its answer body.
+    pub malformed_body: Option<MalformedMode>,
 }
 
 /// The live fault state: the configuration plus the storm deadline.
@@ -296,8 +364,9 @@ impl FaultState {
         if let Some(reject) =
             self.storm(req, now).or_else(|| self.server_error(req, roll)).or_else(|| self.edit_lock(req))
         {
-            return Late { reject: Some(reject), drop_after_commit: false };
+            return Late { reject: Some(reject), drop_after_commit: false, malformed_body: None };
         }
+        let malformed_body = self.malformed_body(req);
         let mut drop_after_commit = false;
         if let Some(f) = self.config.drop_after_commit.as_mut()
             && targets(&f.method, &f.path, req, false)
@@ -308,7 +377,25 @@ impl FaultState {
                 self.config.drop_after_commit = None;
             }
         }
-        Late { reject: None, drop_after_commit }
+        Late { reject: None, drop_after_commit, malformed_body }
+    }
+
+    fn malformed_body(&mut self, req: RequestInfo<'_>) -> Option<MalformedMode> {
+        let f = self.config.malformed_body.as_mut()?;
+        if !targets(&f.method, &f.path, req, false) {
+            return None;
+        }
+        let mode = f.mode;
+        if let Some(count) = f.count.as_mut() {
+            let (fire, used_up) = consume(count);
+            if used_up {
+                self.config.malformed_body = None;
+            }
+            if !fire {
+                return None;
+            }
+        }
+        Some(mode)
     }
 
     fn storm(&mut self, req: RequestInfo<'_>, now: Instant) -> Option<ApiError> {
@@ -524,6 +611,43 @@ mod tests {
         assert!(!state.early(info(&post, "/a")).drop_connection);
         assert!(state.late(info(&post, "/a"), now, &mut never()).drop_after_commit);
         assert!(!state.late(info(&post, "/a"), now, &mut never()).drop_after_commit);
+    }
+
+    #[test]
+    fn malformed_bodies_by_mode_and_count() {
+        let now = Instant::now();
+        let config = FaultConfig {
+            malformed_body: Some(MalformedBodyFault {
+                mode: MalformedMode::WrongTypes,
+                count: Some(1),
+                method: Some("GET".into()),
+                path: Some("/regions".into()),
+            }),
+            ..Default::default()
+        };
+        let mut state = FaultState::new(config, now);
+        let get = Method::GET;
+        assert_eq!(state.late(info(&get, "/x/banners"), now, &mut never()).malformed_body, None);
+        assert_eq!(
+            state.late(info(&get, "/x/regions"), now, &mut never()).malformed_body,
+            Some(MalformedMode::WrongTypes)
+        );
+        assert_eq!(state.late(info(&get, "/x/regions"), now, &mut never()).malformed_body, None, "count used up");
+
+        let body = r#"[{"id":"r1","name":"Zürich","enabled":true,"n":3}]"#.as_bytes();
+        let swapped: serde_json::Value = serde_json::from_slice(&MalformedMode::WrongTypes.corrupt(body)).unwrap();
+        assert_eq!(swapped["list"][0]["name"], "Zürich", "a list became an object");
+        let object: serde_json::Value =
+            serde_json::from_slice(&MalformedMode::WrongTypes.corrupt(br#"{"id":"7","ok":true,"n":3,"s":"x"}"#))
+                .unwrap();
+        assert_eq!(object, serde_json::json!({"id": 7, "ok": "true", "n": "3", "s": ["x"]}));
+        let cut = MalformedMode::Truncate.corrupt(body);
+        assert!(serde_json::from_slice::<serde_json::Value>(&cut).is_err() && !cut.is_empty());
+        assert!(serde_json::from_slice::<serde_json::Value>(&MalformedMode::Garbage.corrupt(body)).is_err());
+        let parsed: FaultConfig =
+            serde_json::from_value(serde_json::json!({"malformedBody": {"mode": "truncate", "path": "/cbiconfig"}}))
+                .unwrap();
+        assert_eq!(parsed.malformed_body.unwrap().mode, MalformedMode::Truncate);
     }
 
     #[test]

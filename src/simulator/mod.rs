@@ -45,7 +45,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::{
-    DropFault, EditLockBody, EditLockFault, FaultConfig, LatencyFault, ServerErrorFault, TooManyRequestsFault,
+    DropFault, EditLockBody, EditLockFault, FaultConfig, LatencyFault, MalformedBodyFault, MalformedMode,
+    ServerErrorFault, TooManyRequestsFault,
 };
 pub use ratelimit::RateLimitConfig;
 pub use seed::{OPEN_DOMAIN_SUFFIX, REGIONS, ROOT_CERTIFICATE_ID};

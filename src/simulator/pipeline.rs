@@ -1,6 +1,7 @@
 //! What every non-admin request goes through, in order:
 //! latency and dropped-connection faults, the bearer check, the rate limiter,
-//! 429/5xx/edit-lock faults, the handler, drop-after-commit, and the counters.
+//! 429/5xx/edit-lock faults, the handler, drop-after-commit, the counters,
+//! and malformed answer bodies.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -103,7 +104,19 @@ pub async fn pipeline(State(sim): State<Arc<Sim>>, mut req: Request, next: Next)
         return dropped();
     }
     record(Outcome::Status(response.status().as_u16()));
-    response
+    match late.malformed_body {
+        Some(mode) => malformed(response, mode).await,
+        None => response,
+    }
+}
+
+/// The same answer (status, headers) with its body corrupted.
+async fn malformed(response: Response, mode: faults::MalformedMode) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    tracing::info!(?mode, status = parts.status.as_u16(), "fault: corrupting the answer body");
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(mode.corrupt(&bytes)))
 }
 
 /// Unknown paths: the body ZPA's gateway sends, counted unless under `/__sim/`.

@@ -22,11 +22,17 @@ fn bearer() -> String {
 }
 
 impl TokenResponse {
-    /// Seconds until expiry; `None` when absent or unparseable.
+    /// Seconds until expiry, at most [`MAX_TOKEN_LIFETIME_SECS`]; `None` when
+    /// absent or unparseable. The cap keeps a hostile `expires_in` from
+    /// overflowing the renewal deadline (and renewing early is harmless).
     pub fn expires_in_secs(&self) -> Option<u64> {
-        self.expires_in.as_deref().and_then(|s| s.trim().parse().ok())
+        let secs: u64 = self.expires_in.as_deref().and_then(|s| s.trim().parse().ok())?;
+        Some(secs.min(MAX_TOKEN_LIFETIME_SECS))
     }
 }
+
+/// The longest token lifetime believed: a day (real tokens last an hour).
+pub const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 3600;
 
 /// The OneAPI audience every ZIdentity client-credentials request names.
 pub const ONEAPI_AUDIENCE: &str = "https://api.zscaler.com";
@@ -44,5 +50,12 @@ mod tests {
         assert_eq!(legacy.expires_in_secs(), Some(3600));
         assert_eq!(oneapi.expires_in_secs(), Some(3600));
         assert!(!format!("{legacy:?}").contains("a.b.c"));
+    }
+
+    #[test]
+    fn an_absurd_lifetime_is_capped() {
+        let hostile: TokenResponse =
+            serde_json::from_str(r#"{"access_token":"a","expires_in":18446744073709551615}"#).unwrap();
+        assert_eq!(hostile.expires_in_secs(), Some(MAX_TOKEN_LIFETIME_SECS));
     }
 }

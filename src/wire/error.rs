@@ -3,19 +3,24 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lenient;
+
+/// Every field is read leniently (numbers, objects or lists where text is
+/// expected become their JSON text): an error body of an unexpected shape
+/// must still yield its id and reason, never hide them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ApiErrorBody {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(with = "lenient::opt_string_or_number", default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(with = "lenient::opt_string_or_number", default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(with = "lenient::opt_strings", default, skip_serializing_if = "Option::is_none")]
     pub params: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(with = "lenient::opt_string_or_number", default, skip_serializing_if = "Option::is_none")]
     pub exception: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(with = "lenient::opt_string_or_number", default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(with = "lenient::opt_string_or_number", default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 

@@ -19,9 +19,13 @@ pub mod u64_as_string {
         serializer.serialize_str(&value.to_string())
     }
 
+    /// `null` reads as 0, like an absent count.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
         let value = Value::deserialize(deserializer)?;
-        number_from(&value).ok_or_else(|| D::Error::custom(format!("expected a count, got {value}")))
+        if value.is_null() {
+            return Ok(0);
+        }
+        number_from(&value).ok_or_else(|| D::Error::custom("expected a count (a whole number, or one as a string)"))
     }
 }
 
@@ -58,6 +62,35 @@ pub mod opt_string_or_number {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s),
             Some(other) => Some(other.to_string()),
+        })
+    }
+}
+
+/// A list of texts whose items may arrive as numbers (error `params`).
+pub mod opt_strings {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(value: &Option<Vec<String>>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(items) => serializer.collect_seq(items),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {
+        Ok(match Option::<Value>::deserialize(deserializer)? {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) => Some(
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    })
+                    .collect(),
+            ),
+            Some(Value::String(s)) => Some(vec![s]),
+            Some(other) => Some(vec![other.to_string()]),
         })
     }
 }

@@ -54,11 +54,12 @@ impl ZpaClient {
         let path = paths::cbi_profiles(self.customer_id());
         let call = self.cbi_call("profiles.create", Method::POST, path, scope).json(to_json(profile)?);
         let answer: serde_json::Value = self.json(call).await?;
-        answer
-            .get("id")
-            .and_then(|id| id.as_str())
-            .map(str::to_owned)
-            .ok_or_else(|| ZpaError::Terminal { detail: "profiles.create: the answer carried no id".into() })
+        // Accepted but without an id: the profile exists and we cannot name it,
+        // so the caller must look before it creates again.
+        answer.get("id").and_then(|id| id.as_str()).filter(|id| !id.is_empty()).map(str::to_owned).ok_or_else(|| {
+            tracing::warn!("profiles.create: ZPA accepted the create but its answer carried no id");
+            ZpaError::Indeterminate { operation: "profiles.create", method: "POST" }
+        })
     }
 
     /// Replaces a profile. `profile` should be the last read with the desired

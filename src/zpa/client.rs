@@ -9,8 +9,9 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use super::auth::{ClientCredentials, SignIn, TokenSource, transport_detail};
+use super::body::{BodyError, decode, read_capped};
 use super::cloud::ApiBase;
-use super::error::{FailKind, RetryKind, Verdict, ZpaError, classify, parse_retry_after};
+use super::error::{FailKind, MAX_RESPONSE_BYTES, RetryKind, Verdict, ZpaError, classify, parse_retry_after};
 use super::limiter::{Budget, RateLimiter};
 use super::observe::{NoopObserver, Outcome, RequestObserver};
 use super::retry::RetryPolicy;
@@ -127,10 +128,9 @@ impl ZpaClient {
 
     /// Runs a call and decodes its JSON answer.
     pub(crate) async fn json<T: DeserializeOwned>(&self, call: Call) -> Result<T, ZpaError> {
-        let operation = call.operation;
+        let (operation, method, idempotent) = (call.operation, method_name(&call.method), call.is_idempotent());
         let body = self.execute(call).await?;
-        serde_json::from_slice(&body)
-            .map_err(|e| ZpaError::Terminal { detail: format!("{operation}: unexpected response body from ZPA: {e}") })
+        decode(&body).map_err(|detail| unusable_success(operation, method, idempotent, detail))
     }
 
     /// Runs a call whose answer body does not matter.
@@ -185,14 +185,23 @@ impl ZpaClient {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
-                    response.bytes().await.map(|body| (status, retry_after, body.to_vec()))
+                    read_capped(response, MAX_RESPONSE_BYTES).await.map(|body| (status, retry_after, body))
                 }
-                Err(error) => Err(error),
+                Err(error) => Err(BodyError::Transport(error)),
             };
 
             let (status, retry_after, body) = match answer {
                 Ok(answer) => answer,
-                Err(error) => {
+                Err(BodyError::TooLarge { status, limit }) => {
+                    inner.observer.request(call.operation, Outcome::from_status(status), started.elapsed());
+                    let detail = format!("HTTP {status} with a body larger than {limit} bytes");
+                    if (200..300).contains(&status) {
+                        let method = method_name(&call.method);
+                        return Err(unusable_success(call.operation, method, call.is_idempotent(), detail));
+                    }
+                    return Err(ZpaError::InvalidResponse { operation: call.operation, detail });
+                }
+                Err(BodyError::Transport(error)) => {
                     inner.observer.request(call.operation, Outcome::TransportError, started.elapsed());
                     // A connect error means nothing was sent; anything later may have been applied.
                     if !call.is_idempotent() && !error.is_connect() {
@@ -243,6 +252,17 @@ impl ZpaClient {
             }
         }
     }
+}
+
+/// A 2xx answer the call cannot use. For a write that may create something
+/// (POST) the change happened but its result is unknown: that is
+/// [`ZpaError::Indeterminate`], so the caller looks before it creates again.
+fn unusable_success(operation: &'static str, method: &'static str, idempotent: bool, detail: String) -> ZpaError {
+    if idempotent {
+        return ZpaError::InvalidResponse { operation, detail };
+    }
+    tracing::warn!(operation, %detail, "ZPA accepted a write but its answer is unusable");
+    ZpaError::Indeterminate { operation, method }
 }
 
 /// Sleeps unless that would pass the deadline, in which case the last failure stands.
@@ -345,6 +365,24 @@ mod tests {
         let query = vec![("search", "name+EQ+Service Edge".to_owned()), ("page", "1".to_owned())];
         assert_eq!(encode_query(&query), "?search=name%2BEQ%2BService%20Edge&page=1");
         assert_eq!(encode_query(&[]), "");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 256, failure_persistence: None, ..Default::default() })]
+
+        /// Error bodies that are not the API's JSON (a proxy page, noise) become a
+        /// failure quoting at most 200 characters of them, never a panic.
+        #[test]
+        fn any_error_body_becomes_a_bounded_failure(status in 400u16..600, body in "<\\PC{0,400}") {
+            let call = Call::new("profiles.get", Method::GET, "/x".into());
+            for kind in [FailKind::NotFound, FailKind::Duplicate, FailKind::Invalid, FailKind::Unauthorized, FailKind::Terminal] {
+                let error = failure(kind, &call, status, &body);
+                proptest::prop_assert!(error.to_string().chars().count() < 300, "{}", error);
+            }
+            for kind in [RetryKind::RateLimited, RetryKind::EditLock, RetryKind::ServerError] {
+                let _ = retry_exhausted(kind, None, &call, status, &body);
+            }
+        }
     }
 
     #[test]

@@ -46,10 +46,22 @@ pub enum ZpaError {
     #[error("no response to {method} {operation}; the change may or may not have been applied")]
     Indeterminate { operation: &'static str, method: &'static str },
 
+    /// The API answered, but not with what the call expects: a body that is
+    /// not JSON, is cut short, has the wrong types, or is larger than
+    /// [`MAX_RESPONSE_BYTES`]. Not repeated inside the call (the same request
+    /// most likely gets the same answer, and a huge one would be downloaded
+    /// again), but retryable later: a broken proxy or a bad API deploy heals.
+    #[error("{operation}: invalid response from ZPA: {detail}")]
+    InvalidResponse { operation: &'static str, detail: String },
+
     /// Anything else: an unexpected answer that retrying will not fix.
     #[error("{detail}")]
     Terminal { detail: String },
 }
+
+/// The largest response body the client reads. A real CBI list of 5,000
+/// profiles is about 10 MB; anything past this is refused, not buffered.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 impl ZpaError {
     /// Whether trying the same call again later can succeed without a change of input.
@@ -58,7 +70,8 @@ impl ZpaError {
             ZpaError::Conflict { .. }
             | ZpaError::RateLimited { .. }
             | ZpaError::Transient { .. }
-            | ZpaError::Indeterminate { .. } => true,
+            | ZpaError::Indeterminate { .. }
+            | ZpaError::InvalidResponse { .. } => true,
             ZpaError::NotFound { .. }
             | ZpaError::CbiNotAvailable { .. }
             | ZpaError::Duplicate { .. }
@@ -80,6 +93,7 @@ impl ZpaError {
             ZpaError::RateLimited { .. } => "RateLimited",
             ZpaError::Transient { .. } => "Transient",
             ZpaError::Indeterminate { .. } => "Indeterminate",
+            ZpaError::InvalidResponse { .. } => "InvalidResponse",
             ZpaError::Terminal { .. } => "Terminal",
         }
     }
@@ -226,6 +240,20 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 512, failure_persistence: None, ..Default::default() })]
+
+        /// Any status with any body (error bodies are as hostile as the rest) gets a
+        /// verdict without panicking; a 2xx is always a success whatever its body.
+        #[test]
+        fn any_answer_is_classified(status in 100u16..600, body in "\\PC{0,64}|[\\[\\]{}\",:a-zA-Z0-9._ ]{0,64}") {
+            let verdict = classify(status, None, &body);
+            if (200..300).contains(&status) {
+                proptest::prop_assert_eq!(verdict, Verdict::Success);
+            }
+        }
+    }
+
     #[test]
     fn only_transient_kinds_are_retryable() {
         assert!(ZpaError::Transient { detail: "x".into() }.is_retryable());
@@ -233,5 +261,8 @@ mod tests {
         assert!(!ZpaError::Invalid { status: 400, id: "a".into(), reason: "b".into(), params: vec![] }.is_retryable());
         assert!(!ZpaError::Unauthorized { reason: "no".into() }.is_retryable());
         assert!(!ZpaError::NotFound { what: "x".into() }.is_retryable());
+        let invalid = ZpaError::InvalidResponse { operation: "regions.list", detail: "the body is cut short".into() };
+        assert!(invalid.is_retryable(), "a broken answer may heal; the operator retries with backoff");
+        assert_eq!(invalid.reason(), "InvalidResponse");
     }
 }

@@ -5,7 +5,7 @@ use reqwest::Method;
 use super::cbi::to_json;
 use super::client::{Call, ZpaClient};
 use super::error::ZpaError;
-use super::pages::{name_search, same_name};
+use super::pages::{more_pages, name_search, same_name};
 use crate::wire::mgmt::{AuthDomains, Me, Microtenant, MicrotenantSummary, PageBy, SearchRequest};
 use crate::wire::{MAX_PAGE_SIZE, Page, paths};
 
@@ -29,7 +29,7 @@ impl ZpaClient {
             let answer: Page<Microtenant> = self.json(call).await?;
             let received = answer.list.len();
             items.extend(answer.list);
-            if page >= answer.total_pages || received == 0 {
+            if !more_pages("microtenants.search", page, answer.total_pages, received, 1)? {
                 return Ok(items);
             }
             page += 1;

@@ -10,6 +10,7 @@
 //! ```
 
 mod auth;
+mod body;
 mod cbi;
 mod client;
 mod cloud;
@@ -26,7 +27,7 @@ pub use auth::{ClientCredentials, SignIn};
 pub use cbi::Scope;
 pub use client::{ZpaClient, ZpaConfig};
 pub use cloud::{ApiBase, Cloud};
-pub use error::ZpaError;
+pub use error::{MAX_RESPONSE_BYTES, ZpaError};
 pub use isolation::IsolationProfileQuery;
 pub use limiter::{Budget, RateLimiter, RateLimits};
 pub use observe::{NoopObserver, Outcome, RequestObserver};
