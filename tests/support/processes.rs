@@ -189,6 +189,14 @@ impl World {
         self.kubectl_ok(&["apply", "-f", copy.to_str().unwrap()]);
     }
 
+    /// Only the provider config (and its Secret) of the examples, pointed at this world's simulator.
+    pub fn apply_provider_config(&self) {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join("00-provider-config.yaml");
+        let text = std::fs::read_to_string(example).unwrap().replace("http://127.0.0.1:8085", &self.sim_url);
+        let output = self.apply("provider-config.yaml", &text);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+
     pub fn get_json(&self, kind: &str, name: &str) -> Option<Value> {
         let output = self.kubectl(&["get", kind, name, "-n", "default", "-o", "json"]);
         output.status.success().then(|| serde_json::from_slice(&output.stdout).expect("kubectl JSON"))
