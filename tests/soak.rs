@@ -236,13 +236,16 @@ async fn objects_converge_once_each_through_faults_and_sigkills() {
         .collect();
     let events: Value = serde_json::from_str(&world.kubectl_ok(&["get", "events", "-n", "default", "-o", "json"]))
         .expect("kubectl JSON");
-    let adopted: HashSet<String> = events["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["reason"] == "Adopted")
-        .filter_map(|e| e["involvedObject"]["name"].as_str().map(str::to_owned))
-        .collect();
+    let mut adopted: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for event in events["items"].as_array().into_iter().flatten().filter(|e| e["reason"] == "Adopted") {
+        if let Some(name) = event["involvedObject"]["name"].as_str() {
+            let message = event["message"].as_str().unwrap_or_default().to_owned();
+            adopted.entry(name.to_owned()).or_default().push(message);
+        }
+    }
+    // A Microtenant without credentials must say why, and what to do.
+    let says_password_lost =
+        |name: &str| adopted.get(name).into_iter().flatten().any(|m| m.contains("reset the admin password"));
     let mut credentials_stored = 0;
     let mut credentials_lost_adopted = Vec::new();
     let mut credentials_missing = Vec::new();
@@ -250,7 +253,7 @@ async fn objects_converge_once_each_through_faults_and_sigkills() {
         let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
         if with_credentials.contains(&format!("{name}-admin")) {
             credentials_stored += 1;
-        } else if adopted.contains(&name) {
+        } else if says_password_lost(&name) {
             credentials_lost_adopted.push(name);
         } else {
             credentials_missing.push(name);
@@ -259,7 +262,7 @@ async fn objects_converge_once_each_through_faults_and_sigkills() {
     let create_incomplete =
         objects.iter().filter(|o| has_condition(o, "Synced", "False", Some("CreateIncomplete"))).count();
     let adopted_soak =
-        objects.iter().filter(|o| adopted.contains(o["metadata"]["name"].as_str().unwrap_or(""))).count();
+        objects.iter().filter(|o| adopted.contains_key(o["metadata"]["name"].as_str().unwrap_or(""))).count();
     let log = world.operator_log();
     let panics = log.matches("panicked").count();
 
