@@ -14,7 +14,9 @@
 //! ```
 //!
 //! `SOAK_SEED=<n>` replays the kill moments and fault choices of a run (the
-//! seed is printed first); `SOAK_TIMEOUT_SECS` bounds the wait for convergence.
+//! seed is printed first); `SOAK_MAX_KILL_PAUSE_MS` is the longest pause
+//! before a kill (default: 25 ms per object, at least 4 s);
+//! `SOAK_TIMEOUT_SECS` bounds the wait for convergence.
 
 mod support;
 
@@ -38,6 +40,8 @@ struct Settings {
     objects: usize,
     kills: usize,
     seed: u64,
+    /// The longest pause before a kill: kills spread over the convergence.
+    max_kill_pause: Duration,
     timeout: Duration,
 }
 
@@ -53,6 +57,7 @@ impl Settings {
             objects,
             kills: usize::try_from(number("SOAK_KILLS", 3)).unwrap(),
             seed,
+            max_kill_pause: Duration::from_millis(number("SOAK_MAX_KILL_PAUSE_MS", (25 * objects as u64).max(4000))),
             timeout: Duration::from_secs(number("SOAK_TIMEOUT_SECS", 180 + 2 * objects as u64)),
         }
     }
@@ -174,12 +179,18 @@ async fn objects_converge_once_each_through_faults_and_sigkills() {
     // meets a fresh round of faults.
     let mut moments = Vec::new();
     for kill in 1..=settings.kills {
-        let after = Duration::from_millis(rng.random_range(300..4000));
+        let max_ms = u64::try_from(settings.max_kill_pause.as_millis()).unwrap_or(u64::MAX).max(301);
+        let after = Duration::from_millis(rng.random_range(300..max_ms));
         tokio::time::sleep(after).await;
         assert!(operator.exited().is_none(), "the operator exited on its own:\n{}", tail(&operator.log(), 40));
         operator.kill();
         let ready = soak_objects(&world).iter().filter(|o| is_ready(o)).count();
-        println!("kill {kill}: SIGKILL after {} ms, {ready}/{} Ready", after.as_millis(), settings.objects);
+        println!(
+            "kill {kill}: SIGKILL after {} ms ({:.1} s into the run), {ready}/{} Ready",
+            after.as_millis(),
+            started.elapsed().as_secs_f64(),
+            settings.objects
+        );
         moments.push(after.as_millis());
         world.sim(Method::PUT, "/__sim/faults", Some(faults(&mut rng))).await;
         operator = start_operator(&world);
