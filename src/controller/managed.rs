@@ -285,12 +285,14 @@ async fn sync<R: ManagedResource>(
                         Some(lost) => (
                             EventType::Warning,
                             format!(
-                                "adopted ZPA object {id}, found by name after the answer to its create was lost; {lost}"
+                                "adopted existing ZPA object {id}, found by name after the answer to its create was lost; {lost}"
                             ),
                         ),
                         None => (
                             EventType::Normal,
-                            format!("adopted ZPA object {id}, found by name after the answer to its create was lost"),
+                            format!(
+                                "adopted existing ZPA object {id}, found by name after the answer to its create was lost"
+                            ),
                         ),
                     },
                     _ => (EventType::Normal, format!("adopted existing ZPA object {id}")),
