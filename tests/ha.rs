@@ -152,9 +152,10 @@ async fn a_terminated_leader_finishes_its_create_releases_the_lease_and_exits_ze
     let lease = wait_holder(&world, "replica-b").await;
     let took = since(terminated, acquired_at(&lease));
     println!(
-        "SIGTERM of the leader: exited 0 after {:.2} s, standby leads {:.2} s after the signal (lease duration {LEASE_DURATION:?})",
+        "SIGTERM of the leader with a 2 s create in flight: exited 0 after {:.2} s, standby leads {:.2} s after the signal, {:.2} s after the exit (lease duration {LEASE_DURATION:?})",
         exited.as_secs_f64(),
-        took.as_secs_f64()
+        took.as_secs_f64(),
+        took.saturating_sub(exited).as_secs_f64()
     );
     assert!(took < exited + 2 * RETRY_PERIOD + Duration::from_millis(500), "took over {took:?} after SIGTERM");
 
@@ -198,4 +199,34 @@ async fn sigterm_without_leader_election_and_while_standing_by_exits_zero() {
     for operator in [&single, &standby, &leader, &next] {
         assert_no_panic(operator);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_whose_lease_is_taken_stops_at_its_next_renewal_and_exits_non_zero() {
+    let world = World::start("30m");
+    let mut leader = replica(&world, "replica-a");
+    wait_holder(&world, "replica-a").await;
+
+    // Another holder appears in the Lease (a partition healed the wrong way, a
+    // misconfigured second deployment): replica-a must stop, not write on.
+    let taken = SystemTime::now();
+    world.kubectl_ok(&[
+        "patch",
+        "lease",
+        LEASE,
+        "-n",
+        "default",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"holderIdentity":"intruder"}}"#,
+    ]);
+    let status = leader.wait_exit(Duration::from_secs(10)).await;
+    let stopped = SystemTime::now().duration_since(taken).unwrap_or_default();
+    println!("a leader whose Lease was taken exited {:.2} s later with {status}", stopped.as_secs_f64());
+    assert_eq!(status.code(), Some(1), "exits non-zero, to restart as a candidate");
+    assert!(stopped < LEASE_DURATION, "stopped after {stopped:?}");
+    let log = leader.log();
+    assert!(log.contains("lost the leader Lease (the Lease is held by intruder)"), "{log}");
+    assert_no_panic(&leader);
 }
