@@ -223,3 +223,40 @@ where
         .map(|_| ())
         .map_err(|e| format!("the {} CRD is not served ({e}); {hint}", K::kind(&())))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn parse(args: &[&str]) -> RunArgs {
+        Cli::try_parse_from(std::iter::once("run").chain(args.iter().copied())).expect("valid flags").run
+    }
+
+    #[test]
+    fn leader_election_defaults_are_client_go_s_and_the_old_flag_still_works() {
+        let args = parse(&["--leader-election"]);
+        assert!(args.leader_elect);
+        let election = election(&args).expect("valid timing");
+        assert_eq!(election.lease_duration, LeaderElection::DEFAULT_LEASE_DURATION);
+        assert_eq!(election.renew_deadline, LeaderElection::DEFAULT_RENEW_DEADLINE);
+        assert_eq!(election.retry_period, LeaderElection::DEFAULT_RETRY_PERIOD);
+        assert_eq!(args.shutdown_grace, Duration::from_secs(20));
+        assert!(!parse(&[]).leader_elect);
+    }
+
+    #[test]
+    fn a_renew_deadline_not_below_the_lease_duration_is_refused() {
+        let args =
+            parse(&["--leader-elect", "--leader-elect-lease-duration", "3s", "--leader-elect-renew-deadline", "3s"]);
+        let error = election(&args).expect_err("a leader could outlive its Lease");
+        assert!(error.contains("renew deadline"), "{error}");
+    }
+}
