@@ -32,8 +32,12 @@ const ELECTION_ARGS: [&str; 10] = [
 const RECONCILES: &str = "zpa_operator_reconciles_total";
 
 fn replica(world: &World, name: &str) -> Operator {
+    replica_with_grace(world, name, "15s")
+}
+
+fn replica_with_grace(world: &World, name: &str, shutdown_grace: &str) -> Operator {
     let mut args = ELECTION_ARGS.to_vec();
-    args.push("15s");
+    args.push(shutdown_grace);
     world.spawn_operator(name, &args)
 }
 
@@ -60,7 +64,11 @@ fn since(start: SystemTime, at: Timestamp) -> Duration {
 
 /// Two replicas; returns (leader, standby) once A leads and B stands by.
 async fn two_replicas(world: &World) -> (Operator, Operator) {
-    let leader = replica(world, "replica-a");
+    two_replicas_with_grace(world, "15s").await
+}
+
+async fn two_replicas_with_grace(world: &World, shutdown_grace: &str) -> (Operator, Operator) {
+    let leader = replica_with_grace(world, "replica-a", shutdown_grace);
     wait_holder(world, "replica-a").await;
     let standby = replica(world, "replica-b");
     eventually("replica-b stands by", Duration::from_secs(30), || async {
@@ -229,4 +237,44 @@ async fn a_leader_whose_lease_is_taken_stops_at_its_next_renewal_and_exits_non_z
     let log = leader.log();
     assert!(log.contains("lost the leader Lease (the Lease is held by intruder)"), "{log}");
     assert_no_panic(&leader);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_past_its_shutdown_grace_abandons_the_create_and_still_hands_over() {
+    let world = World::start("30m");
+    let (mut leader, _standby) = two_replicas_with_grace(&world, "300ms").await;
+    world.apply_examples();
+    world.wait_ready("mt", "team-payments").await;
+    world
+        .sim(
+            Method::PUT,
+            "/__sim/faults",
+            Some(json!({"latency": {"ms": 3000, "method": "POST", "path": "/microtenants"}})),
+        )
+        .await;
+    let output = world.apply("slow.yaml", &microtenant("team-slow"));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    world
+        .wait_for("mt", "team-slow", "the create-pending marker (the POST is next)", |o| {
+            o["metadata"]["annotations"]["zpa.operator.dev/create-pending"].is_string()
+        })
+        .await;
+    let terminated = SystemTime::now();
+    leader.signal("TERM");
+
+    // It does not wait for the 3 s create: 300 ms, then it abandons it.
+    let status = leader.wait_exit(Duration::from_secs(10)).await;
+    let exited = SystemTime::now().duration_since(terminated).unwrap_or_default();
+    assert!(status.success(), "exits 0 after abandoning, got {status}");
+    assert!(exited < Duration::from_secs(2), "exited after {exited:?}, as if it had waited for the create");
+    let log = leader.log();
+    assert!(log.contains("abandoning the reconciles still in flight"), "{log}");
+    assert!(log.contains("released the leader Lease"), "{log}");
+    assert_no_panic(&leader);
+    wait_holder(&world, "replica-b").await;
+    // What makes abandoning safe: the marker is still there for the next
+    // leader, which looks the object up by name instead of creating it again.
+    let slow = world.get_json("mt", "team-slow").expect("still there");
+    assert!(slow["metadata"]["annotations"]["zpa.operator.dev/create-pending"].is_string(), "{slow:#}");
+    println!("SIGTERM past the shutdown grace (300 ms): exited 0 after {:.2} s", exited.as_secs_f64());
 }
