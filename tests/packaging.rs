@@ -506,7 +506,8 @@ fn default_render_is_locked_down_and_least_privilege() {
             "never two writers without leader election"
         );
         let args = strings(&operator_container(deployment)["args"]);
-        assert_eq!(args.len(), 7, "no namespace list, no leader election by default: {args:?}");
+        assert_eq!(args.len(), 8, "no namespace list, no leader election by default: {args:?}");
+        assert_eq!(args[7], "--shutdown-grace=20s", "drains within terminationGracePeriodSeconds (30)");
     }
 }
 
@@ -580,8 +581,15 @@ fn leader_election_metrics_and_provider_config() {
         assert_eq!(deployment["spec"]["replicas"], 2);
         assert_eq!(deployment["spec"]["strategy"]["type"], "RollingUpdate");
         let args = strings(&operator_container(deployment)["args"]);
-        assert!(args.contains(&"--leader-election".to_owned()), "{args:?}");
-        assert!(args.contains(&"--leader-election-lease=zpa-operator-leader".to_owned()), "{args:?}");
+        for arg in [
+            "--leader-elect",
+            "--leader-election-lease=zpa-operator-leader",
+            "--leader-elect-lease-duration=15s",
+            "--leader-elect-renew-deadline=10s",
+            "--leader-elect-retry-period=2s",
+        ] {
+            assert!(args.contains(&arg.to_owned()), "{arg} in {args:?}");
+        }
         let role = find(&docs, "Role", "zpa-operator-leader-election");
         assert_eq!(namespace(role), Some(NAMESPACE), "the Lease lives in the operator namespace");
         assert_eq!(permissions(role), leader_election_permissions("zpa-operator-leader"));
@@ -594,7 +602,7 @@ fn leader_election_metrics_and_provider_config() {
         let single = documents(&helm_template(&helm, "zpa-operator", &["--set", "leaderElection.enabled=true"]));
         assert!(
             strings(&operator_container(find(&single, "Deployment", RELEASE))["args"])
-                .contains(&"--leader-election".to_owned())
+                .contains(&"--leader-elect".to_owned())
         );
 
         // ServiceMonitor, a ZpaProviderConfig, no CRDs, other knobs.
@@ -1610,7 +1618,7 @@ async fn operator_binary_runs_with_the_chart_args_and_serves_liveness_and_metric
         let (code, body) = operator.get_until_ok("/metrics").await;
         assert_eq!(code, 200, "{values:?}: GET /metrics:\n{body}");
         assert!(body.contains("zpa_operator_"), "metrics are served:\n{body}");
-        if operator.args.contains(&"--leader-election".to_owned()) {
+        if operator.args.contains(&"--leader-elect".to_owned()) {
             let lease_name = operator
                 .args
                 .iter()

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Args;
 use kube::Client;
 use kube::api::{Api, ListParams};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::duration;
 use crate::controller::leader::{self, LeaderElection};
@@ -44,13 +45,26 @@ pub struct RunArgs {
     /// Turn the client-side ZPA rate limiter off (tests and benchmarks only).
     #[arg(long)]
     pub no_rate_limit: bool,
-    /// Only the holder of a Lease reconciles (for more than one replica).
-    #[arg(long)]
-    pub leader_election: bool,
+    /// Only the holder of a coordination.k8s.io Lease reconciles (for more than one replica).
+    #[arg(long = "leader-elect", alias = "leader-election")]
+    pub leader_elect: bool,
     #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
     pub leader_election_namespace: String,
     #[arg(long, default_value = "zpa-operator-leader")]
     pub leader_election_lease: String,
+    /// How long a Lease stays valid after its last renewal; a standby takes over after that.
+    #[arg(long = "leader-elect-lease-duration", default_value = "15s", value_parser = duration::parse)]
+    pub lease_duration: Duration,
+    /// The leader stops reconciling when it could not renew for this long (shorter than the lease duration).
+    #[arg(long = "leader-elect-renew-deadline", default_value = "10s", value_parser = duration::parse)]
+    pub renew_deadline: Duration,
+    /// Between two attempts to acquire or renew the Lease.
+    #[arg(long = "leader-elect-retry-period", default_value = "2s", value_parser = duration::parse)]
+    pub retry_period: Duration,
+    /// On SIGTERM/SIGINT, how long reconciles in flight may take to finish
+    /// (keep it below the pod's terminationGracePeriodSeconds).
+    #[arg(long, default_value = "20s", value_parser = duration::parse)]
+    pub shutdown_grace: Duration,
     #[arg(long, default_value = "info", env = "ZPA_OPERATOR_LOG_LEVEL")]
     pub log_level: String,
     #[arg(long, value_enum, default_value = "text", env = "ZPA_OPERATOR_LOG_FORMAT")]
@@ -69,6 +83,9 @@ pub async fn run(args: RunArgs) -> ExitCode {
 }
 
 async fn run_operator(args: RunArgs) -> Result<(), String> {
+    // Installed first, so a SIGTERM at any point from here on is handled.
+    let mut shutdown = ShutdownSignal::install().map_err(|e| format!("cannot handle signals: {e}"))?;
+    let election = args.leader_elect.then(|| election(&args)).transpose()?;
     let client = Client::try_default().await.map_err(|e| format!("cannot reach Kubernetes: {e}"))?;
     check_crds_installed(&client, args.watch_namespaces.first().map(String::as_str)).await?;
 
@@ -77,7 +94,8 @@ async fn run_operator(args: RunArgs) -> Result<(), String> {
     let listener = server::bind(args.metrics_listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.metrics_listen))?;
-    tracing::info!(address = %args.metrics_listen, "serving /metrics, /healthz and /readyz");
+    let address = listener.local_addr().map_err(|e| format!("cannot listen on {}: {e}", args.metrics_listen))?;
+    tracing::info!(%address, "serving /metrics, /healthz and /readyz");
     tokio::spawn(server::serve(listener, metrics.clone(), readiness.clone()));
 
     let rate_limits = (!args.no_rate_limit).then(|| RateLimits {
@@ -95,22 +113,87 @@ async fn run_operator(args: RunArgs) -> Result<(), String> {
     let ctx = Arc::new(Context::new(client.clone(), tenants, metrics, settings));
     let options = RunOptions { watch_namespaces: args.watch_namespaces.clone(), concurrency: args.concurrency };
 
-    if !args.leader_election {
-        run_controllers(client, ctx, options, readiness).await;
+    let Some(election) = election else {
+        let controllers = run_controllers(client, ctx, options, readiness);
+        run_until_shutdown(controllers, &mut shutdown, args.shutdown_grace).await;
         return Ok(());
+    };
+    readiness.set_standby(true);
+    let acquired_at = tokio::select! {
+        at = leader::acquire(&client, &election) => at,
+        signal = shutdown.recv() => {
+            tracing::info!(signal, "shutting down while standing by");
+            return Ok(());
+        }
+    };
+    readiness.set_standby(false);
+    let controllers = run_controllers(client.clone(), ctx, options, readiness);
+    // Losing the Lease drops the controllers, and with them every reconcile
+    // in flight: safe, since a create whose answer is lost is covered by its
+    // create-pending marker.
+    tokio::select! {
+        () = run_until_shutdown(controllers, &mut shutdown, args.shutdown_grace) => {}
+        lost = leader::hold(&client, &election, acquired_at) => {
+            return Err(format!(
+                "lost the leader Lease ({lost}); stopped reconciling, exiting so this replica restarts as a candidate"
+            ));
+        }
     }
+    match tokio::time::timeout(election.renew_deadline, leader::release(&client, &election)).await {
+        Ok(Ok(true)) => tracing::info!(lease = %election.lease_name, "released the leader Lease"),
+        Ok(Ok(false)) => tracing::warn!(lease = %election.lease_name, "the leader Lease was no longer ours to release"),
+        Ok(Err(error)) => tracing::warn!(%error, "releasing the leader Lease failed; it expires on its own"),
+        Err(_) => tracing::warn!("releasing the leader Lease timed out; it expires on its own"),
+    }
+    Ok(())
+}
+
+fn election(args: &RunArgs) -> Result<LeaderElection, String> {
     let election = LeaderElection {
         namespace: args.leader_election_namespace.clone(),
         lease_name: args.leader_election_lease.clone(),
         identity: std::env::var("POD_NAME").unwrap_or_else(|_| format!("zpa-operator-{}", std::process::id())),
-        lease_duration: Duration::from_secs(15),
+        lease_duration: args.lease_duration,
+        renew_deadline: args.renew_deadline,
+        retry_period: args.retry_period,
     };
-    readiness.set_standby(true);
-    leader::acquire(&client, &election).await;
-    readiness.set_standby(false);
+    election.validate().map_err(|e| format!("leader election: {e}"))?;
+    Ok(election)
+}
+
+/// Runs the controllers until they stop. On SIGTERM/SIGINT they take no new
+/// work (kube's `shutdown_on_signal`) and the reconciles in flight get
+/// `grace` to finish; after that they are abandoned.
+async fn run_until_shutdown(controllers: impl Future<Output = ()>, shutdown: &mut ShutdownSignal, grace: Duration) {
+    tokio::pin!(controllers);
     tokio::select! {
-        () = run_controllers(client.clone(), ctx, options, readiness) => Ok(()),
-        () = leader::hold(&client, &election) => Err("lost the leader Lease; exiting so another replica can take over".into()),
+        () = &mut controllers => return,
+        signal = shutdown.recv() => {
+            tracing::info!(signal, ?grace, "shutting down: no new reconciles, waiting for the ones in flight");
+        }
+    }
+    match tokio::time::timeout(grace, controllers).await {
+        Ok(()) => tracing::info!("reconciles in flight finished"),
+        Err(_) => tracing::warn!(?grace, "shutdown grace period over; abandoning the reconciles still in flight"),
+    }
+}
+
+/// SIGTERM (what Kubernetes sends) or SIGINT (Ctrl-C).
+struct ShutdownSignal {
+    terminate: Signal,
+    interrupt: Signal,
+}
+
+impl ShutdownSignal {
+    fn install() -> std::io::Result<Self> {
+        Ok(Self { terminate: signal(SignalKind::terminate())?, interrupt: signal(SignalKind::interrupt())? })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+        }
     }
 }
 
@@ -139,4 +222,41 @@ where
         .await
         .map(|_| ())
         .map_err(|e| format!("the {} CRD is not served ({e}); {hint}", K::kind(&())))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn parse(args: &[&str]) -> RunArgs {
+        Cli::try_parse_from(std::iter::once("run").chain(args.iter().copied())).expect("valid flags").run
+    }
+
+    #[test]
+    fn leader_election_defaults_are_client_go_s_and_the_old_flag_still_works() {
+        let args = parse(&["--leader-election"]);
+        assert!(args.leader_elect);
+        let election = election(&args).expect("valid timing");
+        assert_eq!(election.lease_duration, LeaderElection::DEFAULT_LEASE_DURATION);
+        assert_eq!(election.renew_deadline, LeaderElection::DEFAULT_RENEW_DEADLINE);
+        assert_eq!(election.retry_period, LeaderElection::DEFAULT_RETRY_PERIOD);
+        assert_eq!(args.shutdown_grace, Duration::from_secs(20));
+        assert!(!parse(&[]).leader_elect);
+    }
+
+    #[test]
+    fn a_renew_deadline_not_below_the_lease_duration_is_refused() {
+        let args =
+            parse(&["--leader-elect", "--leader-elect-lease-duration", "3s", "--leader-elect-renew-deadline", "3s"]);
+        let error = election(&args).expect_err("a leader could outlive its Lease");
+        assert!(error.contains("renew deadline"), "{error}");
+    }
 }

@@ -94,6 +94,12 @@ pub trait ManagedResource:
         async {}
     }
 
+    /// Runs when a create whose answer was lost is adopted by name: what the
+    /// lost answer held that cannot be had again, for the Adopted event.
+    fn after_lost_create(&self, _ctx: &Context) -> impl Future<Output = Option<String>> + Send {
+        async { None }
+    }
+
     /// Kind-specific status fields (`atProvider`, ...), merged into the status.
     fn status_fields(
         &self,
@@ -274,8 +280,24 @@ async fn sync<R: ManagedResource>(
             }
             if adopted {
                 ctx.metrics.remote_write(R::Kind::KIND, "adopt");
-                ctx.publish(object, EventType::Normal, "Adopted", "Adopt", format!("adopted existing ZPA object {id}"))
-                    .await;
+                let (kind, message) = match identity {
+                    Identity::Pending { .. } => match object.after_lost_create(ctx).await {
+                        Some(lost) => (
+                            EventType::Warning,
+                            format!(
+                                "adopted existing ZPA object {id}, found by name after the answer to its create was lost; {lost}"
+                            ),
+                        ),
+                        None => (
+                            EventType::Normal,
+                            format!(
+                                "adopted existing ZPA object {id}, found by name after the answer to its create was lost"
+                            ),
+                        ),
+                    },
+                    _ => (EventType::Normal, format!("adopted existing ZPA object {id}")),
+                };
+                ctx.publish(object, kind, "Adopted", "Adopt", message).await;
             }
             report.id = Some(id.clone());
             report.ready = ConditionState::yes(Reason::Available, "");

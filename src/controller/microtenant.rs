@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
+use kube::ResourceExt;
 use kube::runtime::events::EventType;
 use serde_json::{Map, Value, json};
 
 use super::context::Context;
 use super::managed::{ManagedResource, Prepared, Report, remote_name};
 use super::provider::tenant_for;
-use super::secrets::store_admin_credentials;
+use super::secrets::{PASSWORD_KEY, read_key, store_admin_credentials};
 use crate::crd::{ManagedFields, ManagedStatus, Microtenant};
 use crate::reconcile::ReconcileError;
 use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind, observation};
@@ -68,6 +69,20 @@ impl ManagedResource for Microtenant {
                 ctx.publish(self, EventType::Normal, "NoCredentials", "Create", note).await;
             }
         }
+    }
+
+    /// The admin password was in the lost answer, unless it reached the
+    /// Secret before the operator stopped.
+    async fn after_lost_create(&self, ctx: &Context) -> Option<String> {
+        let secret = self.spec.admin_credentials_secret_ref.as_ref()?;
+        let namespace = self.namespace().unwrap_or_default();
+        if read_key(ctx, &namespace, &secret.name, PASSWORD_KEY).await.is_ok() {
+            return None;
+        }
+        Some(format!(
+            "the admin password ZPA shows only once was in that answer and is not in Secret {}: reset the admin password in the ZPA portal",
+            secret.name
+        ))
     }
 
     async fn status_fields(&self, report: &Report<RemoteMicrotenant>) -> (Map<String, Value>, Option<Duration>) {

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -77,13 +77,18 @@ pub struct World {
     pub sim_url: String,
     _standin: Process,
     _sim: Process,
-    operator: Option<Process>,
+    operator: Option<Operator>,
     resync: String,
 }
 
 impl World {
     /// The stand-in and the simulator (rate limits on, as ZPA), CRDs applied with kubectl.
     pub fn start(resync: &str) -> Self {
+        Self::start_with(resync, &[])
+    }
+
+    /// Like [`World::start`], with extra `zpa-operator simulator` flags (rate limits, faults).
+    pub fn start_with(resync: &str, simulator_args: &[&str]) -> Self {
         assert!(
             Command::new("kubectl").arg("version").arg("--client").output().is_ok(),
             "kubectl is not on PATH (CI installs it)"
@@ -94,7 +99,7 @@ impl World {
         standin.args(["--listen", "127.0.0.1:0", "--kubeconfig"]).arg(&kubeconfig);
         let (standin, _) = Process::spawn_listening(standin, "kube-standin listening on");
         let mut sim = Command::new(operator_binary());
-        sim.args(["simulator", "--listen", "127.0.0.1:0"]);
+        sim.args(["simulator", "--listen", "127.0.0.1:0"]).args(simulator_args);
         let (sim, sim_url) = Process::spawn_listening(sim, "zpa simulator listening on");
         let world =
             Self { dir, kubeconfig, sim_url, _standin: standin, _sim: sim, operator: None, resync: resync.to_owned() };
@@ -106,7 +111,26 @@ impl World {
     /// Starts (or restarts) the operator process.
     pub fn start_operator(&mut self) {
         self.stop_operator();
-        let log = std::fs::File::create(self.dir.path().join("operator.log")).expect("log file");
+        self.operator = Some(self.spawn_operator("operator", &[]));
+    }
+
+    /// Kills the operator at once (SIGKILL), as a crash would.
+    pub fn stop_operator(&mut self) {
+        if let Some(mut operator) = self.operator.take() {
+            operator.kill();
+        }
+    }
+
+    /// Every run of the operator started by [`World::start_operator`], in order.
+    pub fn operator_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("operator.log")).unwrap_or_default()
+    }
+
+    /// An operator process named `name` (its `POD_NAME`, so its Lease identity),
+    /// its log appended to `<name>.log`, with `extra_args` after the usual ones.
+    pub fn spawn_operator(&self, name: &str, extra_args: &[&str]) -> Operator {
+        let log_path = self.dir.path().join(format!("{name}.log"));
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("log file");
         let child = Command::new(operator_binary())
             .args([
                 "run",
@@ -117,24 +141,22 @@ impl World {
                 "--log-level",
                 "info,zpa_operator=debug",
             ])
+            .args(extra_args)
             .env("KUBECONFIG", &self.kubeconfig)
+            .env("POD_NAME", name)
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("operator starts");
-        self.operator = Some(Process { child });
+        Operator { child, name: name.to_owned(), log_path }
     }
 
-    /// Kills the operator at once (SIGKILL), as a crash would.
-    pub fn stop_operator(&mut self) {
-        if let Some(mut operator) = self.operator.take() {
-            operator.kill();
-        }
-    }
-
-    pub fn operator_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("operator.log")).unwrap_or_default()
+    /// The Lease `name` in namespace `default`, if it exists.
+    pub fn lease(&self, name: &str) -> Option<Value> {
+        let output = self.kubectl(&["get", "lease", name, "-n", "default", "-o", "json"]);
+        output.status.success().then(|| serde_json::from_slice(&output.stdout).expect("kubectl JSON"))
     }
 
     pub fn kubectl(&self, args: &[&str]) -> Output {
@@ -165,6 +187,14 @@ impl World {
             std::fs::write(copy.join(path.file_name().unwrap()), text).unwrap();
         }
         self.kubectl_ok(&["apply", "-f", copy.to_str().unwrap()]);
+    }
+
+    /// Only the provider config (and its Secret) of the examples, pointed at this world's simulator.
+    pub fn apply_provider_config(&self) {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join("00-provider-config.yaml");
+        let text = std::fs::read_to_string(example).unwrap().replace("http://127.0.0.1:8085", &self.sim_url);
+        let output = self.apply("provider-config.yaml", &text);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     }
 
     pub fn get_json(&self, kind: &str, name: &str) -> Option<Value> {
@@ -229,6 +259,92 @@ impl World {
     }
 }
 
+/// One operator process (of possibly several replicas), killed when dropped.
+pub struct Operator {
+    child: Child,
+    pub name: String,
+    log_path: PathBuf,
+}
+
+impl Operator {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// `http://127.0.0.1:PORT` of /metrics, /healthz and /readyz, once logged.
+    pub async fn endpoint(&self) -> String {
+        eventually(&format!("{} serves /metrics", self.name), Duration::from_secs(30), || async {
+            let log = self.log();
+            let line = log.lines().rev().find(|l| l.contains("serving /metrics"))?;
+            let at = line.find("127.0.0.1:")?;
+            let port: String = line[at + 10..].chars().take_while(char::is_ascii_digit).collect();
+            (!port.is_empty()).then(|| format!("http://127.0.0.1:{port}"))
+        })
+        .await
+    }
+
+    /// `GET path` on the operator's HTTP endpoint: status and body.
+    pub async fn http_get(&self, path: &str) -> (u16, String) {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let url = format!("{}{path}", self.endpoint().await);
+        let response = reqwest::get(&url).await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        (response.status().as_u16(), response.text().await.unwrap_or_default())
+    }
+
+    /// The sum of a metric's samples, e.g. `zpa_operator_reconciles_total`.
+    pub async fn metric_sum(&self, metric: &str) -> f64 {
+        let (_, text) = self.http_get("/metrics").await;
+        text.lines()
+            .filter(|l| l.starts_with(metric) && l[metric.len()..].starts_with(['{', ' ']))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// Sends a signal by name (`TERM`, `INT`) with `kill -s`.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill").args(["-s", signal, &self.pid().to_string()]).status().expect("kill runs");
+        assert!(status.success(), "kill -s {signal} {}", self.pid());
+    }
+
+    /// SIGKILL, as a crash or an OOM kill would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The exit status, if it has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("wait on the operator")
+    }
+
+    /// Waits up to `within` for the process to exit.
+    pub async fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.exited() {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} did not exit within {within:?}; log tail:\n{}",
+                self.name,
+                tail(&self.log(), 30)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 pub fn has_condition(object: &Value, type_: &str, status: &str, reason: Option<&str>) -> bool {
     object["status"]["conditions"]
         .as_array()
@@ -248,7 +364,7 @@ pub fn condition_message(object: &Value, type_: &str) -> String {
         .to_owned()
 }
 
-fn tail(text: &str, lines: usize) -> String {
+pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
