@@ -36,6 +36,8 @@ pub enum Reason {
     Unauthorized,
     InvalidSpec,
     CbiNotAvailable,
+    InvalidCaBundle,
+    TlsVerificationFailed,
     // ZpaProviderConfig
     SignedIn,
 }
@@ -63,6 +65,8 @@ impl Reason {
             Reason::Unauthorized => "Unauthorized",
             Reason::InvalidSpec => "InvalidSpec",
             Reason::CbiNotAvailable => "CbiNotAvailable",
+            Reason::InvalidCaBundle => "InvalidCABundle",
+            Reason::TlsVerificationFailed => "TLSVerificationFailed",
             Reason::SignedIn => "SignedIn",
         }
     }

@@ -81,6 +81,8 @@ impl ReconcileError {
                 ZpaError::Invalid { .. } => Reason::InvalidSpec,
                 ZpaError::Duplicate { .. } => Reason::AlreadyExists,
                 ZpaError::CbiNotAvailable { .. } => Reason::CbiNotAvailable,
+                ZpaError::InvalidCaBundle { .. } => Reason::InvalidCaBundle,
+                ZpaError::TlsVerificationFailed { .. } => Reason::TlsVerificationFailed,
                 _ => Reason::ReconcileError,
             },
             ReconcileError::Kubernetes { .. } => Reason::ReconcileError,

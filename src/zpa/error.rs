@@ -46,6 +46,15 @@ pub enum ZpaError {
     #[error("no response to {method} {operation}; the change may or may not have been applied")]
     Indeterminate { operation: &'static str, method: &'static str },
 
+    /// The provider config's CA bundle holds no usable certificate.
+    #[error("invalid CA bundle (spec.tls.caBundle): {detail}")]
+    InvalidCaBundle { detail: String },
+
+    /// The server's certificate did not verify against the trusted roots
+    /// (a TLS-inspecting proxy needs its CA in spec.tls.caBundle).
+    #[error("TLS certificate verification failed: {detail}")]
+    TlsVerificationFailed { detail: String },
+
     /// Anything else: an unexpected answer that retrying will not fix.
     #[error("{detail}")]
     Terminal { detail: String },
@@ -64,6 +73,8 @@ impl ZpaError {
             | ZpaError::Duplicate { .. }
             | ZpaError::Invalid { .. }
             | ZpaError::Unauthorized { .. }
+            | ZpaError::InvalidCaBundle { .. }
+            | ZpaError::TlsVerificationFailed { .. }
             | ZpaError::Terminal { .. } => false,
         }
     }
@@ -80,6 +91,8 @@ impl ZpaError {
             ZpaError::RateLimited { .. } => "RateLimited",
             ZpaError::Transient { .. } => "Transient",
             ZpaError::Indeterminate { .. } => "Indeterminate",
+            ZpaError::InvalidCaBundle { .. } => "InvalidCABundle",
+            ZpaError::TlsVerificationFailed { .. } => "TLSVerificationFailed",
             ZpaError::Terminal { .. } => "Terminal",
         }
     }

@@ -21,6 +21,7 @@ mod observe;
 mod pages;
 mod retry;
 mod tenant;
+mod tls;
 
 pub use auth::{ClientCredentials, SignIn};
 pub use cbi::Scope;
@@ -32,3 +33,4 @@ pub use limiter::{Budget, RateLimiter, RateLimits};
 pub use observe::{NoopObserver, Outcome, RequestObserver};
 pub use retry::RetryPolicy;
 pub use tenant::{AuthMode, Endpoint, TenantKey};
+pub use tls::TlsSettings;
