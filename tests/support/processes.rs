@@ -126,6 +126,27 @@ impl World {
         self.operator = Some(Process { child });
     }
 
+    /// Starts the operator with its log level from `ZPA_OPERATOR_LOG_LEVEL`
+    /// (as a deployment sets it) and `/metrics` on a free port; returns the
+    /// metrics URL.
+    pub fn start_operator_at_log_level(&mut self, level: &str) -> String {
+        self.stop_operator();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let log = std::fs::File::create(self.dir.path().join("operator.log")).expect("log file");
+        let child = Command::new(operator_binary())
+            .args(["run", "--metrics-listen", &format!("127.0.0.1:{port}"), "--resync-interval", &self.resync])
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("ZPA_OPERATOR_LOG_LEVEL", level)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("operator starts");
+        self.operator = Some(Process { child });
+        format!("http://127.0.0.1:{port}/metrics")
+    }
+
     /// Kills the operator at once (SIGKILL), as a crash would.
     pub fn stop_operator(&mut self) {
         if let Some(mut operator) = self.operator.take() {
