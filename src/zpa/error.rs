@@ -52,7 +52,10 @@ pub enum ZpaError {
 
     /// The server's certificate did not verify against the trusted roots
     /// (a TLS-inspecting proxy needs its CA in spec.tls.caBundle).
-    #[error("TLS certificate verification failed: {detail}")]
+    #[error(
+        "TLS certificate verification failed: {detail}; if a TLS-inspecting proxy is in the path, \
+         add its CA certificate to spec.tls.caBundle"
+    )]
     TlsVerificationFailed { detail: String },
 
     /// Anything else: an unexpected answer that retrying will not fix.

@@ -56,14 +56,17 @@ pub(crate) fn verification_failure(error: &reqwest::Error) -> Option<String> {
     None
 }
 
-/// `io::Error` hides its inner error from `source()`, so look inside it too.
+/// `io::Error` hides its inner error from `source()` (and hyper nests one
+/// in another), so look inside each layer of them too.
 fn as_rustls<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
-    error.downcast_ref::<rustls::Error>().or_else(|| {
-        error
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    })
+    let mut current = error;
+    loop {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        let inner = current.downcast_ref::<std::io::Error>()?.get_ref()?;
+        current = inner;
+    }
 }
 
 #[cfg(test)]
