@@ -41,7 +41,10 @@ async fn set_credentials(cluster: &Cluster, name: &str, client_id: &str, client_
     let secrets: Api<Secret> = Api::namespaced(cluster.kube.clone(), "zpa-system");
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
         "stringData": {"clientId": client_id, "clientSecret": client_secret}});
-    secrets.patch(name, &PatchParams::apply("test-user").force(), &Patch::Apply(&secret)).await.expect("Secret applied");
+    secrets
+        .patch(name, &PatchParams::apply("test-user").force(), &Patch::Apply(&secret))
+        .await
+        .expect("Secret applied");
 }
 
 async fn provider_config(cluster: &Cluster, name: &str, secret: &str) {
@@ -104,8 +107,7 @@ async fn token_subjects(cluster: &Cluster) -> Vec<String> {
         .filter_map(|t| {
             let payload = t["token"].as_str()?.split('.').nth(1)?;
             let claims: Value =
-                serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?)
-                    .ok()?;
+                serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
             claims["sub"].as_str().map(str::to_owned)
         })
         .collect()
@@ -187,8 +189,10 @@ async fn wrong_credentials_are_unauthorized_everywhere_without_a_sign_in_storm_t
     // ...and it grows: no object is retried more than ~log2(6 s) times in the window.
     assert!(retried_in_window <= 6.0 * 4.0, "{retried_in_window} backed-off reconciles in {window:?}");
     assert!(
-        metric(&metrics_after, r#"zpa_operator_zpa_api_requests_total{operation="auth.signin",outcome="unauthorized"}"#)
-            >= 1.0,
+        metric(
+            &metrics_after,
+            r#"zpa_operator_zpa_api_requests_total{operation="auth.signin",outcome="unauthorized"}"#
+        ) >= 1.0,
         "sign-in attempts are counted in /metrics"
     );
     let posts: u64 =
@@ -229,7 +233,11 @@ async fn rotated_credentials_are_picked_up_without_a_restart() {
         .await;
     sim_admin(&cluster, reqwest::Method::POST, "/__sim/tokens/revoke", None).await;
     cluster.apply(microtenant("rotating", "default", "after")).await;
-    cluster.wait_for::<Microtenant>("rotating", "the edit applied", |o| o["status"]["atProvider"]["description"] == "after").await;
+    cluster
+        .wait_for::<Microtenant>("rotating", "the edit applied", |o| {
+            o["status"]["atProvider"]["description"] == "after"
+        })
+        .await;
     cluster.wait_ready::<Microtenant>("rotating").await;
     assert_eq!(remote_microtenants_named(&cluster.remote_state().await, "rotating")[0]["description"], "after");
     assert!(token_subjects(&cluster).await.iter().all(|s| s == "rotated-client"));

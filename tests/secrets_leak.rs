@@ -121,10 +121,24 @@ async fn no_secret_appears_in_logs_events_status_metrics_or_errors_at_trace_leve
     let rotated_debug_password = random_secret("debug-password-2");
 
     world.kubectl_ok(&["create", "namespace", "zpa-system"]);
-    apply_json(&world, "credentials.json", &secret("zpa-system", "leak-credentials",
-        json!({"clientId": "leak-test-client", "clientSecret": client_secret})));
-    apply_json(&world, "wrong.json", &secret("zpa-system", "wrong-credentials",
-        json!({"clientId": "leak-test-client", "clientSecret": wrong_secret})));
+    apply_json(
+        &world,
+        "credentials.json",
+        &secret(
+            "zpa-system",
+            "leak-credentials",
+            json!({"clientId": "leak-test-client", "clientSecret": client_secret}),
+        ),
+    );
+    apply_json(
+        &world,
+        "wrong.json",
+        &secret(
+            "zpa-system",
+            "wrong-credentials",
+            json!({"clientId": "leak-test-client", "clientSecret": wrong_secret}),
+        ),
+    );
     apply_json(&world, "debug.json", &secret("default", "debug-password", json!({"password": debug_password})));
     apply_json(&world, "pc.json", &provider_config(&world, "leak", &customer_id, "leak-credentials"));
     apply_json(&world, "pc-wrong.json", &provider_config(&world, "leak-wrong", &customer_id, "wrong-credentials"));

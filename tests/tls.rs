@@ -233,4 +233,3 @@ async fn a_bad_ca_bundle_is_reported_with_its_own_reason() {
     })
     .await;
 }
-

@@ -72,15 +72,19 @@ pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOpti
     // fixed credentials show on the provider config without waiting out a backoff.
     for namespace in &scopes {
         let configs = configs.clone();
-        let secrets =
-            watcher(namespaced_api::<PartialObjectMeta<Secret>>(&client, namespace.as_deref()), watcher::Config::default())
-                .touched_objects();
+        let secrets = watcher(
+            namespaced_api::<PartialObjectMeta<Secret>>(&client, namespace.as_deref()),
+            watcher::Config::default(),
+        )
+        .touched_objects();
         provider_controller = provider_controller.watches_stream(secrets, move |secret| {
             let (namespace, name) = (secret.namespace().unwrap_or_default(), secret.name_any());
             configs
                 .state()
                 .iter()
-                .filter(|c| c.spec.credentials_secret_ref.namespace == namespace && c.spec.credentials_secret_ref.name == name)
+                .filter(|c| {
+                    c.spec.credentials_secret_ref.namespace == namespace && c.spec.credentials_secret_ref.name == name
+                })
                 .map(|c| ObjectRef::from_obj(c.as_ref()))
                 .collect::<Vec<_>>()
         });

@@ -71,11 +71,7 @@ pub struct TlsSpec {
     /// Skips certificate verification entirely. Only with `baseUrl` (never a
     /// named cloud); the operator warns in its log, in a Warning Event
     /// (`InsecureTLS`) and in the Ready condition. For test setups only.
-    #[serde(
-        default,
-        rename = "insecureSkipTLSVerify",
-        skip_serializing_if = "std::ops::Not::not"
-    )]
+    #[serde(default, rename = "insecureSkipTLSVerify", skip_serializing_if = "std::ops::Not::not")]
     pub insecure_skip_tls_verify: bool,
 }
 

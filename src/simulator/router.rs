@@ -56,7 +56,10 @@ fn admin() -> Router<Arc<Sim>> {
         .route("/__sim/tokens", get(admin::list_tokens))
         .route("/__sim/tokens/revoke", post(admin::revoke_tokens))
         .route("/__sim/tokens/expire", post(admin::expire_tokens))
-        .route("/__sim/credentials/{clientId}", axum::routing::put(admin::put_credentials).delete(admin::delete_credentials))
+        .route(
+            "/__sim/credentials/{clientId}",
+            axum::routing::put(admin::put_credentials).delete(admin::delete_credentials),
+        )
         .route("/__sim/customers/{customerId}/state", get(admin::customer_state))
         .route("/__sim/customers/{customerId}/profiles/{profileId}", axum::routing::patch(admin::patch_profile))
         .route("/__sim/customers/{customerId}/profiles/{profileId}/in-use", post(admin::profile_in_use))

@@ -159,10 +159,9 @@ impl TokenSource {
         };
         let status = response.status().as_u16();
         self.observer.request(SIGN_IN_OPERATION, Outcome::from_status(status), started.elapsed());
-        let body = response
-            .text()
-            .await
-            .map_err(|e| ZpaError::Transient { detail: format!("sign-in response unreadable: {}", transport_detail(&e)) })?;
+        let body = response.text().await.map_err(|e| ZpaError::Transient {
+            detail: format!("sign-in response unreadable: {}", transport_detail(&e)),
+        })?;
         match status {
             // The body holds the token: never quote it in an error.
             200..=299 => serde_json::from_str(&body).map_err(|e| ZpaError::Terminal {

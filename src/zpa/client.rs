@@ -9,12 +9,12 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use super::auth::{ClientCredentials, SignIn, TokenSource, transport_detail, transport_failure};
-use super::tls::{TlsSettings, parse_ca_bundle};
 use super::cloud::ApiBase;
 use super::error::{FailKind, RetryKind, Verdict, ZpaError, classify, parse_retry_after};
 use super::limiter::{Budget, RateLimiter};
 use super::observe::{NoopObserver, Outcome, RequestObserver};
 use super::retry::RetryPolicy;
+use super::tls::{TlsSettings, parse_ca_bundle};
 use crate::wire::error::ApiErrorBody;
 
 /// Everything needed to reach one tenant.
