@@ -14,6 +14,7 @@ use support::cluster::{Cluster, condition, remote_microtenants_named};
 use support::eventually;
 use tokio::time::Instant;
 use zpa_operator::crd::{IsolationProfile, Microtenant, ZpaProviderConfig};
+use zpa_operator::simulator::SimulatorConfig;
 
 const SIGNIN: &str = "POST /signin";
 
@@ -310,4 +311,37 @@ async fn a_fixed_secret_the_operator_does_not_watch_is_seen_at_the_next_provider
     );
     // Far below the 60 s a cached tenant could be reused for.
     assert!(provider_ready < Duration::from_secs(20), "{provider_ready:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_lived_tokens_are_renewed_without_an_error_on_the_objects() {
+    let ttl = Duration::from_secs(2);
+    let sim =
+        support::simulator_with(SimulatorConfig { rate_limit: None, token_ttl: ttl, ..SimulatorConfig::default() });
+    let cluster = Cluster::start_with_simulator(Duration::from_secs(600), Vec::new(), sim).await;
+    cluster.apply(microtenant("renewing", "default", "v0")).await;
+    cluster.wait_ready::<Microtenant>("renewing").await;
+    let started = Instant::now();
+    let first_sign_ins = accepted_sign_ins(&cluster);
+    // Edits spread over several token lifetimes: each one needs a live token.
+    for round in 1..=4 {
+        tokio::time::sleep(ttl / 2 + Duration::from_millis(300)).await;
+        let description = format!("v{round}");
+        cluster.apply(microtenant("renewing", "default", &description)).await;
+        cluster
+            .wait_for::<Microtenant>("renewing", "the edit applied", |o| {
+                o["status"]["atProvider"]["description"] == description.as_str()
+            })
+            .await;
+    }
+    cluster.wait_ready::<Microtenant>("renewing").await;
+    let renewals = accepted_sign_ins(&cluster) - first_sign_ins;
+    let refused_calls = cluster.sim.stats().by_status.get("401").copied().unwrap_or(0);
+    println!(
+        "figure: {renewals} token renewals over {:?} with {ttl:?} tokens; API calls answered 401: {refused_calls}",
+        started.elapsed()
+    );
+    assert!(renewals >= 2, "tokens were renewed as they expired: {renewals}");
+    assert_eq!(warnings_for(&cluster, "renewing").await, vec![], "no error was ever visible");
+    assert_eq!(refused_sign_ins(&cluster), 0);
 }
