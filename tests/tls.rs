@@ -20,6 +20,22 @@ use support::eventually;
 use tokio::net::{TcpListener, TcpStream};
 use zpa_operator::crd::{Microtenant, ZpaProviderConfig};
 
+/// Everything logged in this test process (each nextest test is its own process).
+fn captured_logs() -> &'static support::CapturedLogs {
+    static LOGS: std::sync::OnceLock<support::CapturedLogs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = support::CapturedLogs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        logs
+    })
+}
+
 /// A private CA and a server certificate for 127.0.0.1 and localhost it signed.
 struct TestPki {
     ca_pem: String,
@@ -181,6 +197,7 @@ async fn the_proxys_ca_in_ca_bundle_is_trusted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skipping_verification_works_only_by_name_and_warns_loudly() {
+    let logs = captured_logs();
     let cluster = Cluster::start_with_resync(Duration::from_secs(600)).await;
     let proxy = TlsProxy::start(&test_pki(), cluster.sim.addr()).await;
     provider_config(&cluster, "insecure", &proxy.url(), Some(json!({"insecureSkipTLSVerify": true}))).await;
@@ -198,6 +215,13 @@ async fn skipping_verification_works_only_by_name_and_warns_loudly() {
         .find(|e| e.reason.as_deref() == Some("InsecureTLS"))
         .unwrap();
     assert_eq!(warning.type_.as_deref(), Some("Warning"));
+    let warned = logs.text();
+    assert!(
+        warned.contains("WARN")
+            && warned.contains("TLS certificate verification is OFF")
+            && warned.contains(&proxy.url()),
+        "the tenant build logs a warning: {warned}"
+    );
 
     // With a named cloud the API server refuses it.
     let api: Api<ZpaProviderConfig> = Api::all(cluster.kube.clone());
