@@ -45,6 +45,13 @@ pub struct ReconcileLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BackoffLabels {
+    pub kind: String,
+    /// The condition reason of the failure that was backed off.
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WriteLabels {
     pub kind: String,
     /// `create`, `update`, `delete`, `adopt`.
@@ -62,6 +69,8 @@ pub struct Metrics {
     pub remote_writes: Family<WriteLabels, Counter>,
     pub status_writes: Family<KindLabels, Counter>,
     pub objects_in_backoff: Gauge,
+    pub backoffs: Family<BackoffLabels, Counter>,
+    pub backoff_delay: Family<BackoffLabels, Histogram>,
 }
 
 impl Default for Metrics {
@@ -86,6 +95,10 @@ impl Metrics {
         let remote_writes = Family::<WriteLabels, Counter>::default();
         let status_writes = Family::<KindLabels, Counter>::default();
         let objects_in_backoff = Gauge::default();
+        let backoffs = Family::<BackoffLabels, Counter>::default();
+        let backoff_delay = Family::<BackoffLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(1.0, 2.0, 10))
+        });
         registry.register("zpa_api_requests", "ZPA API HTTP attempts by operation and outcome", api_requests.clone());
         registry.register("zpa_api_request_duration_seconds", "ZPA API HTTP attempt latency", api_duration.clone());
         registry.register(
@@ -103,6 +116,16 @@ impl Metrics {
         registry.register("remote_writes", "Writes to ZPA by kind and action", remote_writes.clone());
         registry.register("status_writes", "Status writes to Kubernetes by kind", status_writes.clone());
         registry.register("objects_in_backoff", "Objects waiting out an error backoff", objects_in_backoff.clone());
+        registry.register(
+            "reconcile_backoffs",
+            "Failed reconciles scheduled to retry after a backoff, by kind and reason",
+            backoffs.clone(),
+        );
+        registry.register(
+            "reconcile_backoff_delay_seconds",
+            "The delay before retrying a failed reconcile, by kind and reason",
+            backoff_delay.clone(),
+        );
         Self {
             registry,
             api_requests,
@@ -114,6 +137,8 @@ impl Metrics {
             remote_writes,
             status_writes,
             objects_in_backoff,
+            backoffs,
+            backoff_delay,
         }
     }
 
@@ -132,6 +157,13 @@ impl Metrics {
 
     pub fn remote_write(&self, kind: &str, action: &str) {
         self.remote_writes.get_or_create(&WriteLabels { kind: kind.into(), action: action.into() }).inc();
+    }
+
+    /// A failed reconcile of `kind` will be retried after `delay`.
+    pub fn backed_off(&self, kind: &str, reason: &str, delay: Duration) {
+        let labels = BackoffLabels { kind: kind.into(), reason: reason.into() };
+        self.backoffs.get_or_create(&labels).inc();
+        self.backoff_delay.get_or_create(&labels).observe(delay.as_secs_f64());
     }
 
     pub fn status_written(&self, kind: &str) {
@@ -177,5 +209,23 @@ mod tests {
             )
         );
         assert!(text.contains(r#"zpa_operator_ratelimit_wait_seconds_total{budget="write"} 1.5"#));
+    }
+
+    #[test]
+    fn backoffs_are_counted_with_their_delay() {
+        let metrics = Metrics::new();
+        metrics.backed_off("Microtenant", "Unauthorized", Duration::from_secs(3));
+        metrics.backed_off("Microtenant", "Unauthorized", Duration::from_secs(6));
+        let text = metrics.encode();
+        assert!(
+            text.contains(r#"zpa_operator_reconcile_backoffs_total{kind="Microtenant",reason="Unauthorized"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"zpa_operator_reconcile_backoff_delay_seconds_sum{kind="Microtenant",reason="Unauthorized"} 9.0"#
+            ),
+            "{text}"
+        );
     }
 }

@@ -629,6 +629,8 @@ fn leader_election_metrics_and_provider_config() {
                 "--set",
                 "providerConfig.credentialsSecretRef.name=zpa-api",
                 "--set",
+                "providerConfig.tls.caBundle=PEM",
+                "--set",
                 "logLevel=debug",
                 "--set",
                 "logFormat=json",
@@ -661,6 +663,7 @@ fn leader_election_metrics_and_provider_config() {
                 "auth": "oneapi",
                 "vanityDomain": "example",
                 "credentialsSecretRef": {"namespace": NAMESPACE, "name": "zpa-api"},
+                "tls": {"caBundle": "PEM"},
             })
         );
         assert_eq!(
@@ -707,6 +710,17 @@ fn leader_election_metrics_and_provider_config() {
                     "providerConfig.auth=oneapi",
                 ],
                 "auth oneapi needs vanityDomain",
+            ),
+            (
+                vec![
+                    "--set",
+                    "providerConfig.create=true",
+                    "--set-string",
+                    "providerConfig.customerId=1",
+                    "--set",
+                    "providerConfig.tls.insecureSkipTLSVerify=true",
+                ],
+                "tls.insecureSkipTLSVerify is allowed only with baseUrl",
             ),
             (
                 vec!["--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.service.enabled=false"],

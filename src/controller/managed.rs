@@ -156,6 +156,7 @@ async fn reconcile_inner<R: ManagedResource>(object: Arc<R>, ctx: &Arc<Context>)
 pub fn error_policy<R: ManagedResource>(object: Arc<R>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
     let delay = ctx.backoffs.next_delay(&Backoffs::key(object.as_ref()));
     let delay = error.retry_after().map_or(delay, |hint| hint.max(delay));
+    ctx.metrics.backed_off(R::Kind::KIND, error.reason().as_str(), delay);
     tracing::debug!(object = %Backoffs::key(object.as_ref()), reason = %error.reason(), ?delay, "reconcile failed; backing off");
     Action::requeue(delay)
 }

@@ -60,20 +60,42 @@ pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOpti
             .reflect(configs_writer)
             .applied_objects()
             .predicate_filter(relevant_change::<ZpaProviderConfig>, PredicateConfig::default());
-    let mut controllers: Vec<BoxFuture<'static, ()>> = vec![
-        Controller::for_stream(config_stream, configs.clone())
-            .with_config(ControllerConfig::default().concurrency(options.concurrency))
-            .shutdown_on_signal()
-            .run(provider::reconcile, provider_error_policy, ctx.clone())
-            .for_each(|result| async move { log_outcome("ZpaProviderConfig", result) })
-            .boxed(),
-    ];
-
     let scopes: Vec<Option<String>> = if options.watch_namespaces.is_empty() {
         vec![None]
     } else {
         options.watch_namespaces.iter().cloned().map(Some).collect()
     };
+    let mut provider_controller = Controller::for_stream(config_stream, configs.clone())
+        .with_config(ControllerConfig::default().concurrency(options.concurrency))
+        .shutdown_on_signal();
+    // A changed credentials Secret signs in again at once: rotation and
+    // fixed credentials show on the provider config without waiting out a backoff.
+    for namespace in &scopes {
+        let configs = configs.clone();
+        let secrets = watcher(
+            namespaced_api::<PartialObjectMeta<Secret>>(&client, namespace.as_deref()),
+            watcher::Config::default(),
+        )
+        .touched_objects();
+        provider_controller = provider_controller.watches_stream(secrets, move |secret| {
+            let (namespace, name) = (secret.namespace().unwrap_or_default(), secret.name_any());
+            configs
+                .state()
+                .iter()
+                .filter(|c| {
+                    c.spec.credentials_secret_ref.namespace == namespace && c.spec.credentials_secret_ref.name == name
+                })
+                .map(|c| ObjectRef::from_obj(c.as_ref()))
+                .collect::<Vec<_>>()
+        });
+    }
+    let mut controllers: Vec<BoxFuture<'static, ()>> = vec![
+        provider_controller
+            .run(provider::reconcile, provider::error_policy, ctx.clone())
+            .for_each(|result| async move { log_outcome("ZpaProviderConfig", result) })
+            .boxed(),
+    ];
+
     for namespace in scopes {
         let microtenants =
             managed_controller::<Microtenant>(&client, namespace.as_deref(), &configs, &readiness, &options, &ctx);
@@ -207,15 +229,6 @@ fn log_outcome<T: std::fmt::Debug, E: std::fmt::Display>(kind: &str, result: Res
         Ok(object) => tracing::debug!(kind, ?object, "reconciled"),
         Err(error) => tracing::warn!(kind, %error, "reconcile failed"),
     }
-}
-
-fn provider_error_policy(
-    _: Arc<ZpaProviderConfig>,
-    error: &crate::reconcile::ReconcileError,
-    ctx: Arc<Context>,
-) -> kube::runtime::controller::Action {
-    let delay = error.retry_after().unwrap_or(std::time::Duration::from_secs(30)).min(ctx.settings.resync_interval);
-    kube::runtime::controller::Action::requeue(delay)
 }
 
 /// Whether a change is worth a reconcile: the spec (generation), deletion,

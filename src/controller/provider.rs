@@ -6,17 +6,23 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
+use super::backoff::Backoffs;
 use super::context::Context;
 use super::secrets::secret_value;
 use crate::crd::{READY, ZpaProviderConfig, ZpaProviderConfigStatus, find_condition};
 use crate::reconcile::ReconcileError;
 use crate::reconcile::conditions::{self, ConditionState, Reason};
 use crate::remote::Tenant;
-use crate::remote::tenant::{rate_limits_for, zpa_config_for};
+use crate::remote::tenant::{rate_limits_for, skips_tls_verification, zpa_config_for};
 use crate::zpa::{ClientCredentials, ZpaConfig};
+
+const KIND: &str = "ZpaProviderConfig";
+/// The Event reason that says certificate verification is off.
+pub const INSECURE_TLS: &str = "InsecureTLS";
 
 /// The tenant behind a provider config, built from its spec and Secret.
 /// Reuses the last one until a watch event says the provider config or its
@@ -34,10 +40,17 @@ pub async fn tenant_for(ctx: &Context, provider_config: &str) -> Result<Arc<Tena
         .ok_or_else(|| ReconcileError::ReferenceNotFound {
         what: format!("ZpaProviderConfig {provider_config:?}"),
     })?;
-    let (zpa_config, secret_version) = zpa_config(ctx, &config).await?;
+    build_tenant(ctx, &config, epoch).await
+}
+
+/// Builds (or finds unchanged in the registry) the tenant of `config` from
+/// its Secret as it is now, and marks it current.
+async fn build_tenant(ctx: &Context, config: &ZpaProviderConfig, epoch: u64) -> Result<Arc<Tenant>, ReconcileError> {
+    let name = config.name_any();
+    let (zpa_config, secret_version) = zpa_config(ctx, config).await?;
     let version = format!("{}/{}", config.metadata.generation.unwrap_or_default(), secret_version);
-    let tenant = ctx.tenants.tenant(provider_config, &version, zpa_config, rate_limits_for(&config.spec))?;
-    ctx.tenants.confirm(provider_config, epoch);
+    let tenant = ctx.tenants.tenant(&name, &version, zpa_config, rate_limits_for(&config.spec))?;
+    ctx.tenants.confirm(&name, epoch);
     Ok(tenant)
 }
 
@@ -70,15 +83,35 @@ async fn zpa_config(ctx: &Context, config: &ZpaProviderConfig) -> Result<(ZpaCon
     Ok((zpa, secret.resource_version().unwrap_or_default()))
 }
 
-/// Signs in and reports `Ready` on the provider config.
+/// Signs in and reports `Ready` on the provider config. It always reads the
+/// credentials Secret afresh (never the cached tenant), so a rotation shows
+/// here at the next reconcile even when no watch sees that Secret, and the
+/// tenant it builds replaces the cached one for every dependent object.
 pub async fn reconcile(config: Arc<ZpaProviderConfig>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let name = config.name_any();
-    let outcome = match tenant_for(&ctx, &name).await {
+    let epoch = ctx.tenants.epoch(&name);
+    let outcome = match build_tenant(&ctx, &config, epoch).await {
         Ok(tenant) => tenant.client.me().await.map_err(ReconcileError::from),
         Err(error) => Err(error),
     };
+    let insecure = skips_tls_verification(&config.spec);
+    if insecure {
+        let note = format!(
+            "TLS certificate verification is disabled for {} (spec.tls.insecureSkipTLSVerify); \
+             anyone on the network path can read the ZPA credentials",
+            config.spec.base_url.as_deref().unwrap_or_default()
+        );
+        ctx.publish(config.as_ref(), EventType::Warning, INSECURE_TLS, "SignIn", note).await;
+    }
     let previous = config.status.clone().unwrap_or_default();
     let (ready, customer_name) = match &outcome {
+        Ok(me) if insecure => (
+            ConditionState::yes(
+                Reason::SignedIn,
+                "signed in to ZPA, but WITHOUT TLS certificate verification (spec.tls.insecureSkipTLSVerify)",
+            ),
+            me.customer_name.clone(),
+        ),
         Ok(me) => (ConditionState::yes(Reason::SignedIn, "signed in to ZPA"), me.customer_name.clone()),
         Err(error) => (ConditionState::no(error.reason(), error.to_string()), previous.customer_name.clone()),
     };
@@ -100,7 +133,23 @@ pub async fn reconcile(config: Arc<ZpaProviderConfig>, ctx: Arc<Context>) -> Res
             .map_err(ReconcileError::kubernetes("patch ZpaProviderConfig status"))?;
     }
     match outcome {
-        Ok(_) => Ok(Action::requeue(ctx.settings.resync_interval)),
+        Ok(_) => {
+            ctx.backoffs.reset(&Backoffs::key(config.as_ref()));
+            Ok(Action::requeue(ctx.settings.resync_interval))
+        }
         Err(error) => Err(error),
     }
+}
+
+/// A failed provider config comes back after its own exponential backoff
+/// (or the server's `retry-after`), never later than the resync interval.
+/// Dependent objects are woken by its status change and by Secret changes,
+/// not by this retry.
+pub fn error_policy(config: Arc<ZpaProviderConfig>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    let delay = ctx.backoffs.next_delay(&Backoffs::key(config.as_ref()));
+    let delay = error.retry_after().map_or(delay, |hint| hint.max(delay)).min(ctx.settings.resync_interval);
+    ctx.metrics.backed_off(KIND, error.reason().as_str(), delay);
+    ctx.metrics.objects_in_backoff.set(ctx.backoffs.in_backoff() as i64);
+    tracing::debug!(provider_config = %config.name_any(), reason = %error.reason(), ?delay, "sign-in failed; backing off");
+    Action::requeue(delay)
 }

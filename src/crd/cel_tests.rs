@@ -146,5 +146,30 @@ fn provider_config_rules() {
     assert!(both.contains("cloud or baseUrl"), "{both}");
     let oneapi = messages(pc(with(base.clone(), json!({"auth": "oneapi"}))).validate_cel());
     assert!(oneapi.contains("vanityDomain"), "{oneapi}");
-    assert_eq!(messages(pc(with(base, json!({"auth": "oneapi", "vanityDomain": "acme"}))).validate_cel()), "");
+    assert_eq!(messages(pc(with(base.clone(), json!({"auth": "oneapi", "vanityDomain": "acme"}))).validate_cel()), "");
+}
+
+#[test]
+fn skipping_tls_verification_needs_a_base_url() {
+    let pc = |spec: Value| -> ZpaProviderConfig {
+        serde_json::from_value(json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "ZpaProviderConfig",
+            "metadata": {"name": "default"}, "spec": spec}))
+        .unwrap()
+    };
+    let base = json!({"customerId": "1", "auth": "legacy", "credentialsSecretRef": {"namespace": "a", "name": "b"}});
+    let insecure = json!({"insecureSkipTLSVerify": true});
+    let cases: Vec<(&str, Value, Option<&str>)> = vec![
+        ("insecure with a base URL", json!({"baseUrl": "https://10.0.0.1", "tls": insecure}), None),
+        ("insecure with a named cloud", json!({"cloud": "BETA", "tls": insecure}), Some("insecureSkipTLSVerify")),
+        ("insecure with the default cloud", json!({"tls": insecure}), Some("allowed only with baseUrl")),
+        ("verification explicitly on", json!({"cloud": "BETA", "tls": {"insecureSkipTLSVerify": false}}), None),
+        ("a CA bundle with a named cloud", json!({"cloud": "GOV", "tls": {"caBundle": "PEM"}}), None),
+    ];
+    for (name, extra, want) in cases {
+        let got = messages(pc(with(base.clone(), extra)).validate_cel());
+        match want {
+            None => assert!(got.is_empty(), "{name}: unexpected {got}"),
+            Some(fragment) => assert!(got.contains(fragment), "{name}: wanted {fragment:?}, got {got:?}"),
+        }
+    }
 }

@@ -27,6 +27,7 @@ use super::common::Condition;
 )]
 #[x_kube(validation = Rule::new("!(has(self.cloud) && has(self.baseUrl))").message("set cloud or baseUrl, not both"))]
 #[x_kube(validation = Rule::new("self.auth != 'oneapi' || has(self.vanityDomain) || has(self.tokenUrl)").message("oneapi auth needs vanityDomain (or tokenUrl)"))]
+#[x_kube(validation = Rule::new("!has(self.tls) || !has(self.tls.insecureSkipTLSVerify) || !self.tls.insecureSkipTLSVerify || has(self.baseUrl)").message("tls.insecureSkipTLSVerify is allowed only with baseUrl: certificates of a named ZPA cloud are always verified"))]
 #[serde(rename_all = "camelCase")]
 pub struct ZpaProviderConfigSpec {
     /// A named ZPA cloud; `PRODUCTION` when neither this nor `baseUrl` is set.
@@ -53,6 +54,25 @@ pub struct ZpaProviderConfigSpec {
     /// Client-side limits for this tenant; ZPA's documented limits when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<RateLimitsSpec>,
+    /// How the API's certificate is verified; always against the system roots when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSpec>,
+}
+
+/// Certificate verification. It is always on for a named cloud.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsSpec {
+    /// PEM CA certificates trusted in addition to the system roots, e.g. the
+    /// CA of a TLS-inspecting proxy between the operator and ZPA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub ca_bundle: Option<String>,
+    /// Skips certificate verification entirely. Only with `baseUrl` (never a
+    /// named cloud); the operator warns in its log, in a Warning Event
+    /// (`InsecureTLS`) and in the Ready condition. For test setups only.
+    #[serde(default, rename = "insecureSkipTLSVerify", skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_skip_tls_verify: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]

@@ -39,6 +39,8 @@ pub enum Reason {
     /// ZPA answered with a body the operator cannot use (not JSON, cut short,
     /// wrong types, too large). Retried with backoff.
     InvalidResponse,
+    InvalidCaBundle,
+    TlsVerificationFailed,
     // ZpaProviderConfig
     SignedIn,
 }
@@ -67,6 +69,8 @@ impl Reason {
             Reason::InvalidSpec => "InvalidSpec",
             Reason::CbiNotAvailable => "CbiNotAvailable",
             Reason::InvalidResponse => "InvalidResponse",
+            Reason::InvalidCaBundle => "InvalidCABundle",
+            Reason::TlsVerificationFailed => "TLSVerificationFailed",
             Reason::SignedIn => "SignedIn",
         }
     }

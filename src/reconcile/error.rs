@@ -82,6 +82,8 @@ impl ReconcileError {
                 ZpaError::Duplicate { .. } => Reason::AlreadyExists,
                 ZpaError::CbiNotAvailable { .. } => Reason::CbiNotAvailable,
                 ZpaError::InvalidResponse { .. } => Reason::InvalidResponse,
+                ZpaError::InvalidCaBundle { .. } => Reason::InvalidCaBundle,
+                ZpaError::TlsVerificationFailed { .. } => Reason::TlsVerificationFailed,
                 _ => Reason::ReconcileError,
             },
             ReconcileError::Kubernetes { .. } => Reason::ReconcileError,

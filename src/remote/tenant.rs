@@ -15,8 +15,8 @@ use crate::reconcile::ReconcileError;
 use crate::wire::cbi::{CbiProfile, ZpaProfile};
 use crate::wire::mgmt::Microtenant;
 use crate::zpa::{
-    AuthMode, ClientCredentials, Cloud, Endpoint, RateLimiter, RateLimits, RequestObserver, TenantKey, ZpaClient,
-    ZpaConfig, ZpaError,
+    AuthMode, ClientCredentials, Cloud, Endpoint, RateLimiter, RateLimits, RequestObserver, TenantKey, TlsSettings,
+    ZpaClient, ZpaConfig, ZpaError,
 };
 
 pub struct Tenant {
@@ -225,7 +225,31 @@ pub fn zpa_config_for(
             token_url: spec.token_url.clone(),
         },
     };
-    Ok(ZpaConfig::resolve(&endpoint, &auth, &spec.customer_id, credentials))
+    let mut config = ZpaConfig::resolve(&endpoint, &auth, &spec.customer_id, credentials);
+    config.tls = tls_settings_for(spec, &endpoint)?;
+    Ok(config)
+}
+
+/// The TLS settings of a provider config. The CRD refuses skipping
+/// verification for a named cloud; this refuses it again should an object
+/// have bypassed validation.
+fn tls_settings_for(spec: &ZpaProviderConfigSpec, endpoint: &Endpoint) -> Result<TlsSettings, ReconcileError> {
+    let Some(tls) = &spec.tls else {
+        return Ok(TlsSettings::default());
+    };
+    if tls.insecure_skip_tls_verify && matches!(endpoint, Endpoint::Cloud(_)) {
+        return Err(ReconcileError::InvalidSpec {
+            message: "tls.insecureSkipTLSVerify is allowed only with baseUrl: certificates of a named ZPA cloud \
+                      are always verified"
+                .to_owned(),
+        });
+    }
+    Ok(TlsSettings { ca_bundle: tls.ca_bundle.clone(), insecure_skip_verify: tls.insecure_skip_tls_verify })
+}
+
+/// Whether a provider config switches certificate verification off.
+pub fn skips_tls_verification(spec: &ZpaProviderConfigSpec) -> bool {
+    spec.tls.as_ref().is_some_and(|t| t.insecure_skip_tls_verify)
 }
 
 /// The provider config's own rate limits, if it sets any.

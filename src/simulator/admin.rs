@@ -13,6 +13,10 @@
 //! | `GET /__sim/customers` | | `[{"customerId","name","clientIds"}]` |
 //! | `POST /__sim/customers` | `{"customerId"?,"name"?,"clientId","clientSecret","authDomains"?,"openDomainSuffix"?}` | 201 `{"customerId","name","clientId"}`; 409 if taken |
 //! | `POST /__sim/tokens/revoke` | `{"customerId"?}` or empty | `{"revoked": n}` |
+//! | `POST /__sim/tokens/expire` | `{"customerId"?}` or empty | `{"expired": n}`: the tokens now fail as expired ones do |
+//! | `GET /__sim/tokens` | | `[{"token","customerId","expiresInSecs"}]`: every live token (for secret-leak tests) |
+//! | `PUT /__sim/credentials/{clientId}` | `{"customerId","clientSecret"}` | adds or replaces an API key (rotation) |
+//! | `DELETE /__sim/credentials/{clientId}` | | 204: the key no longer signs in (its tokens stay until revoked) |
 //! | `GET /__sim/customers/{cid}/state` | | every object of the customer (see [`customer_state`]) |
 //! | `PATCH /__sim/customers/{cid}/profiles/{id}` | JSON merge patch | the stored profile |
 //! | `PATCH /__sim/customers/{cid}/microtenants/{id}` | JSON merge patch | the Microtenant |
@@ -35,7 +39,7 @@ use super::error::{ApiError, ApiResult, parse_object};
 use super::faults::FaultConfig;
 use super::ratelimit::RateLimitConfig;
 use super::seed::{self, AddCustomerError, CustomerSpec};
-use super::state::{Sim, epoch_secs};
+use super::state::{Credential, Sim, epoch_secs};
 use super::stats::Stats;
 use super::{microtenants, profiles};
 use crate::secret::SecretString;
@@ -217,6 +221,73 @@ pub async fn revoke_tokens(State(sim): State<Arc<Sim>>, body: Bytes) -> ApiResul
     let revoked = before - world.sessions.len();
     tracing::info!(revoked, "tokens revoked");
     Ok(Json(json!({"revoked": revoked})).into_response())
+}
+
+/// `POST /__sim/tokens/expire`: every token (or one customer's) expires now,
+/// before the lifetime its client was told.
+pub async fn expire_tokens(State(sim): State<Arc<Sim>>, body: Bytes) -> ApiResult {
+    let request: Revoke = body_or(&body, Revoke::default())?;
+    let now = Instant::now();
+    let mut world = sim.world();
+    let mut expired = 0;
+    for session in world.sessions.values_mut() {
+        if request.customer_id.as_ref().is_none_or(|c| c == &session.customer_id) && session.expires_at > now {
+            session.expires_at = now;
+            expired += 1;
+        }
+    }
+    tracing::info!(expired, "tokens expired");
+    Ok(Json(json!({"expired": expired})).into_response())
+}
+
+/// `GET /__sim/tokens`: every live token, so tests can look for them where
+/// they must never appear.
+pub async fn list_tokens(State(sim): State<Arc<Sim>>) -> Json<Vec<Value>> {
+    let now = Instant::now();
+    let world = sim.world();
+    let tokens = world
+        .sessions
+        .iter()
+        .filter(|(_, s)| s.expires_at > now)
+        .map(|(token, s)| {
+            json!({"token": token, "customerId": s.customer_id,
+                   "expiresInSecs": s.expires_at.saturating_duration_since(now).as_secs()})
+        })
+        .collect();
+    Json(tokens)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ApiKey {
+    customer_id: String,
+    client_secret: SecretString,
+}
+
+/// `PUT /__sim/credentials/{clientId}`: adds an API key to a customer, or
+/// gives an existing one a new secret (the old secret stops working).
+pub async fn put_credentials(State(sim): State<Arc<Sim>>, Path(client_id): Path<String>, body: Bytes) -> ApiResult {
+    let request: ApiKey =
+        serde_json::from_slice(&body).map_err(|err| ApiError::malformed(format!("Invalid API key: {err}")))?;
+    if request.client_secret.is_empty() {
+        return Err(admin_error("clientSecret must not be empty."));
+    }
+    let mut world = sim.world();
+    customer_of(&mut world, &request.customer_id)?;
+    let credential = Credential { secret: request.client_secret, customer_id: request.customer_id.clone() };
+    let created = world.credentials.insert(client_id.clone(), credential).is_none();
+    tracing::info!(client_id, customer = %request.customer_id, created, "API key set");
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(json!({"clientId": client_id, "customerId": request.customer_id}))).into_response())
+}
+
+/// `DELETE /__sim/credentials/{clientId}`: the key can no longer sign in.
+pub async fn delete_credentials(State(sim): State<Arc<Sim>>, Path(client_id): Path<String>) -> ApiResult {
+    if sim.world().credentials.remove(&client_id).is_none() {
+        return Err(ApiError::not_found(format!("API key {client_id} not found.")));
+    }
+    tracing::info!(client_id, "API key deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn customer_of<'w>(world: &'w mut super::state::World, customer_id: &str) -> Result<&'w mut Customer, ApiError> {

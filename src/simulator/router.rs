@@ -53,7 +53,13 @@ fn admin() -> Router<Arc<Sim>> {
         .route("/__sim/faults", get(admin::get_faults).put(admin::put_faults).delete(admin::clear_faults))
         .route("/__sim/rate-limit", get(admin::get_rate_limit).put(admin::put_rate_limit))
         .route("/__sim/customers", get(admin::list_customers).post(admin::add_customer))
+        .route("/__sim/tokens", get(admin::list_tokens))
         .route("/__sim/tokens/revoke", post(admin::revoke_tokens))
+        .route("/__sim/tokens/expire", post(admin::expire_tokens))
+        .route(
+            "/__sim/credentials/{clientId}",
+            axum::routing::put(admin::put_credentials).delete(admin::delete_credentials),
+        )
         .route("/__sim/customers/{customerId}/state", get(admin::customer_state))
         .route("/__sim/customers/{customerId}/profiles/{profileId}", axum::routing::patch(admin::patch_profile))
         .route("/__sim/customers/{customerId}/profiles/{profileId}/in-use", post(admin::profile_in_use))

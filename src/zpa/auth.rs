@@ -4,8 +4,10 @@
 //! and OneAPI (ZIdentity client credentials with audience
 //! `https://api.zscaler.com`). The token is cached and renewed shortly before
 //! it expires; callers that find it refused report it stale, and exactly one
-//! of them signs in again.
+//! of them signs in again. A refused sign-in is remembered for a growing
+//! pause, so wrong credentials never turn into a storm of sign-ins.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -13,6 +15,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::error::ZpaError;
+use super::observe::{Outcome, RequestObserver};
 use crate::secret::SecretString;
 use crate::wire::{auth::ONEAPI_AUDIENCE, auth::TokenResponse, error::ApiErrorBody};
 
@@ -45,45 +48,91 @@ struct Cached {
     renew_at: Instant,
 }
 
+/// A sign-in the server refused, remembered so that every caller in the
+/// meantime gets the same answer without asking again.
 #[derive(Debug)]
+struct Refusal {
+    error: ZpaError,
+    retry_at: Instant,
+    count: u32,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    cached: Option<Cached>,
+    refusal: Option<Refusal>,
+}
+
 pub(crate) struct TokenSource {
     sign_in: SignIn,
     credentials: ClientCredentials,
-    cached: Mutex<Option<Cached>>,
+    state: Mutex<State>,
     generation: std::sync::atomic::AtomicU64,
+    observer: Arc<dyn RequestObserver>,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource").field("sign_in", &self.sign_in).finish_non_exhaustive()
+    }
 }
 
 /// Tokens without a usable lifetime are assumed to last this long.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 /// Renew this long before expiry at most (less for very short tokens).
 const RENEW_LEAD: Duration = Duration::from_secs(60);
+/// After a refused sign-in, the next one waits this long, doubling per
+/// refusal up to [`MAX_REFUSAL_PAUSE`]. New credentials make a new client,
+/// so a fixed Secret is not held back by it.
+const FIRST_REFUSAL_PAUSE: Duration = Duration::from_secs(2);
+const MAX_REFUSAL_PAUSE: Duration = Duration::from_secs(60);
+
+/// The operation name sign-in attempts are observed under.
+pub const SIGN_IN_OPERATION: &str = "auth.signin";
 
 impl TokenSource {
-    pub fn new(sign_in: SignIn, credentials: ClientCredentials) -> Self {
-        Self { sign_in, credentials, cached: Mutex::new(None), generation: Default::default() }
+    pub fn new(sign_in: SignIn, credentials: ClientCredentials, observer: Arc<dyn RequestObserver>) -> Self {
+        Self { sign_in, credentials, state: Mutex::new(State::default()), generation: Default::default(), observer }
     }
 
     /// A valid token, signing in when there is none or it is about to expire.
     /// Holding the lock across the sign-in makes concurrent callers share one.
+    /// A refused sign-in is not repeated before its pause is over: however
+    /// many reconciles need a token, wrong credentials cost one attempt per pause.
     pub async fn token(&self, http: &reqwest::Client, timeout: Duration) -> Result<Token, ZpaError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(current) = cached.as_ref().filter(|c| Instant::now() < c.renew_at) {
+        let mut state = self.state.lock().await;
+        if let Some(current) = state.cached.as_ref().filter(|c| Instant::now() < c.renew_at) {
             return Ok(current.token.clone());
         }
-        let response = self.sign_in(http, timeout).await?;
+        if let Some(refusal) = state.refusal.as_ref().filter(|r| Instant::now() < r.retry_at) {
+            return Err(refusal.error.clone());
+        }
+        let response = match self.sign_in(http, timeout).await {
+            Ok(response) => response,
+            Err(error) => {
+                if !error.is_retryable() {
+                    let count = state.refusal.as_ref().map_or(0, |r| r.count) + 1;
+                    let pause = FIRST_REFUSAL_PAUSE.saturating_mul(1 << (count - 1).min(10)).min(MAX_REFUSAL_PAUSE);
+                    tracing::warn!(%error, ?pause, "ZPA sign-in failed; not trying again before the pause is over");
+                    state.refusal = Some(Refusal { error: error.clone(), retry_at: Instant::now() + pause, count });
+                }
+                return Err(error);
+            }
+        };
+        state.refusal = None;
         let lifetime = token_lifetime(&response);
         let lead = RENEW_LEAD.min(lifetime / 10);
         let generation = self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let token = Token { value: response.access_token, generation };
-        *cached = Some(Cached { token: token.clone(), renew_at: Instant::now() + lifetime - lead });
+        state.cached = Some(Cached { token: token.clone(), renew_at: Instant::now() + lifetime - lead });
         Ok(token)
     }
 
     /// The server refused `token`: forget it unless a newer one replaced it already.
     pub async fn invalidate(&self, token: &Token) {
-        let mut cached = self.cached.lock().await;
-        if cached.as_ref().is_some_and(|c| c.token.generation == token.generation) {
-            *cached = None;
+        let mut state = self.state.lock().await;
+        if state.cached.as_ref().is_some_and(|c| c.token.generation == token.generation) {
+            state.cached = None;
         }
     }
 
@@ -100,18 +149,29 @@ impl TokenSource {
                 ("audience", ONEAPI_AUDIENCE),
             ]),
         };
-        let response = request
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(|e| ZpaError::Transient { detail: format!("sign-in failed: {}", transport_detail(&e)) })?;
+        let started = Instant::now();
+        let response = match request.timeout(timeout).send().await {
+            Ok(response) => response,
+            Err(error) => {
+                self.observer.request(SIGN_IN_OPERATION, Outcome::TransportError, started.elapsed());
+                return Err(transport_failure("sign-in failed", &error));
+            }
+        };
         let status = response.status().as_u16();
+        self.observer.request(SIGN_IN_OPERATION, Outcome::from_status(status), started.elapsed());
         let body = response.text().await.map_err(|e| ZpaError::Transient {
             detail: format!("sign-in response unreadable: {}", transport_detail(&e)),
         })?;
         match status {
-            200..=299 => serde_json::from_str(&body)
-                .map_err(|e| ZpaError::Terminal { detail: format!("sign-in answered with an unexpected body: {e}") }),
+            // The body holds the token: never quote it in an error.
+            200..=299 => serde_json::from_str(&body).map_err(|e| ZpaError::Terminal {
+                detail: format!(
+                    "sign-in answered with an unexpected body ({:?} error at line {} column {})",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+            }),
             400 | 401 | 403 => {
                 let parsed: ApiErrorBody = serde_json::from_str(&body).unwrap_or_default();
                 let reason =
@@ -120,6 +180,15 @@ impl TokenSource {
             }
             _ => Err(ZpaError::Transient { detail: format!("sign-in answered HTTP {status}") }),
         }
+    }
+}
+
+/// A transport error as a [`ZpaError`]: a certificate that does not verify
+/// is its own, non-retryable kind; anything else is transient.
+pub(crate) fn transport_failure(context: &str, error: &reqwest::Error) -> ZpaError {
+    match super::tls::verification_failure(error) {
+        Some(detail) => ZpaError::TlsVerificationFailed { detail },
+        None => ZpaError::Transient { detail: format!("{context}: {}", transport_detail(error)) },
     }
 }
 

@@ -8,13 +8,14 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use super::auth::{ClientCredentials, SignIn, TokenSource, transport_detail};
+use super::auth::{ClientCredentials, SignIn, TokenSource, transport_detail, transport_failure};
 use super::body::{BodyError, decode, read_capped};
 use super::cloud::ApiBase;
 use super::error::{FailKind, MAX_RESPONSE_BYTES, RetryKind, Verdict, ZpaError, classify, parse_retry_after};
 use super::limiter::{Budget, RateLimiter};
 use super::observe::{NoopObserver, Outcome, RequestObserver};
 use super::retry::RetryPolicy;
+use super::tls::{TlsSettings, parse_ca_bundle};
 use crate::wire::error::ApiErrorBody;
 
 /// Everything needed to reach one tenant.
@@ -25,6 +26,7 @@ pub struct ZpaConfig {
     pub credentials: ClientCredentials,
     pub customer_id: String,
     pub retry: RetryPolicy,
+    pub tls: TlsSettings,
 }
 
 /// A client for one tenant. Cheap to clone; clones share the token and the limiter.
@@ -100,15 +102,8 @@ impl ZpaClient {
         observer: Arc<dyn RequestObserver>,
     ) -> Result<Self, ZpaError> {
         install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("zpa-operator/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(50))
-            .build()
-            .map_err(|e| ZpaError::Terminal {
-                detail: format!("cannot build HTTP client: {}", transport_detail(&e)),
-            })?;
-        let tokens = TokenSource::new(config.sign_in.clone(), config.credentials.clone());
+        let http = http_client(&config)?;
+        let tokens = TokenSource::new(config.sign_in.clone(), config.credentials.clone(), observer.clone());
         Ok(Self { inner: Arc::new(Inner { config, http, tokens, limiter, observer }) })
     }
 
@@ -210,9 +205,8 @@ impl ZpaClient {
                             method: method_name(&call.method),
                         });
                     }
-                    let failure =
-                        ZpaError::Transient { detail: format!("{}: {}", call.operation, transport_detail(&error)) };
-                    if attempt >= policy.max_attempts {
+                    let failure = transport_failure(call.operation, &error);
+                    if !failure.is_retryable() || attempt >= policy.max_attempts {
                         return Err(failure);
                     }
                     sleep_within(policy.backoff(attempt), deadline, failure).await?;
@@ -263,6 +257,34 @@ fn unusable_success(operation: &'static str, method: &'static str, idempotent: b
     }
     tracing::warn!(operation, %detail, "ZPA accepted a write but its answer is unusable");
     ZpaError::Indeterminate { operation, method }
+}
+
+/// The HTTP client of one tenant: certificates always verified against the
+/// platform roots plus the configured CA bundle, unless verification was
+/// switched off by name, which is said loudly every time.
+fn http_client(config: &ZpaConfig) -> Result<reqwest::Client, ZpaError> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("zpa-operator/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(50));
+    if let Some(bundle) = &config.tls.ca_bundle {
+        builder = builder.tls_certs_merge(parse_ca_bundle(bundle)?);
+    }
+    if config.tls.insecure_skip_verify {
+        tracing::warn!(
+            api = config.api_base.as_str(),
+            "TLS certificate verification is OFF for this ZPA tenant (tls.insecureSkipTLSVerify): \
+             anyone on the network path can read the API credentials and tokens"
+        );
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    }
+    builder.build().map_err(|e| {
+        let detail = transport_detail(&e);
+        match config.tls.ca_bundle {
+            Some(_) => ZpaError::InvalidCaBundle { detail },
+            None => ZpaError::Terminal { detail: format!("cannot build HTTP client: {detail}") },
+        }
+    })
 }
 
 /// Sleeps unless that would pass the deadline, in which case the last failure stands.

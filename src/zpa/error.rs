@@ -53,6 +53,17 @@ pub enum ZpaError {
     /// again), but retryable later: a broken proxy or a bad API deploy heals.
     #[error("{operation}: invalid response from ZPA: {detail}")]
     InvalidResponse { operation: &'static str, detail: String },
+    /// The provider config's CA bundle holds no usable certificate.
+    #[error("invalid CA bundle (spec.tls.caBundle): {detail}")]
+    InvalidCaBundle { detail: String },
+
+    /// The server's certificate did not verify against the trusted roots
+    /// (a TLS-inspecting proxy needs its CA in spec.tls.caBundle).
+    #[error(
+        "TLS certificate verification failed: {detail}; if a TLS-inspecting proxy is in the path, \
+         add its CA certificate to spec.tls.caBundle"
+    )]
+    TlsVerificationFailed { detail: String },
 
     /// Anything else: an unexpected answer that retrying will not fix.
     #[error("{detail}")]
@@ -77,6 +88,8 @@ impl ZpaError {
             | ZpaError::Duplicate { .. }
             | ZpaError::Invalid { .. }
             | ZpaError::Unauthorized { .. }
+            | ZpaError::InvalidCaBundle { .. }
+            | ZpaError::TlsVerificationFailed { .. }
             | ZpaError::Terminal { .. } => false,
         }
     }
@@ -94,6 +107,8 @@ impl ZpaError {
             ZpaError::Transient { .. } => "Transient",
             ZpaError::Indeterminate { .. } => "Indeterminate",
             ZpaError::InvalidResponse { .. } => "InvalidResponse",
+            ZpaError::InvalidCaBundle { .. } => "InvalidCABundle",
+            ZpaError::TlsVerificationFailed { .. } => "TLSVerificationFailed",
             ZpaError::Terminal { .. } => "Terminal",
         }
     }

@@ -22,6 +22,7 @@ mod observe;
 mod pages;
 mod retry;
 mod tenant;
+mod tls;
 
 pub use auth::{ClientCredentials, SignIn};
 pub use cbi::Scope;
@@ -33,3 +34,4 @@ pub use limiter::{Budget, RateLimiter, RateLimits};
 pub use observe::{NoopObserver, Outcome, RequestObserver};
 pub use retry::RetryPolicy;
 pub use tenant::{AuthMode, Endpoint, TenantKey};
+pub use tls::TlsSettings;

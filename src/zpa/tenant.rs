@@ -4,6 +4,7 @@ use super::auth::{ClientCredentials, SignIn};
 use super::client::ZpaConfig;
 use super::cloud::{ApiBase, Cloud};
 use super::retry::RetryPolicy;
+use super::tls::TlsSettings;
 use crate::wire::paths::SIGNIN;
 
 /// Where the API is: a named cloud, or any base URL (a proxy, the simulator).
@@ -51,7 +52,14 @@ impl ZpaConfig {
                 },
             ),
         };
-        ZpaConfig { api_base, sign_in, credentials, customer_id: customer_id.to_owned(), retry: RetryPolicy::default() }
+        ZpaConfig {
+            api_base,
+            sign_in,
+            credentials,
+            customer_id: customer_id.to_owned(),
+            retry: RetryPolicy::default(),
+            tls: TlsSettings::default(),
+        }
     }
 
     pub fn tenant_key(&self) -> TenantKey {

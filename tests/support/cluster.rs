@@ -47,13 +47,22 @@ impl Cluster {
 
     /// The operator watching only `namespaces` (empty: all).
     pub async fn start_with(resync: Duration, watch_namespaces: Vec<String>) -> Self {
+        Self::start_with_simulator(resync, watch_namespaces, simulator()).await
+    }
+
+    /// With a simulator the test configured (e.g. short-lived tokens).
+    pub async fn start_with_simulator(
+        resync: Duration,
+        watch_namespaces: Vec<String>,
+        simulator: impl std::future::Future<Output = RunningSimulator>,
+    ) -> Self {
         let standin = kube_standin::start(kube_standin::StandInConfig::default()).await.expect("stand-in starts");
         let kube = standin.kube_client();
         let crds: Api<CustomResourceDefinition> = Api::all(kube.clone());
         for definition in crd::all() {
             crds.create(&PostParams::default(), &definition).await.expect("CRD accepted");
         }
-        let sim = simulator().await;
+        let sim = simulator.await;
         let zpa = zpa_client(&sim);
         let mut cluster = Self {
             standin,

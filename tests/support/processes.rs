@@ -71,6 +71,11 @@ pub fn operator_binary() -> &'static str {
     env!("CARGO_BIN_EXE_zpa-operator")
 }
 
+enum LogLevel<'a> {
+    Flag(&'a str),
+    Env(&'a str),
+}
+
 pub struct World {
     pub dir: tempfile::TempDir,
     pub kubeconfig: PathBuf,
@@ -129,18 +134,29 @@ impl World {
     /// An operator process named `name` (its `POD_NAME`, so its Lease identity),
     /// its log appended to `<name>.log`, with `extra_args` after the usual ones.
     pub fn spawn_operator(&self, name: &str, extra_args: &[&str]) -> Operator {
+        self.spawn_operator_logging(name, extra_args, LogLevel::Flag("info,zpa_operator=debug"))
+    }
+
+    /// Starts (or restarts) the operator with its log level from
+    /// `ZPA_OPERATOR_LOG_LEVEL` (as a deployment sets it); returns the `/metrics` URL.
+    pub async fn start_operator_at_log_level(&mut self, level: &str) -> String {
+        self.stop_operator();
+        let operator = self.spawn_operator_logging("operator", &[], LogLevel::Env(level));
+        let url = format!("{}/metrics", operator.endpoint().await);
+        self.operator = Some(operator);
+        url
+    }
+
+    fn spawn_operator_logging(&self, name: &str, extra_args: &[&str], level: LogLevel<'_>) -> Operator {
         let log_path = self.dir.path().join(format!("{name}.log"));
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("log file");
-        let child = Command::new(operator_binary())
-            .args([
-                "run",
-                "--metrics-listen",
-                "127.0.0.1:0",
-                "--resync-interval",
-                &self.resync,
-                "--log-level",
-                "info,zpa_operator=debug",
-            ])
+        let mut command = Command::new(operator_binary());
+        command.args(["run", "--metrics-listen", "127.0.0.1:0", "--resync-interval", &self.resync]);
+        match level {
+            LogLevel::Flag(level) => command.args(["--log-level", level]),
+            LogLevel::Env(level) => command.env("ZPA_OPERATOR_LOG_LEVEL", level).env_remove("RUST_LOG"),
+        };
+        let child = command
             .args(extra_args)
             .env("KUBECONFIG", &self.kubeconfig)
             .env("POD_NAME", name)

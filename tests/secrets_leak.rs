@@ -1,0 +1,219 @@
+//! No secret ever leaves its Secret: the operator process runs a whole
+//! create/update/delete cycle, plus a failing sign-in, at TRACE log level,
+//! and no client secret, bearer token, Microtenant admin password or debug
+//! file password shows up in its log, in Events, in any status, in /metrics
+//! or in an error message.
+
+mod support;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use rand::Rng as _;
+use serde_json::{Value, json};
+use support::eventually;
+use support::processes::{World, has_condition};
+
+fn random_secret(prefix: &str) -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    format!("{prefix}-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+fn apply_json(world: &World, file: &str, manifest: &Value) {
+    let output = world.apply(file, &manifest.to_string());
+    assert!(output.status.success(), "kubectl apply {file}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+fn secret(namespace: &str, name: &str, data: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}, "stringData": data})
+}
+
+fn provider_config(world: &World, name: &str, customer_id: &str, secret: &str) -> Value {
+    json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "ZpaProviderConfig", "metadata": {"name": name},
+        "spec": {"baseUrl": world.sim_url, "customerId": customer_id, "auth": "legacy",
+                 "credentialsSecretRef": {"namespace": "zpa-system", "name": secret}}})
+}
+
+fn microtenant(name: &str, provider: &str, description: &str) -> Value {
+    json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "Microtenant",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"providerConfigRef": {"name": provider}, "description": description,
+                 "criteriaAttributeValues": [format!("{name}.example.com")],
+                 "adminCredentialsSecretRef": {"name": format!("{name}-admin")}}})
+}
+
+fn profile(name: &str, provider: &str, description: &str) -> Value {
+    json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "IsolationProfile",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"providerConfigRef": {"name": provider}, "description": description,
+                 "regions": ["Frankfurt", "London"],
+                 "debugMode": {"allowed": true, "filePasswordSecretRef": {"name": "debug-password", "key": "password"}}}})
+}
+
+/// Every live token the simulator issued to `customer_id`.
+async fn tokens_of(world: &World, customer_id: &str) -> Vec<String> {
+    let tokens = world.sim(reqwest::Method::GET, "/__sim/tokens", None).await;
+    tokens
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["customerId"] == customer_id)
+        .filter_map(|t| t["token"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Everything the operator shows to anyone but the Secrets themselves.
+async fn everything_visible(world: &World, metrics_url: &str) -> Vec<(&'static str, String)> {
+    let metrics = reqwest::get(metrics_url).await.expect("scrape /metrics").text().await.expect("metrics text");
+    vec![
+        ("operator log", world.operator_log()),
+        ("events", world.kubectl_ok(&["get", "events", "-A", "-o", "json"])),
+        ("events (events.k8s.io)", world.kubectl_ok(&["get", "events.v1.events.k8s.io", "-A", "-o", "json"])),
+        ("custom resources", world.kubectl_ok(&["get", "zpapc,mt,isop", "-A", "-o", "json"])),
+        ("/metrics", metrics),
+    ]
+}
+
+/// The log without terminal colour codes.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Fails with where a secret showed up (by its name, never its value).
+fn assert_no_secret(places: &[(&'static str, String)], secrets: &[(String, String)]) {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for (place, text) in places {
+        for (what, value) in secrets {
+            assert!(!text.contains(value.as_str()), "the {what} appears in the {place}");
+            let encoded = b64.encode(value);
+            assert!(!text.contains(&encoded), "the {what} appears base64-encoded in the {place}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_appears_in_logs_events_status_metrics_or_errors_at_trace_level() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut world = World::start("10m");
+    let metrics_url = world.start_operator_at_log_level("trace").await;
+
+    // A tenant whose API key is random, so any occurrence is a leak.
+    let client_secret = random_secret("client-secret");
+    let wrong_secret = random_secret("wrong-secret");
+    let customer = world
+        .sim(
+            reqwest::Method::POST,
+            "/__sim/customers",
+            Some(json!({"clientId": "leak-test-client", "clientSecret": client_secret})),
+        )
+        .await;
+    let customer_id = customer["customerId"].as_str().expect("customer id").to_owned();
+    let debug_password = random_secret("debug-password");
+    let rotated_debug_password = random_secret("debug-password-2");
+
+    world.kubectl_ok(&["create", "namespace", "zpa-system"]);
+    apply_json(
+        &world,
+        "credentials.json",
+        &secret(
+            "zpa-system",
+            "leak-credentials",
+            json!({"clientId": "leak-test-client", "clientSecret": client_secret}),
+        ),
+    );
+    apply_json(
+        &world,
+        "wrong.json",
+        &secret(
+            "zpa-system",
+            "wrong-credentials",
+            json!({"clientId": "leak-test-client", "clientSecret": wrong_secret}),
+        ),
+    );
+    apply_json(&world, "debug.json", &secret("default", "debug-password", json!({"password": debug_password})));
+    apply_json(&world, "pc.json", &provider_config(&world, "leak", &customer_id, "leak-credentials"));
+    apply_json(&world, "pc-wrong.json", &provider_config(&world, "leak-wrong", &customer_id, "wrong-credentials"));
+
+    // Create.
+    apply_json(&world, "mt.json", &microtenant("leaky", "leak", "v1"));
+    apply_json(&world, "isop.json", &profile("leaky-web", "leak", "v1"));
+    // A failing path: refused credentials, reported in conditions, events and logs.
+    apply_json(&world, "refused.json", &microtenant("refused", "leak-wrong", "v1"));
+    world.wait_ready("mt", "leaky").await;
+    world.wait_ready("isop", "leaky-web").await;
+    world
+        .wait_for("mt", "refused", "Unauthorized", |o| has_condition(o, "Synced", "False", Some("Unauthorized")))
+        .await;
+    let admin = world.kubectl_ok(&["get", "secret", "leaky-admin", "-n", "default", "-o", "json"]);
+    let admin: Value = serde_json::from_str(&admin).unwrap();
+    let admin_password = String::from_utf8(
+        base64::engine::general_purpose::STANDARD.decode(admin["data"]["password"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let mut tokens = tokens_of(&world, &customer_id).await;
+
+    // Update: spec edits and a new debug file password.
+    apply_json(&world, "debug.json", &secret("default", "debug-password", json!({"password": rotated_debug_password})));
+    apply_json(&world, "mt.json", &microtenant("leaky", "leak", "v2"));
+    apply_json(&world, "isop.json", &profile("leaky-web", "leak", "v2"));
+    for (kind, name) in [("mt", "leaky"), ("isop", "leaky-web")] {
+        world.wait_for(kind, name, "the edit applied", |o| o["status"]["atProvider"]["description"] == "v2").await;
+    }
+    // The profile in ZPA carries the new password: the update really went through.
+    let remote = world.sim(reqwest::Method::GET, &format!("/__sim/customers/{customer_id}/state"), None).await;
+    assert!(remote.to_string().contains(&rotated_debug_password), "the new debug password reached ZPA");
+    // A revoked token makes the operator sign in again: one more token to look for.
+    world.sim(reqwest::Method::POST, "/__sim/tokens/revoke", Some(json!({"customerId": customer_id}))).await;
+    apply_json(&world, "mt.json", &microtenant("leaky", "leak", "v3"));
+    world.wait_for("mt", "leaky", "the edit applied", |o| o["status"]["atProvider"]["description"] == "v3").await;
+    tokens.extend(tokens_of(&world, &customer_id).await);
+    assert!(tokens.len() >= 2, "the tokens of both sign-ins were collected: {}", tokens.len());
+    let before_delete = everything_visible(&world, &metrics_url).await;
+
+    // Delete.
+    world.kubectl_ok(&["delete", "isop", "leaky-web", "-n", "default", "--wait=false"]);
+    world.kubectl_ok(&["delete", "mt", "leaky", "refused", "-n", "default", "--wait=false"]);
+    world.wait_gone("isop", "leaky-web").await;
+    world.wait_gone("mt", "leaky").await;
+    eventually("the refused Microtenant gone", Duration::from_secs(60), || async {
+        world.get_json("mt", "refused").is_none().then_some(())
+    })
+    .await;
+    let after_delete = everything_visible(&world, &metrics_url).await;
+
+    let log = world.operator_log();
+    assert!(log.contains("TRACE"), "the operator logged at TRACE level");
+    assert!(log.lines().count() > 200, "a real TRACE log: {} lines", log.lines().count());
+    assert!(log.contains("sign-in refused"), "the failing path was logged");
+    let secrets: Vec<(String, String)> = [
+        ("client secret".to_owned(), client_secret),
+        ("refused client secret".to_owned(), wrong_secret),
+        ("Microtenant admin password".to_owned(), admin_password),
+        ("debug file password".to_owned(), debug_password),
+        ("rotated debug file password".to_owned(), rotated_debug_password),
+    ]
+    .into_iter()
+    .chain(tokens.into_iter().enumerate().map(|(i, t)| (format!("bearer token #{}", i + 1), t)))
+    .collect();
+    assert_no_secret(&before_delete, &secrets);
+    assert_no_secret(&after_delete, &secrets);
+    let plain = strip_ansi(&log);
+    let trace_lines = plain.lines().filter(|l| l.contains(" TRACE ")).count();
+    let from = |crate_name: &str| plain.lines().any(|l| l.contains(" TRACE ") && l.contains(crate_name));
+    assert!(trace_lines > 100 && from("kube_client") && from("hyper_util"), "third-party crates logged at TRACE too");
+    println!("figure: {trace_lines} TRACE lines (kube_client, hyper_util, tower, axum among them)");
+    println!(
+        "figure: {} secrets checked against {} log lines, events, status and /metrics: none found",
+        secrets.len(),
+        log.lines().count()
+    );
+}
