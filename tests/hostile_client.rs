@@ -398,6 +398,8 @@ async fn hostile_sign_in_answers_are_errors_and_absurd_lifetimes_are_capped() {
         assert!(!error.is_retryable(), "{token}: {error}");
     }
     // expires_in at u64::MAX once overflowed the renewal deadline (a panic); now it is capped.
+    // A fresh client: the one above remembers its refused sign-ins for a pause.
+    let hostile = Hostile::start(fast_retries()).await;
     *hostile.sign_in.lock().unwrap() = json!({"access_token": "t", "expires_in": u64::MAX});
     hostile.client.sign_in().await.unwrap();
     hostile.set(Mode::Sane);

@@ -116,7 +116,9 @@ impl RemoteKind for MicrotenantKind {
         let id = created
             .id
             .clone()
-            .ok_or_else(|| ZpaError::Terminal { detail: "microtenants.create: the answer carried no id".into() })?;
+            // Created, but we cannot tell which object it is: keep the pending
+            // marker and look for it by name rather than create again.
+            .ok_or(ZpaError::Indeterminate { operation: "microtenants.create", method: "POST" })?;
         Ok(Created { id, remote: created, admin_user })
     }
 

@@ -159,12 +159,20 @@ impl TokenSource {
         };
         let status = response.status().as_u16();
         self.observer.request(SIGN_IN_OPERATION, Outcome::from_status(status), started.elapsed());
-        let body = response.text().await.map_err(|e| ZpaError::Transient {
-            detail: format!("sign-in response unreadable: {}", transport_detail(&e)),
-        })?;
+        let body = match super::body::read_capped(response, super::error::MAX_RESPONSE_BYTES).await {
+            Ok(body) => body,
+            Err(super::body::BodyError::Transport(e)) => {
+                return Err(ZpaError::Transient {
+                    detail: format!("sign-in response unreadable: {}", transport_detail(&e)),
+                });
+            }
+            Err(super::body::BodyError::TooLarge { limit, .. }) => {
+                return Err(ZpaError::Terminal { detail: format!("sign-in answered with a body over {limit} bytes") });
+            }
+        };
         match status {
             // The body holds the token: never quote it in an error.
-            200..=299 => serde_json::from_str(&body).map_err(|e| ZpaError::Terminal {
+            200..=299 => serde_json::from_slice(&body).map_err(|e| ZpaError::Terminal {
                 detail: format!(
                     "sign-in answered with an unexpected body ({:?} error at line {} column {})",
                     e.classify(),
@@ -173,7 +181,7 @@ impl TokenSource {
                 ),
             }),
             400 | 401 | 403 => {
-                let parsed: ApiErrorBody = serde_json::from_str(&body).unwrap_or_default();
+                let parsed: ApiErrorBody = serde_json::from_slice(&body).unwrap_or_default();
                 let reason =
                     parsed.reason.or(parsed.message).or(parsed.id).unwrap_or_else(|| "credentials refused".into());
                 Err(ZpaError::Unauthorized { reason: format!("sign-in refused (HTTP {status}): {reason}") })
@@ -206,7 +214,8 @@ fn jwt_expiry_from_now(jwt: &str) -> Option<Duration> {
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let exp = claims.get("exp")?.as_u64()?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(exp.saturating_sub(now)))
+    // Capped like `expires_in`: a hostile claim must not overflow the renewal deadline.
+    Some(Duration::from_secs(exp.saturating_sub(now).min(crate::wire::auth::MAX_TOKEN_LIFETIME_SECS)))
 }
 
 /// A transport error with its causes, which reqwest's `Display` leaves out.
@@ -247,5 +256,11 @@ mod tests {
         assert!(lifetime <= Duration::from_secs(100) && lifetime >= Duration::from_secs(98), "{lifetime:?}");
         let opaque: TokenResponse = serde_json::from_value(serde_json::json!({"access_token": "opaque"})).unwrap();
         assert_eq!(token_lifetime(&opaque), DEFAULT_LIFETIME);
+        // A hostile claim is capped, so `now + lifetime` can never overflow.
+        let far: TokenResponse =
+            serde_json::from_value(serde_json::json!({"access_token": jwt_with_exp(u64::MAX)})).unwrap();
+        let lifetime = token_lifetime(&far);
+        assert_eq!(lifetime, Duration::from_secs(crate::wire::auth::MAX_TOKEN_LIFETIME_SECS));
+        assert!(tokio::time::Instant::now().checked_add(lifetime).is_some());
     }
 }

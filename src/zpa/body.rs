@@ -17,10 +17,13 @@ pub(crate) enum BodyError {
 /// The whole body, or [`BodyError::TooLarge`] as soon as it passes `limit` bytes.
 pub(crate) async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
     let status = response.status().as_u16();
-    if response.content_length().is_some_and(|announced| announced > limit as u64) {
+    let announced = response.content_length();
+    if announced.is_some_and(|announced| announced > limit as u64) {
         return Err(BodyError::TooLarge { status, limit });
     }
-    let mut body = Vec::new();
+    // Sized up front when announced: growing by doubling would hold up to
+    // twice a large list's bytes (CBI lists are one unpaged body).
+    let mut body = Vec::with_capacity(announced.and_then(|n| usize::try_from(n).ok()).unwrap_or(0));
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
         if body.len() + chunk.len() > limit {
             return Err(BodyError::TooLarge { status, limit });
