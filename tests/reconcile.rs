@@ -192,9 +192,14 @@ async fn a_crash_between_create_and_id_write_leaves_exactly_one_remote_object() 
         })
         .unwrap();
     cluster.apply(microtenant("crashy", "crashy.example.com", json!({}))).await;
-    // The create happened and its answer was lost: the operator says so...
-    cluster.wait_event("crashy", "ReconcileError", "no response to POST").await;
-    // ...and an operator restarted from scratch (no cache, no memory) finds it by name.
+    // The create happened and its answer was lost. Stop the operator at once,
+    // well before its first retry (backoff starts at 1 s) could adopt the
+    // object itself: the operator that recovers must be a fresh one.
+    eventually("the POST", std::time::Duration::from_secs(10), || async {
+        (count(&cluster, POST_MICROTENANTS) == 1).then_some(())
+    })
+    .await;
+    // An operator restarted from scratch (no cache, no memory) finds it by name.
     cluster.stop_operator();
     cluster.start_operator();
     let object = cluster.wait_ready::<Microtenant>("crashy").await;

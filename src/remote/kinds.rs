@@ -1,8 +1,11 @@
 //! How each managed kind is listed, read, created, updated and deleted in ZPA.
 
 use std::future::Future;
-use std::sync::Arc;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::packed::{Listed, Packed};
 use super::snapshot::SnapshotCache;
 use super::tenant::Tenant;
 use crate::reconcile::ManagedKind;
@@ -23,18 +26,23 @@ pub struct Created<R> {
 }
 
 /// The I/O side of a managed kind.
-pub trait RemoteKind: ManagedKind<Remote: Send + Sync + 'static, Desired: Send + Sync> + Send + Sync + 'static {
+pub trait RemoteKind:
+    ManagedKind<Remote: Serialize + DeserializeOwned + Send + Sync + 'static, Desired: Send + Sync>
+    + Send
+    + Sync
+    + 'static
+{
     /// The kind as users see it, for messages and metrics.
     const KIND: &'static str;
 
-    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Self::Remote>;
+    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<Self::Remote>>;
     /// The snapshot a scope lives in.
     fn scope_key(scope: Option<&str>) -> String;
-    /// Every object of a scope, each in its own allocation (see `SnapshotCache`).
+    /// Every object of a scope, packed as the snapshots keep them.
     fn list(
         client: &ZpaClient,
         scope: Option<&str>,
-    ) -> impl Future<Output = Result<Vec<Arc<Self::Remote>>, ZpaError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Listed<Self::Remote>>, ZpaError>> + Send;
     fn get(
         client: &ZpaClient,
         id: &str,
@@ -57,7 +65,7 @@ pub trait RemoteKind: ManagedKind<Remote: Send + Sync + 'static, Desired: Send +
 impl RemoteKind for IsolationProfileKind {
     const KIND: &'static str = "IsolationProfile";
 
-    fn snapshots(tenant: &Tenant) -> &SnapshotCache<CbiProfile> {
+    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<CbiProfile>> {
         &tenant.profiles
     }
 
@@ -65,8 +73,8 @@ impl RemoteKind for IsolationProfileKind {
         scope.unwrap_or("0").to_owned()
     }
 
-    async fn list(client: &ZpaClient, scope: Option<&str>) -> Result<Vec<Arc<CbiProfile>>, ZpaError> {
-        client.list_profiles_shared(scope).await
+    async fn list(client: &ZpaClient, scope: Option<&str>) -> Result<Vec<Listed<CbiProfile>>, ZpaError> {
+        client.list_profiles_as(scope).await
     }
 
     async fn get(client: &ZpaClient, id: &str, scope: Option<&str>) -> Result<CbiProfile, ZpaError> {
@@ -94,7 +102,7 @@ impl RemoteKind for IsolationProfileKind {
 impl RemoteKind for MicrotenantKind {
     const KIND: &'static str = "Microtenant";
 
-    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Microtenant> {
+    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<Microtenant>> {
         &tenant.microtenants
     }
 
@@ -102,8 +110,9 @@ impl RemoteKind for MicrotenantKind {
         String::new()
     }
 
-    async fn list(client: &ZpaClient, _: Option<&str>) -> Result<Vec<Arc<Microtenant>>, ZpaError> {
-        Ok(client.list_microtenants(None).await?.into_iter().map(Arc::new).collect())
+    async fn list(client: &ZpaClient, _: Option<&str>) -> Result<Vec<Listed<Microtenant>>, ZpaError> {
+        // Paged at 500 (and at most 500 per tenant): small enough to pack after the fact.
+        client.list_microtenants(None).await?.iter().map(Listed::new).collect()
     }
 
     async fn get(client: &ZpaClient, id: &str, _: Option<&str>) -> Result<Microtenant, ZpaError> {

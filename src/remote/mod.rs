@@ -2,6 +2,7 @@
 //! resolution, and the writes. Knows the ZPA client, not Kubernetes.
 
 pub mod kinds;
+pub mod packed;
 pub mod references;
 pub mod snapshot;
 pub mod tenant;
@@ -9,6 +10,7 @@ pub mod tenant;
 use crate::reconcile::{Found, Identity, ReconcileError, diff};
 use crate::zpa::ZpaError;
 pub use kinds::{Created, RemoteKind};
+use packed::Packed;
 pub use tenant::{Tenant, TenantDefaults, TenantRegistry};
 
 use std::sync::Arc;
@@ -25,13 +27,13 @@ pub async fn observe<K: RemoteKind>(
     let snapshots = K::snapshots(tenant);
     let load = || list_with_ids::<K>(tenant, scope);
     if let Some(id) = identity.id() {
-        let cached = snapshots.with_fresh(&key, load, |all| all.get(id).map(|r| K::Remote::clone(r))).await?;
+        let cached = snapshots.with_fresh(&key, load, |all| all.get(id).map(|p| p.unpack())).await?.transpose()?;
         if let Some(remote) = cached {
             return Ok(Found::ById(Some(remote)));
         }
         return match K::get(&tenant.client, id, scope).await {
             Ok(remote) => {
-                snapshots.upsert(&key, id, remote.clone());
+                record::<K>(tenant, &key, id, &remote);
                 Ok(Found::ById(Some(remote)))
             }
             Err(ZpaError::NotFound { .. }) => Ok(Found::ById(None)),
@@ -39,20 +41,17 @@ pub async fn observe<K: RemoteKind>(
         };
     }
     let name = identity.lookup_name(desired_name).unwrap_or(desired_name).to_lowercase();
-    let named = |all: &snapshot::ById<K::Remote>| -> Vec<K::Remote> {
-        all.values()
-            .filter(|r| crate::reconcile::RemoteObject::remote_name(r.as_ref()).to_lowercase() == name)
-            .map(|r| K::Remote::clone(r))
-            .collect()
+    let named = |all: &snapshot::ById<Packed<K::Remote>>| -> Result<Vec<K::Remote>, ZpaError> {
+        all.values().filter(|p| p.name().to_lowercase() == name).map(|p| p.unpack()).collect()
     };
-    let matches = snapshots.with_fresh(&key, load, named).await?;
+    let matches = snapshots.with_fresh(&key, load, named).await??;
     // A pending create may have happened after the snapshot was taken (by a
     // replica that died before recording the id): before concluding it never
     // happened, look in a fresh list. Our own creates are already in the
     // snapshot, so this re-list is only paid when the object is not there.
     if matches.is_empty() && matches!(identity, Identity::Pending { .. }) {
         snapshots.invalidate(&key);
-        let fresh = snapshots.with_fresh(&key, || list_with_ids::<K>(tenant, scope), named).await?;
+        let fresh = snapshots.with_fresh(&key, || list_with_ids::<K>(tenant, scope), named).await??;
         return Ok(Found::ByName(fresh));
     }
     Ok(Found::ByName(matches))
@@ -61,12 +60,21 @@ pub async fn observe<K: RemoteKind>(
 async fn list_with_ids<K: RemoteKind>(
     tenant: &Tenant,
     scope: Option<&str>,
-) -> Result<Vec<(String, Arc<K::Remote>)>, ZpaError> {
+) -> Result<Vec<(String, Arc<Packed<K::Remote>>)>, ZpaError> {
     let all = K::list(&tenant.client, scope).await?;
-    Ok(all
-        .into_iter()
-        .filter_map(|r| crate::reconcile::RemoteObject::remote_id(r.as_ref()).map(str::to_owned).map(|id| (id, r)))
-        .collect())
+    Ok(all.into_iter().filter_map(|listed| Some((listed.id?, Arc::new(listed.packed)))).collect())
+}
+
+/// Writes what we now know of an object into its scope's snapshot; if it
+/// cannot be stored, the snapshot must not go on claiming the old state.
+fn record<K: RemoteKind>(tenant: &Tenant, key: &str, id: &str, remote: &K::Remote) {
+    match Packed::pack(remote) {
+        Ok(packed) => K::snapshots(tenant).upsert(key, id, packed),
+        Err(error) => {
+            tracing::warn!(%error, "dropping a snapshot that cannot record a write");
+            K::snapshots(tenant).invalidate(key);
+        }
+    }
 }
 
 /// Creates the object and records it in the snapshot.
@@ -78,7 +86,7 @@ pub async fn create<K: RemoteKind>(
     let key = K::scope_key(scope);
     match K::create(&tenant.client, body, scope).await {
         Ok(created) => {
-            K::snapshots(tenant).upsert(&key, &created.id, created.remote.clone());
+            record::<K>(tenant, &key, &created.id, &created.remote);
             Ok(created)
         }
         Err(error) => {
@@ -122,12 +130,12 @@ pub async fn update<K: RemoteKind>(
     };
     let changes = diff::<K>(desired, &fresh);
     if changes.is_empty() {
-        snapshots.upsert(&key, id, fresh.clone());
+        record::<K>(tenant, &key, id, &fresh);
         return Ok(Updated::AlreadyInSync(fresh));
     }
     let body = K::update_body(desired, &fresh);
     K::update(&tenant.client, id, &body, scope).await?;
-    snapshots.upsert(&key, id, body.clone());
+    record::<K>(tenant, &key, id, &body);
     Ok(Updated::Written(changes, body))
 }
 

@@ -20,8 +20,9 @@ use tokio::time::Instant;
 
 use crate::zpa::ZpaError;
 
-/// Objects of one scope, by id. Each object is its own allocation, so the
-/// map's table holds pointers, not thousands of large structs inline.
+/// Objects of one scope, by id (`T` is how an object is stored, e.g.
+/// [`super::packed::Packed`]). Each is its own allocation, so the map's
+/// table holds pointers, and a write replayed onto a list in flight is shared.
 pub type ById<T> = HashMap<String, Arc<T>>;
 
 #[derive(Debug)]

@@ -9,10 +9,11 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::references::ReferenceCache;
+use super::packed::Packed;
 use super::snapshot::SnapshotCache;
 use crate::crd::{AuthFlow, ZpaProviderConfigSpec};
 use crate::reconcile::ReconcileError;
-use crate::wire::cbi::{CbiProfile, ZpaProfile};
+use crate::wire::cbi::CbiProfile;
 use crate::wire::mgmt::Microtenant;
 use crate::zpa::{
     AuthMode, ClientCredentials, Cloud, Endpoint, RateLimiter, RateLimits, RequestObserver, TenantKey, TlsSettings,
@@ -22,8 +23,8 @@ use crate::zpa::{
 pub struct Tenant {
     pub client: ZpaClient,
     /// CBI profiles by scope (Microtenant id, "0" for Default).
-    pub profiles: SnapshotCache<CbiProfile>,
-    pub microtenants: SnapshotCache<Microtenant>,
+    pub profiles: SnapshotCache<Packed<CbiProfile>>,
+    pub microtenants: SnapshotCache<Packed<Microtenant>>,
     pub zpa_profiles: ZpaProfileIndex,
     pub references: ReferenceCache,
 }
@@ -71,7 +72,7 @@ impl ZpaProfileIndex {
         if found.is_some() || !may_reload {
             return Ok(found);
         }
-        let profiles: Vec<ZpaProfile> = client.list_zpa_profiles(true).await?;
+        let profiles = client.list_zpa_profile_links(true).await?;
         let map: HashMap<String, String> =
             profiles.into_iter().filter_map(|p| p.cbi_profile_id.map(|cbi| (cbi, p.id))).collect();
         let found = map.get(cbi_id).cloned();

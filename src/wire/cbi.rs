@@ -280,6 +280,16 @@ pub struct ZpaProfile {
     pub extra: Extra,
 }
 
+/// The two fields of a ZPA-side profile that link it to its CBI profile,
+/// for an index over thousands of them (the rest is skipped, not parsed).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ZpaProfileLink {
+    pub id: String,
+    #[serde(default)]
+    pub cbi_profile_id: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,15 +2,13 @@
 //! `scopeId`), and the regions, certificates, banners and ZPA-side profiles
 //! that profiles refer to. CBI lists are bare arrays without paging or search.
 
-use std::sync::Arc;
-
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 use super::client::{Call, ZpaClient};
 use super::error::ZpaError;
 use super::pages::same_name;
-use crate::wire::cbi::{CbiBanner, CbiCertificate, CbiProfile, CbiRegion, ZpaProfile};
+use crate::wire::cbi::{CbiBanner, CbiCertificate, CbiProfile, CbiRegion, ZpaProfile, ZpaProfileLink};
 use crate::wire::paths::{self, SCOPE_PARAM};
 
 /// The Microtenant a profile lives in; `None` is the Default Microtenant.
@@ -35,10 +33,10 @@ impl ZpaClient {
         self.cbi_list(self.cbi_call("profiles.list", Method::GET, path, scope)).await
     }
 
-    /// The same list with each profile in its own allocation: for caches that
-    /// hold thousands of them (CBI lists are not paged), so no buffer of
-    /// thousands of inline profiles is ever built.
-    pub async fn list_profiles_shared(&self, scope: Scope<'_>) -> Result<Vec<Arc<CbiProfile>>, ZpaError> {
+    /// The same list, each profile decoded as `T`: for caches that hold
+    /// thousands of them (CBI lists are not paged) in a compact form, so
+    /// thousands of parsed profiles are never held at once.
+    pub async fn list_profiles_as<T: DeserializeOwned>(&self, scope: Scope<'_>) -> Result<Vec<T>, ZpaError> {
         let path = paths::cbi_profiles(self.customer_id());
         self.cbi_list(self.cbi_call("profiles.list", Method::GET, path, scope)).await
     }
@@ -98,6 +96,14 @@ impl ZpaClient {
 
     /// The ZPA-side isolation profiles (numeric ids policy rules refer to).
     pub async fn list_zpa_profiles(&self, show_disabled: bool) -> Result<Vec<ZpaProfile>, ZpaError> {
+        let path = paths::cbi_zpa_profiles(self.customer_id());
+        let call =
+            Call::new("zpaprofiles.list", Method::GET, path).query_opt("showDisabled", show_disabled.then_some("true"));
+        self.cbi_list(call).await
+    }
+
+    /// The same list, only the link from each ZPA-side id to its CBI profile.
+    pub async fn list_zpa_profile_links(&self, show_disabled: bool) -> Result<Vec<ZpaProfileLink>, ZpaError> {
         let path = paths::cbi_zpa_profiles(self.customer_id());
         let call =
             Call::new("zpaprofiles.list", Method::GET, path).query_opt("showDisabled", show_disabled.then_some("true"));
