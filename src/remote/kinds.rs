@@ -27,10 +27,7 @@ pub struct Created<R> {
 
 /// The I/O side of a managed kind.
 pub trait RemoteKind:
-    ManagedKind<Remote: Serialize + DeserializeOwned + Send + Sync + 'static, Desired: Send + Sync>
-    + Send
-    + Sync
-    + 'static
+    ManagedKind<Remote: Serialize + DeserializeOwned + Send + Sync + 'static, Desired: Send + Sync> + Send + Sync + 'static
 {
     /// The kind as users see it, for messages and metrics.
     const KIND: &'static str;

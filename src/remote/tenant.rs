@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::references::ReferenceCache;
 use super::packed::Packed;
+use super::references::ReferenceCache;
 use super::snapshot::SnapshotCache;
 use crate::crd::{AuthFlow, ZpaProviderConfigSpec};
 use crate::reconcile::ReconcileError;
