@@ -53,15 +53,17 @@ fn main() -> ExitCode {
 /// glibc's malloc gives threads that allocate at the same time arenas of
 /// their own (up to eight per core), and after a large block is freed it
 /// raises the size from which blocks are mapped on their own, so the next
-/// list body of megabytes lands in an arena and stays resident. Bounding
-/// both took a 5,000-object operator's peak RSS from 96 to 71 MiB (BENCHMARKS.md).
+/// list body of megabytes lands in an arena and stays resident. One arena and
+/// a fixed 256 KiB threshold took a 5,000-object operator's peak RSS from 96
+/// to 59 MiB (two arenas: 60-65 MiB); the price is some lock contention, seen
+/// only when the operator is CPU-bound (BENCHMARKS.md).
 /// `MALLOC_ARENA_MAX` / `MALLOC_MMAP_THRESHOLD_` in the environment still win.
 /// Called before any thread is started.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_allocator_footprint() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         // SAFETY: mallopt only changes allocator parameters; no thread runs yet.
-        unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
+        unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
     }
     if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
         // SAFETY: as above.
