@@ -192,18 +192,35 @@ async fn a_crash_between_create_and_id_write_leaves_exactly_one_remote_object() 
         })
         .unwrap();
     cluster.apply(microtenant("crashy", "crashy.example.com", json!({}))).await;
-    // The create happened and its answer was lost. Stop the operator at once,
-    // well before its first retry (backoff starts at 1 s) could adopt the
-    // object itself: the operator that recovers must be a fresh one.
-    eventually("the POST", std::time::Duration::from_secs(10), || async {
-        (count(&cluster, POST_MICROTENANTS) == 1).then_some(())
+    // The create happened and its answer was lost: the operator says so.
+    cluster.wait_event("crashy", "ReconcileError", "no response to POST").await;
+    // It crashes. Its own retry may have adopted the object already (under
+    // load, before the stop); what the crash leaves is the marker and no id,
+    // so the object is put back into exactly that state before the restart.
+    cluster.stop_operator_and_wait().await;
+    cluster.set_crashed_after_post("crashy", "crashy").await;
+    // An operator restarted from scratch (no cache, no memory) finds it by name.
+    let adopted = |events: Vec<(String, String)>| {
+        events
+            .iter()
+            .filter(|(reason, note)| reason == "Adopted" && note.contains("adopted existing ZPA object"))
+            .count()
+    };
+    let adopted_before = adopted(cluster.events_for("crashy").await);
+    cluster.start_operator();
+    eventually("the restarted operator's Adopted event", std::time::Duration::from_secs(20), || async {
+        (adopted(cluster.events_for("crashy").await) > adopted_before).then_some(())
     })
     .await;
-    // An operator restarted from scratch (no cache, no memory) finds it by name.
-    cluster.stop_operator();
-    cluster.start_operator();
-    let object = cluster.wait_ready::<Microtenant>("crashy").await;
-    cluster.wait_event("crashy", "Adopted", "adopted existing ZPA object").await;
+    let object = cluster
+        .wait_for::<Microtenant>("crashy", "the id recorded again", |o| {
+            let annotations = &o["metadata"]["annotations"];
+            annotations.get("zpa.operator.dev/external-id").is_some()
+                && annotations.get("zpa.operator.dev/create-pending").is_none()
+                && !o["status"]["id"].is_null()
+                && condition(o, "Ready").is_some_and(|c| c.status == "True")
+        })
+        .await;
     let events: Vec<String> = cluster.events_for("crashy").await.into_iter().map(|(reason, _)| reason).collect();
     assert!(!events.contains(&"Created".to_owned()), "{events:?}");
     let remote = remote_microtenants_named(&cluster.remote_state().await, "crashy");

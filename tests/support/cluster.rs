@@ -99,6 +99,28 @@ impl Cluster {
         }
     }
 
+    /// Stops the controllers and waits until they have stopped: nothing
+    /// they had in flight writes after this returns.
+    pub async fn stop_operator_and_wait(&mut self) {
+        if let Some(handle) = self.operator.take() {
+            handle.abort();
+            let _ = handle.await;
+        }
+    }
+
+    /// Puts a Microtenant into the state a crash right after its POST
+    /// leaves: the create-pending marker for `remote_name`, and no id.
+    pub async fn set_crashed_after_post(&self, name: &str, remote_name: &str) {
+        let marker = json!({"at": jiff::Timestamp::now().to_string(), "name": remote_name}).to_string();
+        let api = self.api::<crd::Microtenant>(Some("default"));
+        let annotations = json!({"metadata": {"annotations": {
+            crd::annotations::EXTERNAL_ID: null, crd::annotations::CREATE_PENDING: marker}}});
+        api.patch(name, &PatchParams::default(), &Patch::Merge(&annotations)).await.expect("marker set");
+        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&json!({"status": {"id": null}})))
+            .await
+            .expect("status id cleared");
+    }
+
     pub async fn create_namespace(&self, name: &str) {
         let namespaces: Api<Namespace> = Api::all(self.kube.clone());
         let namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
