@@ -51,7 +51,7 @@ pub async fn observe<K: RemoteKind>(
     // snapshot, so this re-list is only paid when the object is not there.
     if matches.is_empty() && matches!(identity, Identity::Pending { .. }) {
         snapshots.invalidate(&key);
-        let fresh = snapshots.with_fresh(&key, || list_with_ids::<K>(tenant, scope), named).await??;
+        let fresh = snapshots.with_fresh(&key, load, named).await??;
         return Ok(Found::ByName(fresh));
     }
     Ok(Found::ByName(matches))

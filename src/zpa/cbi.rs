@@ -29,8 +29,7 @@ impl ZpaClient {
     }
 
     pub async fn list_profiles(&self, scope: Scope<'_>) -> Result<Vec<CbiProfile>, ZpaError> {
-        let path = paths::cbi_profiles(self.customer_id());
-        self.cbi_list(self.cbi_call("profiles.list", Method::GET, path, scope)).await
+        self.list_profiles_as(scope).await
     }
 
     /// The same list, each profile decoded as `T`: for caches that hold
@@ -96,14 +95,15 @@ impl ZpaClient {
 
     /// The ZPA-side isolation profiles (numeric ids policy rules refer to).
     pub async fn list_zpa_profiles(&self, show_disabled: bool) -> Result<Vec<ZpaProfile>, ZpaError> {
-        let path = paths::cbi_zpa_profiles(self.customer_id());
-        let call =
-            Call::new("zpaprofiles.list", Method::GET, path).query_opt("showDisabled", show_disabled.then_some("true"));
-        self.cbi_list(call).await
+        self.list_zpa_profiles_as(show_disabled).await
     }
 
     /// The same list, only the link from each ZPA-side id to its CBI profile.
     pub async fn list_zpa_profile_links(&self, show_disabled: bool) -> Result<Vec<ZpaProfileLink>, ZpaError> {
+        self.list_zpa_profiles_as(show_disabled).await
+    }
+
+    async fn list_zpa_profiles_as<T: DeserializeOwned>(&self, show_disabled: bool) -> Result<Vec<T>, ZpaError> {
         let path = paths::cbi_zpa_profiles(self.customer_id());
         let call =
             Call::new("zpaprofiles.list", Method::GET, path).query_opt("showDisabled", show_disabled.then_some("true"));
