@@ -131,20 +131,7 @@ async fn a_terminated_leader_finishes_its_create_releases_the_lease_and_exits_ze
     world.wait_ready("mt", "team-payments").await;
 
     // A Microtenant create that takes 2 s in ZPA is in flight when SIGTERM comes.
-    world
-        .sim(
-            Method::PUT,
-            "/__sim/faults",
-            Some(json!({"latency": {"ms": 2000, "method": "POST", "path": "/microtenants"}})),
-        )
-        .await;
-    let output = world.apply("slow.yaml", &microtenant("team-slow"));
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    world
-        .wait_for("mt", "team-slow", "the create-pending marker (the POST is next)", |o| {
-            o["metadata"]["annotations"]["zpa.operator.dev/create-pending"].is_string()
-        })
-        .await;
+    start_slow_microtenant_create(&world, 2000).await;
     let terminated = SystemTime::now();
     leader.signal("TERM");
 
@@ -245,20 +232,7 @@ async fn a_leader_past_its_shutdown_grace_abandons_the_create_and_still_hands_ov
     let (mut leader, _standby) = two_replicas_with_grace(&world, "300ms").await;
     world.apply_examples();
     world.wait_ready("mt", "team-payments").await;
-    world
-        .sim(
-            Method::PUT,
-            "/__sim/faults",
-            Some(json!({"latency": {"ms": 3000, "method": "POST", "path": "/microtenants"}})),
-        )
-        .await;
-    let output = world.apply("slow.yaml", &microtenant("team-slow"));
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    world
-        .wait_for("mt", "team-slow", "the create-pending marker (the POST is next)", |o| {
-            o["metadata"]["annotations"]["zpa.operator.dev/create-pending"].is_string()
-        })
-        .await;
+    start_slow_microtenant_create(&world, 3000).await;
     let terminated = SystemTime::now();
     leader.signal("TERM");
 
@@ -277,4 +251,23 @@ async fn a_leader_past_its_shutdown_grace_abandons_the_create_and_still_hands_ov
     let slow = world.get_json("mt", "team-slow").expect("still there");
     assert!(slow["metadata"]["annotations"]["zpa.operator.dev/create-pending"].is_string(), "{slow:#}");
     println!("SIGTERM past the shutdown grace (300 ms): exited 0 after {:.2} s", exited.as_secs_f64());
+}
+
+/// Applies Microtenant `team-slow` with its POST taking `latency_ms` in ZPA,
+/// and returns once its create is about to be sent (the marker is written).
+async fn start_slow_microtenant_create(world: &World, latency_ms: u64) {
+    world
+        .sim(
+            Method::PUT,
+            "/__sim/faults",
+            Some(json!({"latency": {"ms": latency_ms, "method": "POST", "path": "/microtenants"}})),
+        )
+        .await;
+    let output = world.apply("slow.yaml", &microtenant("team-slow"));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    world
+        .wait_for("mt", "team-slow", "the create-pending marker (the POST is next)", |o| {
+            o["metadata"]["annotations"]["zpa.operator.dev/create-pending"].is_string()
+        })
+        .await;
 }

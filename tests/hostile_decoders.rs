@@ -257,32 +257,25 @@ fn banner() -> impl Strategy<Value = Value> {
 }
 
 fn zpa_profile() -> impl Strategy<Value = Value> {
-    (id(), text(), option::of(any::<bool>()), option::of(time()), option::of(id()), extra()).prop_map(
-        |(id, name, enabled, ct, cbi, extra)| {
-            object(
-                vec![
-                    ("id", Some(json!(id))),
-                    ("name", Some(json!(name))),
-                    ("enabled", enabled.map(Value::from)),
-                    ("creationTime", ct),
-                    ("cbiProfileId", cbi.map(Value::from)),
-                ],
-                extra,
-            )
-        },
-    )
+    linked_profile("cbiProfileId")
 }
 
 fn isolation_profile() -> impl Strategy<Value = Value> {
+    linked_profile("isolationProfileId")
+}
+
+/// A profile that names its counterpart's id in `link`: ZPA-side profiles
+/// link their CBI profile, isolation profiles their ZPA-side one.
+fn linked_profile(link: &'static str) -> impl Strategy<Value = Value> {
     (id(), text(), option::of(any::<bool>()), option::of(time()), option::of(id()), extra()).prop_map(
-        |(id, name, enabled, ct, cbi, extra)| {
+        move |(id, name, enabled, ct, linked, extra)| {
             object(
                 vec![
                     ("id", Some(json!(id))),
                     ("name", Some(json!(name))),
                     ("enabled", enabled.map(Value::from)),
                     ("creationTime", ct),
-                    ("isolationProfileId", cbi.map(Value::from)),
+                    (link, linked.map(Value::from)),
                 ],
                 extra,
             )

@@ -237,30 +237,38 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 
+    /// A reader whose list is held in flight: it returns once the list has
+    /// started; sending on the returned channel lets the list finish with `items`.
+    async fn reader_with_list_in_flight(
+        cache: &Arc<SnapshotCache<u32>>,
+        items: Vec<(&'static str, u32)>,
+    ) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Result<usize, ZpaError>>) {
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+        let cache = cache.clone();
+        let reader = tokio::spawn(async move {
+            let load = move || {
+                let _ = started_tx.send(());
+                async move {
+                    let _ = release_rx.await;
+                    Ok(listed(items))
+                }
+            };
+            cache.with_fresh("0", load, |m| m.len()).await
+        });
+        started_rx.await.unwrap();
+        (release_tx, reader)
+    }
+
     /// A list that is in flight while we create: the create is replayed onto
     /// it; an invalidation while it is in flight makes the next reader list again.
     #[tokio::test]
     async fn writes_made_while_a_list_is_in_flight_survive_it() {
         let cache = Arc::new(SnapshotCache::new(Duration::from_secs(60)));
-        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
-        let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
-        let reader = {
-            let cache = cache.clone();
-            tokio::spawn(async move {
-                let load = move || {
-                    let _ = started_tx.send(());
-                    async move {
-                        let _ = release_rx.await;
-                        Ok(listed(vec![("listed", 1u32), ("deleted", 3)]))
-                    }
-                };
-                cache.with_fresh("0", load, |m| m.len()).await
-            })
-        };
-        started_rx.await.unwrap();
+        let (release, reader) = reader_with_list_in_flight(&cache, vec![("listed", 1), ("deleted", 3)]).await;
         cache.upsert("0", "created", 2);
         cache.remove("0", "deleted");
-        release_tx.send(()).unwrap();
+        release.send(()).unwrap();
         assert_eq!(reader.await.unwrap().unwrap(), 2, "listed + created, without the deleted one");
         let calls = AtomicUsize::new(0);
         let mut ids =
@@ -268,25 +276,10 @@ mod tests {
         ids.sort();
         assert_eq!((ids, calls.load(Ordering::SeqCst)), (vec!["created".to_owned(), "listed".to_owned()], 0));
 
-        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
-        let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
         cache.invalidate("0");
-        let reader = {
-            let cache = cache.clone();
-            tokio::spawn(async move {
-                let load = move || {
-                    let _ = started_tx.send(());
-                    async move {
-                        let _ = release_rx.await;
-                        Ok(listed(vec![("listed", 1u32)]))
-                    }
-                };
-                cache.with_fresh("0", load, |m| m.len()).await
-            })
-        };
-        started_rx.await.unwrap();
+        let (release, reader) = reader_with_list_in_flight(&cache, vec![("listed", 1)]).await;
         cache.invalidate("0");
-        release_tx.send(()).unwrap();
+        release.send(()).unwrap();
         assert_eq!(reader.await.unwrap().unwrap(), 1, "the reader that listed is served");
         cache.with_fresh("0", || loader(&calls, vec![]), |_| ()).await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 1, "a list that predates an invalidation is not kept");
