@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds the Go test tools of go.mod's `tool` block into a cache directory keyed
+# by go.mod, go.sum and this script, so a warm machine does not rebuild:
+#
+#   tests/controlplane/build.sh            # prints the directory holding the binaries
+#
+# The directory is controlplane/<key>/ under cargo's target directory
+# ($CARGO_TARGET_DIR, else target/ at the workspace root). A build goes to a temporary directory first and
+# is renamed into place only when every tool built, so a half-built cache is never
+# used. Concurrent callers wait on one lock.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cache="${CARGO_TARGET_DIR:-$root/target}/controlplane"
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "tests/controlplane/build.sh: Go is not installed; install Go 1.26 (https://go.dev/dl/) to build the Kubernetes control plane the tests run on" >&2
+  exit 127
+fi
+
+key=$(cat "$here/go.mod" "$here/go.sum" "$here/build.sh" | sha256sum | cut -c1-16)
+out="$cache/$key"
+if [ -f "$out/.complete" ]; then
+  echo "$out"
+  exit 0
+fi
+
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
+if [ -f "$out/.complete" ]; then
+  echo "$out"
+  exit 0
+fi
+
+k8s=$(awk '$1 == "k8s.io/kubernetes" { print $2 }' "$here/go.mod")
+minor=${k8s#v1.}; minor=${minor%%.*}
+ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$k8s -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
+
+tmp="$cache/.building-$key-$$"
+rm -rf "$tmp"
+mkdir -p "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+
+start=$(date +%s)
+echo "tests/controlplane/build.sh: building the test tools ($k8s) into $out; a cold build takes several minutes" >&2
+cd "$here"
+# One `go build` per tool: the binary names differ from the package paths' last element.
+build() { # NAME PACKAGE
+  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/$1" "$2"
+  echo "  built $1" >&2
+}
+build etcd go.etcd.io/etcd/server/v3
+build etcdctl go.etcd.io/etcd/etcdctl/v3
+build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
+build kubectl k8s.io/kubernetes/cmd/kubectl
+
+echo "tests/controlplane/build.sh: built in $(( $(date +%s) - start )) s" >&2
+touch "$tmp/.complete"
+rm -rf "$out"
+mv "$tmp" "$out"
+trap - EXIT
+echo "$out"
