@@ -1,5 +1,7 @@
-//! Fault injection: latency, 5xx, 429 storms, edit-lock 409s, dropped
-//! connections, "drop the response after commit", and malformed answers.
+//! Fault injection: latency, 5xx, 429 storms (with or without `retry-after`),
+//! edit-lock 409s (and 400 `db.simultaneous.request`), dropped connections,
+//! "drop the response after commit", malformed answers, CBI "not mapped"
+//! answers, refused sessions, and domains a deleted Microtenant still holds.
 //!
 //! Set with `--latency-ms`/`--error-rate`, [`super::SimulatorConfig::faults`], or
 //! `PUT /__sim/faults` with a [`FaultConfig`] (JSON, camelCase). Every section is
