@@ -211,6 +211,16 @@ async fn bad_manifests_are_refused_or_reported_and_nothing_is_created() {
             "spec:\n  regions: [Frankfurt, London]\n  securityControls: {flattenedPdf: true, uploadDownload: all}\n",
             "flattenedPdf requires uploadDownload",
         ),
+        (
+            "debug.yaml",
+            "spec:\n  regions: [Frankfurt, London]\n  debugMode: {allowed: true}\n",
+            "debugMode.allowed needs filePasswordSecretRef",
+        ),
+        (
+            "camera.yaml",
+            "spec:\n  regions: [Frankfurt, London]\n  securityControls: {cameraAndMic: true}\n",
+            "cameraAndMic needs Turbo Mode",
+        ),
     ];
     for (file, spec, message) in refused {
         let manifest = format!(
@@ -221,8 +231,8 @@ async fn bad_manifests_are_refused_or_reported_and_nothing_is_created() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success() && stderr.contains(message), "{file}: {stderr}");
     }
-    let no_domains = world.apply("mt.yaml", "apiVersion: zpa.operator.dev/v1alpha1\nkind: Microtenant\nmetadata: {name: bad-mt}\nspec: {criteriaAttributeValues: []}\n");
-    assert!(!no_domains.status.success(), "a Microtenant without domains is refused");
+    let empty_domain = world.apply("mt.yaml", "apiVersion: zpa.operator.dev/v1alpha1\nkind: Microtenant\nmetadata: {name: bad-mt}\nspec: {criteriaAttributeValues: [\"\"]}\n");
+    assert!(!empty_domain.status.success(), "an empty domain is refused (no domain at all is fine)");
 
     // What only ZPA can know is reported in a condition with a stable reason.
     let unknown = world.apply("atlantis.yaml", "apiVersion: zpa.operator.dev/v1alpha1\nkind: IsolationProfile\nmetadata: {name: atlantis}\nspec: {regions: [Frankfurt, Atlantis]}\n");

@@ -107,11 +107,6 @@ async fn out_of_bounds_values_are_refused_with_a_clear_message() {
             "may not be more than 20",
         ),
         (
-            "no domains",
-            microtenant("no-domains", json!({"criteriaAttributeValues": []})),
-            "should have at least 1 items",
-        ),
-        (
             "an empty domain",
             microtenant("empty-domain", json!({"criteriaAttributeValues": [""]})),
             "domains must not be empty",
@@ -151,6 +146,8 @@ async fn out_of_bounds_values_are_refused_with_a_clear_message() {
         profile("max-name", json!({"name": "隔".repeat(255), "description": "é".repeat(4096)})),
         profile("max-regions", json!({"regions": (0..64).map(|i| format!("Region {i}")).collect::<Vec<_>>()})),
         microtenant("max-domain", json!({"criteriaAttributeValues": [format!("{}.com", "d".repeat(249))]})),
+        // No domain at all is a valid Microtenant (privileged approvals only).
+        microtenant("no-domains", json!({"criteriaAttributeValues": [], "privilegedApprovalsEnabled": true})),
     ];
     for manifest in &accepted {
         apply(&cluster, manifest).await.unwrap_or_else(|e| panic!("{}: {e}", manifest["metadata"]["name"]));

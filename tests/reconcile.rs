@@ -336,3 +336,53 @@ async fn a_namespace_scoped_operator_leaves_other_namespaces_alone() {
     assert!(outside.status.is_none() && outside.metadata.finalizers.is_none(), "the other namespace was not touched");
     assert!(remote_microtenants_named(&cluster.remote_state().await, "outside").is_empty());
 }
+
+const GET_PROFILES: &str = "GET /cbiconfig/cbi/api/customers/{customerId}/profiles";
+const GET_PROFILE: &str = "GET /cbiconfig/cbi/api/customers/{customerId}/profiles/{profileId}";
+
+/// ZPA puts the Zscaler Root Certificate on every profile; a spec that lists
+/// only its own certificate is in sync with that, not a PUT every resync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_without_the_root_certificate_costs_no_write_over_resyncs() {
+    let cluster = Cluster::start().await; // 3 s resync
+    cluster.apply(profile("rooted", json!({"certificates": ["Corporate Root CA"]}))).await;
+    cluster.wait_ready::<IsolationProfile>("rooted").await;
+    let remote = remote_profiles_named(&cluster.remote_state().await, "rooted");
+    let names: Vec<&str> =
+        remote[0]["certificates"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Zscaler Root Certificate", "Corporate Root CA"], "ZPA added its root");
+
+    let reads = || count(&cluster, GET_PROFILES) + count(&cluster, GET_PROFILE);
+    let before = reads();
+    eventually("three resyncs", std::time::Duration::from_secs(30), || async { (reads() >= before + 3).then_some(()) })
+        .await;
+    assert_eq!(count(&cluster, PUT_PROFILE), 0, "no write at any resync");
+    let object = cluster.wait_for::<IsolationProfile>("rooted", "the object", |_| true).await;
+    assert_eq!(condition(&object, "Synced").unwrap().reason, "ReconcileSuccess");
+    let certificates = &object["status"]["atProvider"]["certificates"];
+    assert_eq!(certificates.as_array().map(Vec::len), Some(2), "atProvider shows what ZPA holds: {certificates}");
+}
+
+/// A Microtenant with privileged approvals and no domain (created on a real
+/// tenant): accepted by the CRD, created with both flags sent explicitly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_microtenant_without_domains_is_created_with_explicit_flags() {
+    let cluster = Cluster::start().await;
+    cluster
+        .apply(json!({
+            "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "Microtenant",
+            "metadata": {"name": "approvals-only", "namespace": "default"},
+            "spec": {"privilegedApprovalsEnabled": true}
+        }))
+        .await;
+    cluster.wait_ready::<Microtenant>("approvals-only").await;
+    let sent = cluster.sim.last_request(POST_MICROTENANTS).expect("the create was recorded").body;
+    assert_eq!(sent["enabled"], false, "unset, sent as false: {sent}");
+    assert_eq!(sent["privilegedApprovalsEnabled"], true);
+    assert!(sent.get("criteriaAttributeValues").is_none(), "{sent}");
+    let remote = remote_microtenants_named(&cluster.remote_state().await, "approvals-only");
+    assert_eq!(
+        (remote[0]["enabled"].clone(), remote[0]["privilegedApprovalsEnabled"].clone()),
+        (json!(false), json!(true))
+    );
+}

@@ -485,15 +485,9 @@ async fn cbi_profile_validation_errors() {
     let objects = json!({"name": "objects", "regions": [{"id": regions[2]}, {"id": regions[3]}],
         "certificates": [{"id": ROOT_CERT}], "banner": {"id": api.get(&paths::cbi_banners(&api.cid)).await.json()[0]["id"]}});
     let id = api.create_profile(None, objects).await;
-    let duplicate = api.post(&api.profiles(), json!({"name": "OBJECTS", "regionIds": two})).await;
-    assert_eq!((duplicate.status, duplicate.error_id().as_str()), (400, "resource.already.exist"));
-    let rename_clash = api
-        .put(
-            &api.profile(&id),
-            json!({"name": "Default Isolation Profile 72057594037927936 zscaler", "regionIds": two}),
-        )
-        .await;
-    assert_eq!(rename_clash.error_id(), "resource.already.exist");
+    let objects = api.get(&api.profile(&id)).await.json();
+    assert_eq!(objects["regions"].as_array().unwrap().len(), 2);
+    assert_eq!(objects["certificates"][0]["id"], ROOT_CERT);
 
     let malformed = send(
         api.http
@@ -547,20 +541,39 @@ async fn profiles_are_scoped_by_scope_id() {
     let in_default =
         api.create_profile(None, json!({"name": "Shared Name", "regionIds": [regions[0], regions[1]]})).await;
 
-    let default_list = api.get(&api.profiles()).await.json();
     let ids = |list: &Value| {
         list.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
     };
-    assert!(ids(&default_list).contains(&in_default));
-    assert!(!ids(&default_list).contains(&scoped), "scope 0 does not see the Microtenant's profile");
     let zero_list = api.get(&format!("{}?scopeId=0", api.profiles())).await.json();
-    assert_eq!(ids(&zero_list), ids(&default_list), "scopeId=0 is the Default scope");
+    assert!(ids(&zero_list).contains(&in_default));
+    assert!(!ids(&zero_list).contains(&scoped), "scopeId=0 is the Default scope only");
     let scoped_list = api.get(&format!("{}?scopeId={mt_id}", api.profiles())).await.json();
     assert_eq!(ids(&scoped_list), vec![scoped.clone()]);
+    let by_microtenant_id = api.get(&format!("{}?microtenantId={mt_id}", api.profiles())).await.json();
+    assert_eq!(ids(&by_microtenant_id), vec![scoped.clone()], "the Go SDK's microtenantId is a scope too");
+    // Unscoped, as the seed says of inheritable resources: every scope.
+    let unscoped = api.get(&api.profiles()).await.json();
+    assert!(ids(&unscoped).contains(&in_default) && ids(&unscoped).contains(&scoped), "{unscoped}");
+    assert_eq!(ids(&unscoped).len(), ids(&zero_list).len() + 1);
 
-    assert_eq!(api.get(&api.profile(&scoped)).await.status, 404, "invisible from another scope");
+    assert_eq!(api.get(&format!("{}?scopeId=0", api.profile(&scoped))).await.status, 404, "not in scope 0");
     assert_eq!(api.get(&format!("{}?scopeId={mt_id}", api.profile(&scoped))).await.status, 200);
-    assert_eq!(api.delete(&api.profile(&scoped)).await.status, 404);
+    assert_eq!(api.get(&api.profile(&scoped)).await.status, 200, "an unscoped read finds any scope's");
+    assert_eq!(api.delete(&api.profile(&scoped)).await.status, 404, "an unscoped write is a Default-scope write");
+    assert_eq!(api.delete(&format!("{}?scopeId=0", api.profile(&scoped))).await.status, 404);
+
+    // The ZPA-side view is narrowed the same way.
+    let zpa = |query: String| {
+        let api = &api;
+        async move {
+            let list = api.get(&format!("{}{query}", paths::cbi_zpa_profiles(&api.cid))).await.json();
+            list.as_array().unwrap().iter().map(|p| p["cbiProfileId"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(zpa(format!("?scopeId={mt_id}")).await, vec![scoped.clone()]);
+    let zero = zpa("?scopeId=0".to_owned()).await;
+    assert!(zero.contains(&in_default) && !zero.contains(&scoped));
+    assert_eq!(zpa(String::new()).await.len(), zero.len() + 1, "unscoped: every scope");
 
     let unknown = api.get(&format!("{}?scopeId=123456", api.profiles())).await;
     assert_eq!(unknown.status, 400);
@@ -687,6 +700,136 @@ async fn isolation_profiles_paginate_over_1200_profiles() {
     let state = api.state().await;
     assert_eq!(state["counts"]["profiles"], 1_201);
     assert_eq!(state["profiles"][&mt_b].as_array().unwrap().len(), 400);
+}
+
+/// Two profiles with one name, in one scope: the tenant accepts them (no
+/// source shows a refusal). The refusal stays available as a switch.
+#[tokio::test]
+async fn duplicate_profile_names_are_accepted_unless_refused_on_purpose() {
+    let sim = start(no_limits()).await;
+    let api = Api::new(&sim).await;
+    let regions = api.region_ids().await;
+    let body = json!({"name": "Twin", "regionIds": [regions[0], regions[1]]});
+    let first = api.create_profile(None, body.clone()).await;
+    let second = api.create_profile(None, json!({"name": "twin", "regionIds": [regions[0], regions[1]]})).await;
+    assert_ne!(first, second);
+    let twins: Vec<Value> = api
+        .get(&api.profiles())
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"].as_str().unwrap().eq_ignore_ascii_case("twin"))
+        .cloned()
+        .collect();
+    assert_eq!(twins.len(), 2);
+    let mut renamed = api.get(&api.profile(&second)).await.json();
+    renamed["name"] = json!("Twin");
+    assert_eq!(api.put(&api.profile(&second), renamed.clone()).await.status, 200, "a rename onto a name too");
+
+    let behaviour =
+        api.admin(Method::PUT, "/__sim/behaviour", Some(json!({"refuseDuplicateProfileNames": true}))).await;
+    assert_eq!(behaviour.status, 200);
+    assert_eq!(api.admin(Method::GET, "/__sim/behaviour", None).await.json()["refuseDuplicateProfileNames"], true);
+    let refused = api.post(&api.profiles(), body).await;
+    assert_eq!((refused.status, refused.error_id().as_str()), (400, "resource.already.exist"));
+    assert_eq!(api.put(&api.profile(&second), renamed).await.error_id(), "resource.already.exist");
+    api.admin(Method::PUT, "/__sim/behaviour", Some(json!({}))).await;
+    assert_eq!(
+        api.post(&api.profiles(), json!({"name": "Twin", "regionIds": [regions[0], regions[1]]})).await.status,
+        200
+    );
+}
+
+/// The Zscaler Root Certificate is on every profile, whatever was sent.
+#[tokio::test]
+async fn the_root_certificate_is_on_every_profile() {
+    let sim = start(no_limits()).await;
+    let api = Api::new(&sim).await;
+    let regions = api.region_ids().await;
+    let certificates = api.get(&paths::cbi_certificates(&api.cid)).await.json();
+    let custom = certificates.as_array().unwrap().iter().find(|c| c["id"] != ROOT_CERT).unwrap()["id"].clone();
+    let id = api
+        .create_profile(
+            None,
+            json!({"name": "Rooted", "regionIds": [regions[0], regions[1]], "certificateIds": [custom]}),
+        )
+        .await;
+    let ids = |profile: &Value| -> Vec<Value> {
+        profile["certificates"].as_array().unwrap().iter().map(|c| c["id"].clone()).collect()
+    };
+    let mut read = api.get(&api.profile(&id)).await.json();
+    assert_eq!(ids(&read), vec![json!(ROOT_CERT), custom.clone()]);
+    assert_eq!(read["certificates"][0]["name"], "Zscaler Root Certificate");
+    read["certificates"] = json!([{"id": custom}]);
+    read["certificateIds"] = json!([custom]);
+    assert_eq!(api.put(&api.profile(&id), read).await.status, 200);
+    assert_eq!(ids(&api.get(&api.profile(&id)).await.json()), vec![json!(ROOT_CERT), custom], "it cannot be removed");
+}
+
+/// Rules the admin portal enforces, refused the way the API refuses fields.
+#[tokio::test]
+async fn debug_mode_and_camera_rules_are_refused() {
+    let sim = start(no_limits()).await;
+    let api = Api::new(&sim).await;
+    let regions = api.region_ids().await;
+    let base = |extra: Value| {
+        let mut body = json!({"name": "rules", "regionIds": [regions[0], regions[1]]});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let no_password = api.post(&api.profiles(), base(json!({"debugMode": {"allowed": true}}))).await;
+    assert_eq!((no_password.status, no_password.error_id().as_str()), (400, "invalid.resource.argument"));
+    assert_eq!(no_password.json()["params"][0], "debugMode.filePassword");
+    let no_turbo = api.post(&api.profiles(), base(json!({"securityControls": {"cameraAndMic": true}}))).await;
+    assert_eq!(no_turbo.json()["params"][0], "securityControls.cameraAndMic");
+    let fine = base(json!({"debugMode": {"allowed": true, "filePassword": "pw"},
+        "securityControls": {"cameraAndMic": true}, "userExperience": {"zgpu": true}}));
+    assert_eq!(api.post(&api.profiles(), fine).await.status, 200);
+}
+
+/// Each route's last request is kept for tests; sign-in bodies never are.
+#[tokio::test]
+async fn the_last_request_of_each_route_is_kept() {
+    let sim = start(no_limits()).await;
+    let api = Api::new(&sim).await;
+    let mt = api.create_microtenant("Recorded", "recorded.example.com").await;
+    let id = mt["id"].as_str().unwrap();
+    let put = api.put(&format!("{}?x=1", api.microtenant(id)), json!({"name": "Recorded", "description": "d"})).await;
+    assert_eq!(put.status, 204);
+    let route = "PUT /mgmtconfig/v1/admin/customers/{customerId}/microtenants/{microtenantId}";
+    let last = api.admin(Method::GET, &format!("/__sim/requests/last?route={}", route.replace(' ', "%20")), None).await;
+    assert_eq!(last.status, 200, "{}", last.text);
+    let last = last.json();
+    assert_eq!(last["body"], json!({"name": "Recorded", "description": "d"}));
+    assert_eq!(last["query"], "x=1");
+    assert_eq!(last["path"], api.microtenant(id));
+    let all = api.admin(Method::GET, "/__sim/requests/last", None).await.json();
+    assert!(all.get(route).is_some() && all.get("POST /signin").is_none(), "{all}");
+    assert!(!all.to_string().contains(sim.client_secret().expose()), "sign-in bodies are not kept");
+    assert_eq!(api.admin(Method::DELETE, "/__sim/requests", None).await.status, 204);
+    let gone = api.admin(Method::GET, &format!("/__sim/requests/last?route={}", route.replace(' ', "%20")), None).await;
+    assert_eq!(gone.status, 404);
+}
+
+/// "Not mapped" over HTTP: both shapes, any verb, CBI routes only.
+#[tokio::test]
+async fn fault_not_mapped_answers_cbi_routes() {
+    let sim = start(no_limits()).await;
+    let api = Api::new(&sim).await;
+    api.set_faults(json!({"notMapped": {"answer": "noHandler", "count": 2}})).await;
+    let list = api.get(&api.profiles()).await;
+    assert_eq!((list.status, list.json()["reason"].as_str()), (404, Some("No handler found")));
+    assert_eq!(api.get(&api.microtenants()).await.status, 200, "mgmtconfig is not CBI");
+    let delete = api.delete(&api.profile("00000000-0000-0000-0000-000000000000")).await;
+    assert_eq!(delete.status, 404);
+    assert_eq!(api.get(&api.profiles()).await.status, 200, "count used up");
+    api.set_faults(json!({"notMapped": {}})).await;
+    let put = api.put(&api.profile("x"), json!({})).await;
+    assert_eq!((put.status, put.error_id().as_str()), (400, "resource.not.found"));
+    assert_eq!(put.json()["params"], json!(["zpnCbiMapping"]));
+    assert_eq!(api.stats().await["faultsInjected"]["notMapped"], 3);
 }
 
 // ---------------------------------------------------------------- search
@@ -921,6 +1064,38 @@ async fn me_reports_the_session() {
     );
 }
 
+/// An API key made inside a Microtenant: `/me` names the Microtenant, and the
+/// key works in that scope only (the seed: "you must pass the microtenantId").
+#[tokio::test]
+async fn a_key_bound_to_a_microtenant_works_in_that_microtenant() {
+    let sim = start(no_limits()).await;
+    let admin = Api::new(&sim).await;
+    let regions = admin.region_ids().await;
+    let mt = admin.create_microtenant("Bound", "bound.example.com").await;
+    let mt_id = mt["id"].as_str().unwrap().to_owned();
+    let key = json!({"customerId": sim.customer_id(), "clientSecret": "bound-secret", "microtenantId": mt_id});
+    assert_eq!(admin.admin(Method::PUT, "/__sim/credentials/bound-key", Some(key)).await.status, 201);
+    let unknown = json!({"customerId": sim.customer_id(), "clientSecret": "x", "microtenantId": "123"});
+    assert_eq!(admin.admin(Method::PUT, "/__sim/credentials/other-key", Some(unknown)).await.status, 400);
+
+    let bound = Api::with_credentials(&sim, "bound-key", "bound-secret", sim.customer_id()).await;
+    let me = bound.get(paths::ME).await.json();
+    assert_eq!(me["microtenantId"], mt_id.as_str());
+    assert_eq!(me["microtenantName"], "Bound");
+
+    let scoped = format!("{}?scopeId={mt_id}", bound.profiles());
+    let created = bound.post(&scoped, json!({"name": "mine", "regionIds": [regions[0], regions[1]]})).await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    assert_eq!(bound.get(&scoped).await.json().as_array().unwrap().len(), 1);
+    for path in [bound.profiles(), format!("{}?scopeId=0", bound.profiles())] {
+        let refused = bound.get(&path).await;
+        assert_eq!((refused.status, refused.error_id().as_str()), (403, "access.denied"), "{path}");
+    }
+    let refused = bound.post(&bound.microtenants(), json!({"name": "x"})).await;
+    assert_eq!(refused.status, 403, "only Default admins change Microtenants");
+    assert_eq!(admin.get(&admin.profiles()).await.json().as_array().unwrap().len(), 2, "the default key sees all");
+}
+
 // ---------------------------------------------------------------- rate limits
 
 #[tokio::test]
@@ -1116,9 +1291,12 @@ async fn fault_drop_after_commit_applies_then_drops() {
     let names: Vec<&str> =
         state["profiles"]["0"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"crash window"), "the create was applied: {names:?}");
-    // A client that retries blindly now hits the duplicate.
+    // A client that retries blindly makes a second one: the tenant accepts duplicate names.
     let retry = api.post(&api.profiles(), json!({"name": "crash window", "regionIds": [regions[0], regions[1]]})).await;
-    assert_eq!(retry.error_id(), "resource.already.exist");
+    assert_eq!(retry.status, 200);
+    let state = api.state().await;
+    let twins = state["profiles"]["0"].as_array().unwrap().iter().filter(|p| p["name"] == "crash window").count();
+    assert_eq!(twins, 2, "nothing in the tenant stops the duplicate: only the client can");
     let stats = api.stats().await;
     assert_eq!(stats["droppedAfterCommit"], 1);
     assert_eq!(stats["byRouteStatus"]["POST /cbiconfig/cbi/api/customers/{customerId}/profiles"]["dropped"], 1);

@@ -1,10 +1,14 @@
 //! Fault soak: the real operator converges many objects while the ZPA
 //! simulator injects 5xx, 429 storms, latency, edit-lock 409s, dropped
-//! connections and lost create responses, and the operator is SIGKILLed at
-//! random moments. Afterwards every object must be Ready with exactly one
-//! remote object, every Microtenant's admin credentials must be in its
-//! Secret (or the object says it was adopted after its create answer was
-//! lost), and no log may show a panic.
+//! connections, lost create responses and CBI "not mapped" answers, and the
+//! operator is SIGKILLed at random moments. Afterwards every object must be
+//! Ready with exactly one remote object, every Microtenant's admin
+//! credentials must be in its Secret (or the object says it was adopted after
+//! its create answer was lost), and no log may show a panic.
+//!
+//! The simulator accepts duplicate profile names, as ZPA does: nothing but
+//! the operator stands between a lost create answer and a second profile, so
+//! "exactly one remote object per CR" is the operator's doing.
 //!
 //! In the suite it runs small (40 objects, 3 kills). The full run:
 //!
@@ -12,6 +16,8 @@
 //! cargo build --workspace --bins
 //! SOAK_OBJECTS=300 SOAK_KILLS=10 cargo nextest run --test soak --no-capture
 //! ```
+//!
+//! (with `SOAK_SEED=1795988455` to replay the run the issue reports).
 //!
 //! `SOAK_SEED=<n>` replays the kill moments and fault choices of a run (the
 //! seed is printed first); `SOAK_MAX_KILL_PAUSE_MS` is the longest pause
@@ -35,6 +41,8 @@ const GET_LIMIT: &str = "200";
 const WRITE_LIMIT: &str = "100";
 const LATENCY_MS: u64 = 500;
 const SERVER_ERROR_RATE: f64 = 0.2;
+/// Share of CBI calls answered "not mapped" (both real shapes, mixed).
+const NOT_MAPPED_RATE: f64 = 0.05;
 
 struct Settings {
     objects: usize,
@@ -90,13 +98,14 @@ fn manifests(objects: usize) -> (Vec<Value>, usize) {
     (items, microtenants)
 }
 
-/// One phase's faults: constant latency and 5xx rate, plus a 429 storm and
-/// counted edit locks, dropped connections and lost create answers.
+/// One phase's faults: constant latency, 5xx and "not mapped" rates, plus a
+/// 429 storm and counted edit locks, dropped connections and lost create answers.
 fn faults(rng: &mut StdRng) -> Value {
     let status = [500, 502, 503, 504][rng.random_range(0..4)];
     json!({
         "latency": {"ms": LATENCY_MS},
         "serverErrors": {"rate": SERVER_ERROR_RATE, "status": status},
+        "notMapped": {"rate": NOT_MAPPED_RATE, "answer": "mixed"},
         "tooManyRequests": {"durationMs": rng.random_range(1000..3000)},
         "editLock": {"count": rng.random_range(3..8)},
         "dropConnection": {"count": rng.random_range(2..5)},
@@ -164,8 +173,11 @@ async fn objects_converge_once_each_through_faults_and_sigkills() {
     );
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(settings.seed);
+    // No --refuse-duplicate-profile-names: duplicates are accepted, as by ZPA.
     let world =
         World::start_with("30m", &["--get-limit", GET_LIMIT, "--write-limit", WRITE_LIMIT, "--rate-window-secs", "10"]);
+    let behaviour = world.sim(Method::GET, "/__sim/behaviour", None).await;
+    assert_eq!(behaviour["refuseDuplicateProfileNames"], false, "the soak runs with duplicate names allowed");
     world.apply_provider_config();
     let mut operator = start_operator(&world);
 
@@ -289,6 +301,9 @@ async fn objects_converge_once_each_through_faults_and_sigkills() {
     println!("  injected 5xx                {server_errors}");
     println!("  429 answers                 {}", stats["tooManyRequests"]);
     println!("  409 edit locks              {}", stat(&stats, "409"));
+    let not_mapped = stats["faultsInjected"]["notMapped"].as_u64().unwrap_or(0);
+    println!("  CBI 'not mapped' answers    {not_mapped}");
+    println!("  duplicate names             allowed (as ZPA)");
     println!(
         "  dropped connections         {} (of which after commit: {})",
         stats["droppedConnections"], stats["droppedAfterCommit"]
@@ -313,4 +328,5 @@ async fn objects_converge_once_each_through_faults_and_sigkills() {
     assert_eq!(create_incomplete, 0);
     assert_eq!(panics, 0, "panics in the operator log");
     assert!(server_errors > 0 && stats["tooManyRequests"].as_u64() > Some(0), "faults were injected: {stats}");
+    assert!(not_mapped > 0, "'not mapped' answers were injected: {stats}");
 }

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use support::{CapturedLogs, client, eventually, legacy_config, simulator, simulator_with};
 use zpa_operator::simulator::{
-    DropFault, EditLockFault, FaultConfig, RateLimitConfig, ServerErrorFault, SimulatorConfig,
+    DomainHoldFault, DropFault, EditLockBody, EditLockFault, FaultConfig, NotMappedAnswer, NotMappedFault,
+    RateLimitConfig, ServerErrorFault, SessionRefusal, SessionRefusedFault, SimulatorConfig, TooManyRequestsFault,
 };
 use zpa_operator::wire::cbi::CbiProfile;
 use zpa_operator::wire::mgmt::{Filter, FilterBy, Microtenant, SearchRequest};
@@ -91,10 +92,21 @@ async fn profiles_live_in_their_microtenant_scope() {
     let default_id = client.create_profile(&profile("unscoped", &regions), None).await.unwrap();
 
     let in_scope: Vec<String> = client.list_profiles(Some(&scope)).await.unwrap().into_iter().map(|p| p.name).collect();
-    let in_default: Vec<String> = client.list_profiles(None).await.unwrap().into_iter().map(|p| p.name).collect();
     assert_eq!(in_scope, vec!["scoped"]);
-    assert!(in_default.contains(&"unscoped".to_owned()) && !in_default.contains(&"scoped".to_owned()));
-    assert!(client.get_profile(&scoped_id, None).await.unwrap_err().is_not_found(), "not visible outside its scope");
+    // The Default scope goes out without a scopeId today (one switch in the
+    // client), and an unscoped read returns every scope's profiles.
+    let unscoped: Vec<String> = client.list_profiles(None).await.unwrap().into_iter().map(|p| p.name).collect();
+    assert!(unscoped.contains(&"unscoped".to_owned()) && unscoped.contains(&"scoped".to_owned()), "{unscoped:?}");
+    let other_scope = client.create_microtenant(&microtenant("scope-b", "scope-b.example.com")).await.unwrap();
+    let other_scope = other_scope.id.unwrap();
+    let missing = client.get_profile(&scoped_id, Some(&other_scope)).await.unwrap_err();
+    assert!(missing.is_not_found(), "not visible from another scope: {missing:?}");
+    let per_scope = client.list_zpa_profile_links_in(true, Some(&scope)).await.unwrap();
+    assert_eq!(
+        per_scope.iter().filter_map(|l| l.cbi_profile_id.as_deref()).collect::<Vec<_>>(),
+        vec![scoped_id.as_str()]
+    );
+    client.delete_microtenant(&other_scope).await.unwrap();
 
     // Read-modify-write keeps what the client does not model.
     let mut fetched = client.get_profile(&scoped_id, Some(&scope)).await.unwrap();
@@ -386,4 +398,245 @@ async fn secrets_never_reach_debug_output_or_logs() {
         assert!(!text.contains(password.expose()), "admin password in {what}");
         assert!(!text.contains("eyJ"), "a bearer token in {what}");
     }
+}
+
+/// Every CBI call answered "not mapped" (either real answer) is
+/// `CbiNotAvailable`, never `NotFound`; nothing is applied, and the object is
+/// there once CBI answers again.
+#[tokio::test]
+async fn not_mapped_answers_are_cbi_not_available_on_every_cbi_call() {
+    let sim = simulator().await;
+    let client = client(&sim);
+    let regions = two_region_ids(&client).await;
+    let id = client.create_profile(&profile("mapped", &regions), None).await.unwrap();
+    let read = client.get_profile(&id, None).await.unwrap();
+    for answer in [NotMappedAnswer::ZpnCbiMapping, NotMappedAnswer::NoHandler] {
+        sim.set_faults(FaultConfig {
+            not_mapped: Some(NotMappedFault { answer, ..Default::default() }),
+            ..Default::default()
+        })
+        .unwrap();
+        let results: Vec<(&str, Result<(), ZpaError>)> = vec![
+            ("profiles.list", client.list_profiles(None).await.map(drop)),
+            ("profiles.get", client.get_profile(&id, None).await.map(drop)),
+            ("profiles.update", client.update_profile(&id, &read, None).await),
+            ("profiles.delete", client.delete_profile(&id, None).await),
+            ("profiles.create", client.create_profile(&profile("again", &regions), None).await.map(drop)),
+            ("regions.list", client.list_regions().await.map(drop)),
+            ("certificates.list", client.list_certificates().await.map(drop)),
+            ("banners.list", client.list_banners().await.map(drop)),
+            ("zpaprofiles.list", client.list_zpa_profiles(true).await.map(drop)),
+        ];
+        for (operation, result) in results {
+            match result {
+                Err(error @ ZpaError::CbiNotAvailable { .. }) => {
+                    assert!(error.is_retryable(), "{operation}: a tenant condition, retried with backoff");
+                    assert!(!error.is_not_found(), "{operation}");
+                }
+                other => panic!("{answer:?} {operation}: {other:?}"),
+            }
+        }
+        client.list_microtenants(None).await.expect("mgmtconfig is untouched");
+    }
+    assert!(sim.stats().faults_injected["notMapped"] >= 18);
+    sim.set_faults(FaultConfig::default()).unwrap();
+    let still = client.get_profile(&id, None).await.unwrap();
+    assert_eq!(still.name, "mapped", "the DELETE answered 'not mapped' removed nothing");
+    assert_eq!(client.find_profiles_by_name("again", None).await.unwrap().len(), 0, "nor did the POST create");
+}
+
+/// The keys of a JSON object, sorted.
+fn keys(value: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().expect("an object").keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+const PUT_MICROTENANT: &str = "PUT /mgmtconfig/v1/admin/customers/{customerId}/microtenants/{microtenantId}";
+const PUT_PROFILE: &str = "PUT /cbiconfig/cbi/api/customers/{customerId}/profiles/{profileId}";
+
+/// A read-modify-write sends what the API takes, not the last GET: the
+/// Microtenant's writable fields, the profile in the SDKs' update shape.
+#[tokio::test]
+async fn put_bodies_carry_only_what_the_api_takes() {
+    let sim = simulator().await;
+    let client = client(&sim);
+    let created = client
+        .create_microtenant(&Microtenant {
+            description: Some("team".into()),
+            ..microtenant("bodies", "bodies.example.com")
+        })
+        .await
+        .unwrap();
+    let id = created.id.unwrap();
+    let mut read = client.get_microtenant(&id).await.unwrap();
+    assert!(read.scope_order.is_some() && read.operator.is_some() && read.creation_time.is_some(), "{read:?}");
+    read.description = Some("edited".into());
+    client.update_microtenant(&id, &read).await.unwrap();
+    let sent = sim.last_request(PUT_MICROTENANT).expect("the PUT was recorded").body;
+    assert_eq!(
+        keys(&sent),
+        [
+            "criteriaAttribute",
+            "criteriaAttributeValues",
+            "description",
+            "enabled",
+            "id",
+            "name",
+            "privilegedApprovalsEnabled"
+        ]
+    );
+    assert_eq!(sent["id"], id.as_str());
+    assert_eq!(client.get_microtenant(&id).await.unwrap().description.as_deref(), Some("edited"));
+
+    let regions = two_region_ids(&client).await;
+    let profile_id = client.create_profile(&profile("bodies", &regions), None).await.unwrap();
+    let mut read = client.get_profile(&profile_id, None).await.unwrap();
+    assert!(read.cbi_url.is_some() && read.href.is_some() && read.creation_time.is_some(), "{read:?}");
+    read.description = Some("edited".into());
+    client.update_profile(&profile_id, &read, None).await.unwrap();
+    let sent = sim.last_request(PUT_PROFILE).expect("the PUT was recorded").body;
+    assert_eq!(
+        keys(&sent),
+        [
+            "banner",
+            "bannerId",
+            "certificateIds",
+            "certificates",
+            "debugMode",
+            "description",
+            "enabled",
+            "id",
+            "isDefault",
+            "name",
+            "regionIds",
+            "regions",
+            "securityControls",
+            "userExperience"
+        ]
+    );
+    assert_eq!(sent["regions"].as_array().unwrap().len(), 2);
+    assert!(sent["regions"][0].get("name").is_none(), "object forms carry ids only, as the SDKs send them");
+    assert_eq!(client.get_profile(&profile_id, None).await.unwrap().description.as_deref(), Some("edited"));
+}
+
+/// "Resource Access Blocked" (OneAPI under load) gets a new token before the
+/// retry, not the same token again; SESSION_NOT_VALID up to three times.
+#[tokio::test]
+async fn a_refused_session_gets_a_new_token_before_its_retry() {
+    let sim = simulator().await;
+    let client = client(&sim);
+    client.list_regions().await.unwrap();
+    sim.set_faults(FaultConfig {
+        session_refused: Some(SessionRefusedFault { count: 1, ..Default::default() }),
+        ..Default::default()
+    })
+    .unwrap();
+    client.list_regions().await.unwrap();
+    let stats = sim.stats();
+    let route = "GET /cbiconfig/cbi/api/customers/{customerId}/regions";
+    assert_eq!(stats.by_route_status[route].get("401"), Some(&1), "one refusal, then a new token: {stats:?}");
+    assert_eq!(stats.by_route["POST /signin"], 2);
+
+    sim.set_faults(FaultConfig {
+        session_refused: Some(SessionRefusedFault {
+            count: 3,
+            body: SessionRefusal::SessionNotValid,
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+    .unwrap();
+    client.list_regions().await.expect("three refreshes are allowed");
+    assert_eq!(sim.stats().by_route["POST /signin"], 5);
+}
+
+/// 409 api.concurrent.access.error and 400 db.simultaneous.request are retried.
+#[tokio::test]
+async fn concurrent_change_answers_are_retried() {
+    let sim = simulator().await;
+    let client = client(&sim);
+    let id = client.create_microtenant(&microtenant("busy", "busy.example.com")).await.unwrap().id.unwrap();
+    let mut body = client.get_microtenant(&id).await.unwrap();
+    for (status, answer, note) in [
+        (409, EditLockBody::ConcurrentAccess, "409 concurrent access"),
+        (400, EditLockBody::DbSimultaneous, "400 simultaneous request"),
+    ] {
+        sim.set_faults(FaultConfig {
+            edit_lock: Some(EditLockFault { count: 2, status, body: answer, ..Default::default() }),
+            ..Default::default()
+        })
+        .unwrap();
+        body.description = Some(note.into());
+        client.update_microtenant(&id, &body).await.unwrap_or_else(|e| panic!("{note}: {e:?}"));
+        assert_eq!(client.get_microtenant(&id).await.unwrap().description.as_deref(), Some(note));
+    }
+    assert_eq!(sim.stats().faults_injected["editLock"], 4);
+}
+
+/// A 429 without `retry-after` waits for `x-ratelimit-reset`, not a short backoff.
+#[tokio::test]
+async fn a_429_without_retry_after_waits_for_the_rate_limit_reset() {
+    let sim = simulator().await;
+    let client = client(&sim); // quick retries: 20 ms to 200 ms backoff
+    sim.set_faults(FaultConfig {
+        too_many_requests: Some(TooManyRequestsFault {
+            count: Some(1),
+            omit_retry_after: true,
+            ratelimit_reset_secs: Some(2),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+    .unwrap();
+    let started = Instant::now();
+    client.list_regions().await.unwrap();
+    assert_eq!(sim.stats().too_many_requests, 1);
+    assert!(started.elapsed() >= Duration::from_secs(2), "waited {:?}, not the reset", started.elapsed());
+}
+
+/// A domain a just-deleted Microtenant still holds: the create is tried again
+/// a few times (bounded), then it is the API's refusal.
+#[tokio::test]
+async fn a_microtenant_create_waits_a_little_for_a_released_domain() {
+    let sim = simulator().await;
+    let client = client(&sim);
+    sim.set_faults(FaultConfig { domain_hold: Some(DomainHoldFault { ms: 300 }), ..Default::default() }).unwrap();
+    let first = client.create_microtenant(&microtenant("first", "recycled.example.com")).await.unwrap();
+    client.delete_microtenant(first.id.as_deref().unwrap()).await.unwrap();
+    let second = client.create_microtenant(&microtenant("second", "recycled.example.com")).await.unwrap();
+    assert!(second.id.is_some());
+    let route = "POST /mgmtconfig/v1/admin/customers/{customerId}/microtenants";
+    assert!(sim.stats().by_route_status[route].get("400").is_some_and(|n| *n >= 1), "it was refused at first");
+
+    sim.set_faults(FaultConfig { domain_hold: Some(DomainHoldFault { ms: 600_000 }), ..Default::default() }).unwrap();
+    client.delete_microtenant(second.id.as_deref().unwrap()).await.unwrap();
+    let before = sim.stats().by_route[route];
+    let refused = client.create_microtenant(&microtenant("third", "recycled.example.com")).await.unwrap_err();
+    assert!(
+        matches!(&refused, ZpaError::Invalid { id, .. } if id == "domains.already.exists.in.other.microtenant"),
+        "{refused:?}"
+    );
+    assert_eq!(sim.stats().by_route[route] - before, 4, "bounded: the first try and three more");
+}
+
+/// A refusal id the client does not know is tried a few times, then reported
+/// with ZPA's own message, not retried forever and not read as a spec error.
+#[tokio::test]
+async fn an_unknown_refusal_ends_with_zpas_message_after_a_few_tries() {
+    let sim = simulator().await;
+    let client = client(&sim);
+    // The simulator refuses deleting the Default Microtenant with an id of its own.
+    let refused = client.delete_microtenant("0").await.unwrap_err();
+    match &refused {
+        ZpaError::Refused { status: 400, id, reason, .. } => {
+            assert_eq!(id, "default.microtenant.delete.not.allowed");
+            assert!(reason.contains("cannot be deleted"), "{reason}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(!refused.is_retryable());
+    assert_eq!(refused.reason(), "Refused");
+    let route = "DELETE /mgmtconfig/v1/admin/customers/{customerId}/microtenants/{microtenantId}";
+    assert_eq!(sim.stats().by_route[route], 3, "three tries");
 }

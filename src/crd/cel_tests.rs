@@ -58,6 +58,36 @@ fn isolation_profile_create_rules() {
             Some("microtenantRef or microtenantId"),
         ),
         ("empty region name", json!({"regions": ["Frankfurt", ""]}), Some("region names must not be empty")),
+        (
+            "debug mode without a password",
+            with(base_isop(), json!({"debugMode": {"allowed": true}})),
+            Some("debugMode.allowed needs filePasswordSecretRef"),
+        ),
+        (
+            "debug mode with a password",
+            with(
+                base_isop(),
+                json!({"debugMode": {"allowed": true, "filePasswordSecretRef": {"name": "s", "key": "k"}}}),
+            ),
+            None,
+        ),
+        ("debug mode off without a password", with(base_isop(), json!({"debugMode": {"allowed": false}})), None),
+        (
+            "camera without Turbo Mode",
+            with(base_isop(), json!({"securityControls": {"cameraAndMic": true}})),
+            Some("cameraAndMic needs Turbo Mode"),
+        ),
+        (
+            "camera with Turbo Mode off",
+            with(base_isop(), json!({"securityControls": {"cameraAndMic": true}, "userExperience": {"zgpu": false}})),
+            Some("cameraAndMic needs Turbo Mode"),
+        ),
+        (
+            "camera with Turbo Mode",
+            with(base_isop(), json!({"securityControls": {"cameraAndMic": true}, "userExperience": {"zgpu": true}})),
+            None,
+        ),
+        ("camera off", with(base_isop(), json!({"securityControls": {"cameraAndMic": false}})), None),
     ];
     for (name, spec, want) in cases {
         let got = messages(isop(spec).validate_cel());
@@ -124,6 +154,9 @@ fn microtenant_rules() {
     };
     let ok = json!({"criteriaAttributeValues": ["example.com"]});
     assert_eq!(messages(mt(ok.clone()).validate_cel()), "");
+    let no_domains = mt(json!({"privilegedApprovalsEnabled": true}));
+    assert_eq!(messages(no_domains.validate_cel()), "", "domains are optional");
+    assert_eq!(no_domains.spec.criteria_attribute_values, None);
     let bad_name = messages(mt(with(ok.clone(), json!({"name": "team/a"}))).validate_cel());
     assert!(bad_name.contains("name may hold"), "{bad_name}");
     let spaced = messages(mt(with(ok.clone(), json!({"name": "Team A_1.x-y"}))).validate_cel());

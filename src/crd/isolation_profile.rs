@@ -36,6 +36,7 @@ use super::common::{
 #[x_kube(validation = Rule::new(RULE_EXTERNAL_ID_IMMUTABLE).message("externalId is immutable once set"))]
 #[x_kube(validation = Rule::new("!(has(self.microtenantRef) && has(self.microtenantId))").message("set microtenantRef or microtenantId, not both"))]
 #[x_kube(validation = Rule::new(RULE_SCOPE_IMMUTABLE).message("the Microtenant scope (microtenantRef, microtenantId) is immutable; delete and recreate the profile to move it"))]
+#[x_kube(validation = Rule::new(RULE_CAMERA_NEEDS_TURBO).message("securityControls.cameraAndMic needs Turbo Mode: set userExperience.zgpu to true"))]
 #[serde(rename_all = "camelCase")]
 pub struct IsolationProfileSpec {
     #[serde(flatten)]
@@ -84,6 +85,10 @@ pub struct IsolationProfileSpec {
     pub microtenant_id: Option<String>,
 }
 
+/// Camera and microphone need Turbo Mode (`zgpu`), as the admin portal says
+/// (facts §1.2); ZPA refuses the combination, so the API server does first.
+pub const RULE_CAMERA_NEEDS_TURBO: &str = "!(has(self.securityControls) && has(self.securityControls.cameraAndMic) && self.securityControls.cameraAndMic) || (has(self.userExperience) && has(self.userExperience.zgpu) && self.userExperience.zgpu)";
+
 /// The scope cannot move: compares microtenantRef.name / microtenantId, absent or not.
 pub const RULE_SCOPE_IMMUTABLE: &str = "(has(self.microtenantRef) ? self.microtenantRef.name : '') == (has(oldSelf.microtenantRef) ? oldSelf.microtenantRef.name : '') && (has(self.microtenantId) ? self.microtenantId : '') == (has(oldSelf.microtenantId) ? oldSelf.microtenantId : '')";
 
@@ -127,6 +132,7 @@ pub struct SecurityControlsSpec {
     /// Needs `uploadDownload` set to `none` or `upstream`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flattened_pdf: Option<bool>,
+    /// Camera and microphone in isolation; needs `userExperience.zgpu` (Turbo Mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub camera_and_mic: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -197,11 +203,18 @@ pub struct ForwardToZiaSpec {
     pub pac_file_url: Option<String>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+/// Debug mode. Allowing it needs a file password, as ZPA's admin portal does.
+// The rule is the portal's (zpa-api-facts §1.2); ZPA refuses it, so the API server does first.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[x_kube(
+    cel,
+    validation = Rule::new("!self.allowed || has(self.filePasswordSecretRef)")
+        .message("debugMode.allowed needs filePasswordSecretRef: ZPA requires a debug file password")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct DebugModeSpec {
     pub allowed: bool,
-    /// The debug file password, only ever through a Secret key.
+    /// The debug file password, only ever through a Secret key. Required when `allowed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_password_secret_ref: Option<SecretKeyRef>,
 }

@@ -48,11 +48,15 @@ pub struct MicrotenantSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub criteria_attribute: Option<CriteriaAttribute>,
 
-    /// Authentication domains of the tenant; each belongs to one Microtenant only.
-    #[schemars(length(min = 1, max = bounds::DOMAINS), inner(length(max = bounds::DOMAIN)))]
+    /// Authentication domains of the tenant; each belongs to one Microtenant
+    /// only. Optional: a Microtenant with privileged approvals and no domain
+    /// is valid. Left out, the domains are not managed; `[]` manages them as none.
+    // ZPA created such a Microtenant on a real tenant (zpa-api-facts §9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::DOMAINS), inner(length(max = bounds::DOMAIN)))]
     #[x_kube(validation = Rule::new("self.all(d, size(d) > 0)").message("domains must not be empty"))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
-    pub criteria_attribute_values: Vec<String>,
+    pub criteria_attribute_values: Option<Vec<String>>,
 
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privileged_approvals_enabled: Option<bool>,

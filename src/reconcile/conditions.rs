@@ -35,6 +35,9 @@ pub enum Reason {
     RateLimited,
     Unauthorized,
     InvalidSpec,
+    /// ZPA refused with an error id the operator does not know, after a few
+    /// tries; the message is ZPA's. Not retried faster than the backoff.
+    Refused,
     CbiNotAvailable,
     /// ZPA answered with a body the operator cannot use (not JSON, cut short,
     /// wrong types, too large). Retried with backoff.
@@ -67,6 +70,7 @@ impl Reason {
             Reason::RateLimited => "RateLimited",
             Reason::Unauthorized => "Unauthorized",
             Reason::InvalidSpec => "InvalidSpec",
+            Reason::Refused => "Refused",
             Reason::CbiNotAvailable => "CbiNotAvailable",
             Reason::InvalidResponse => "InvalidResponse",
             Reason::InvalidCaBundle => "InvalidCABundle",

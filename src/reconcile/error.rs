@@ -79,6 +79,7 @@ impl ReconcileError {
                 ZpaError::RateLimited { .. } => Reason::RateLimited,
                 ZpaError::Unauthorized { .. } => Reason::Unauthorized,
                 ZpaError::Invalid { .. } => Reason::InvalidSpec,
+                ZpaError::Refused { .. } => Reason::Refused,
                 ZpaError::Duplicate { .. } => Reason::AlreadyExists,
                 ZpaError::CbiNotAvailable { .. } => Reason::CbiNotAvailable,
                 ZpaError::InvalidResponse { .. } => Reason::InvalidResponse,
@@ -143,6 +144,21 @@ mod tests {
             ),
             (ReconcileError::Zpa(ZpaError::Transient { detail: "503".into() }), Reason::ReconcileError, true),
             (ReconcileError::Zpa(ZpaError::Duplicate { reason: "dup".into() }), Reason::AlreadyExists, false),
+            (
+                ReconcileError::Zpa(ZpaError::Refused {
+                    status: 400,
+                    id: "some.new.refusal".into(),
+                    reason: "ZPA says no".into(),
+                    params: vec![],
+                }),
+                Reason::Refused,
+                false,
+            ),
+            (
+                ReconcileError::Zpa(ZpaError::CbiNotAvailable { reason: "zpnCbiMapping".into() }),
+                Reason::CbiNotAvailable,
+                true,
+            ),
             (ReconcileError::DeleteRefused { id: "1".into(), reason: "in use".into() }, Reason::DeleteRefused, true),
             (
                 ReconcileError::Zpa(ZpaError::InvalidResponse {

@@ -4,12 +4,13 @@
 use serde_json::{Value, json};
 
 use super::diff::{FieldChange, overlay, strip_nulls};
-use super::plan::ManagedKind;
+use super::error::ReconcileError;
+use super::plan::{ManagedKind, body_error};
 use crate::crd::{
     IsolationProfileObservation, IsolationProfileSpec, NamedId, SecurityControlsSpec, UserExperienceSpec,
 };
 use crate::secret::SecretString;
-use crate::wire::cbi::{CbiProfile, NamedRef};
+use crate::wire::cbi::{CbiProfile, NamedRef, ROOT_CERTIFICATE_ID, ROOT_CERTIFICATE_NAME};
 
 /// The spec's references turned into ids (and the debug password read from its Secret).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -66,21 +67,38 @@ impl ManagedKind for IsolationProfileKind {
         &desired.name
     }
 
+    /// The Zscaler Root Certificate is left out of the compared certificates
+    /// (see [`is_root_certificate`]).
     fn managed_json(desired: &DesiredProfile) -> Value {
         let mut managed = desired.fields.clone();
         managed["name"] = json!(desired.name);
         managed["regionIds"] = json!(desired.region_ids);
-        managed["certificateIds"] = json!(desired.certificate_ids);
+        managed["certificateIds"] = json!(
+            desired.certificate_ids.as_ref().map(|ids| ids.iter().filter(|id| !is_root_id(id)).collect::<Vec<_>>())
+        );
         managed["bannerId"] = json!(desired.banner_id);
         managed
     }
 
     /// GET returns reference objects and may omit the id arrays: compare ids
-    /// from whichever form is there.
+    /// from whichever form is there. The root certificate, always applied by
+    /// the tenant, is not compared.
     fn observed_json(remote: &CbiProfile) -> Value {
         let mut observed = serde_json::to_value(remote).unwrap_or(Value::Null);
         observed["regionIds"] = json!(remote.effective_region_ids());
-        observed["certificateIds"] = json!(remote.effective_certificate_ids());
+        let roots: Vec<&str> = remote
+            .certificates
+            .iter()
+            .flatten()
+            .filter(|c| is_root_certificate(&c.id, c.name.as_deref()))
+            .map(|c| c.id.as_str())
+            .collect();
+        let certificates: Vec<String> = remote
+            .effective_certificate_ids()
+            .into_iter()
+            .filter(|id| !is_root_id(id) && !roots.contains(&id.as_str()))
+            .collect();
+        observed["certificateIds"] = json!(certificates);
         observed["bannerId"] = json!(remote.effective_banner_id());
         observed
     }
@@ -98,19 +116,24 @@ impl ManagedKind for IsolationProfileKind {
         }
     }
 
-    /// Create sends the id forms only (as the Terraform provider does).
-    fn create_body(desired: &DesiredProfile) -> CbiProfile {
+    /// Create sends the id forms only (as the Terraform provider does), the
+    /// certificates as the spec lists them (the tenant adds its root).
+    fn create_body(desired: &DesiredProfile) -> Result<CbiProfile, ReconcileError> {
         let mut body = strip_nulls(&Self::managed_json(desired));
+        if let Some(ids) = &desired.certificate_ids {
+            body["certificateIds"] = json!(ids);
+        }
         set_password(&mut body, desired);
         decode(body)
     }
 
     /// Update sends both reference forms, over the last read.
-    fn update_body(desired: &DesiredProfile, remote: &CbiProfile) -> CbiProfile {
-        let mut body = serde_json::to_value(remote).unwrap_or_else(|_| json!({}));
+    fn update_body(desired: &DesiredProfile, remote: &CbiProfile) -> Result<CbiProfile, ReconcileError> {
+        let mut body = serde_json::to_value(remote).map_err(|e| body_error("isolation profile", &e))?;
         overlay(&mut body, &Self::managed_json(desired));
         body["regions"] = refs(&desired.region_ids);
         if let Some(ids) = &desired.certificate_ids {
+            body["certificateIds"] = json!(ids);
             body["certificates"] = refs(ids);
         }
         if let Some(id) = &desired.banner_id {
@@ -119,6 +142,25 @@ impl ManagedKind for IsolationProfileKind {
         set_password(&mut body, desired);
         decode(body)
     }
+}
+
+/// Whether a certificate is the Zscaler Root Certificate, which the tenant
+/// applies to every profile and which cannot be removed: its id, or its name
+/// should a tenant give it another id.
+pub fn is_root_certificate(id: &str, name: Option<&str>) -> bool {
+    is_root_id(id) || name.is_some_and(|n| n.eq_ignore_ascii_case(ROOT_CERTIFICATE_NAME))
+}
+
+fn is_root_id(id: &str) -> bool {
+    id == ROOT_CERTIFICATE_ID
+}
+
+/// Whether ZPA holds this profile as its scope's default isolation profile
+/// (`isDefault`). Default profiles are made by ZPA and cannot be deleted, only
+/// edited (help.zscaler.com, Default Isolation Profiles): the delete path must
+/// not try.
+pub fn is_default_profile(remote: &CbiProfile) -> bool {
+    remote.is_default == Some(true)
 }
 
 fn refs(ids: &[String]) -> Value {
@@ -131,9 +173,9 @@ fn set_password(body: &mut Value, desired: &DesiredProfile) {
     }
 }
 
-/// Our own JSON always decodes; a failure would be a bug, surfaced as an empty body.
-fn decode(body: Value) -> CbiProfile {
-    serde_json::from_value(body).unwrap_or_default()
+/// A body that does not decode is an error, never an empty profile sent to ZPA.
+fn decode(body: Value) -> Result<CbiProfile, ReconcileError> {
+    serde_json::from_value(body).map_err(|e| body_error("isolation profile", &e))
 }
 
 /// What `status.atProvider` shows: the server's view of the managed fields.
@@ -286,6 +328,51 @@ mod tests {
             assert_eq!(paths, want, "{name}");
             assert_eq!(matches!(got, Plan::InSync), want.is_empty(), "{name}: {got:?}");
         }
+    }
+
+    /// ZPA adds the Zscaler Root Certificate to every profile and it cannot be
+    /// removed: listing it or not makes no difference to the comparison.
+    #[test]
+    fn the_root_certificate_is_always_there() {
+        let with_certs = |ids: Option<Vec<&str>>| {
+            DesiredProfile::new(
+                "web",
+                &spec(),
+                ResolvedReferences {
+                    certificate_ids: ids.map(|v| v.into_iter().map(String::from).collect()),
+                    ..refs()
+                },
+            )
+        };
+        let root = json!({"id": ROOT_CERTIFICATE_ID, "name": "Zscaler Root Certificate", "isDefault": true});
+        let custom = json!({"id": "c-corp", "name": "Corporate Root CA"});
+        let held = |certs: Value| edit(|v| v["certificates"] = certs);
+        let renamed_root = json!({"id": "other-root-id", "name": "zscaler root certificate"});
+        let cases: Vec<(&str, Option<Vec<&str>>, CbiProfile, bool)> = vec![
+            ("spec leaves the root out", Some(vec!["c-corp"]), held(json!([root, custom])), true),
+            ("spec lists the root too", Some(vec![ROOT_CERTIFICATE_ID, "c-corp"]), held(json!([root, custom])), true),
+            ("only the root, spec empty", Some(vec![]), held(json!([root])), true),
+            ("only the root, spec names it", Some(vec![ROOT_CERTIFICATE_ID]), held(json!([root])), true),
+            ("the root under another id", Some(vec!["c-corp"]), held(json!([renamed_root, custom])), true),
+            ("custom missing", Some(vec!["c-corp"]), held(json!([root])), false),
+            ("an extra custom one", Some(vec![]), held(json!([root, custom])), false),
+            ("unmanaged", None, held(json!([custom])), true),
+        ];
+        for (name, ids, remote, in_sync) in cases {
+            let got = plan::<IsolationProfileKind>(&with_certs(ids), Some(&remote), ManagementPolicy::Manage).unwrap();
+            assert_eq!(matches!(got, Plan::InSync), in_sync, "{name}: {got:?}");
+            if !in_sync {
+                let paths: Vec<&str> = got.changes().iter().map(|c| c.path.as_str()).collect();
+                assert_eq!(paths, ["certificateIds"], "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_default_profile_is_recognised() {
+        assert!(!is_default_profile(&remote_in_sync()));
+        assert!(is_default_profile(&edit(|v| v["isDefault"] = json!(true))));
+        assert!(!is_default_profile(&edit(|v| v["isDefault"] = json!(false))));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use serde_json::{Value, json};
 
 use super::diff::{overlay, strip_nulls};
-use super::plan::ManagedKind;
+use super::error::ReconcileError;
+use super::plan::{ManagedKind, body_error};
 use crate::crd::{CriteriaAttribute, MicrotenantObservation, MicrotenantSpec};
 use crate::wire::mgmt::Microtenant;
 
@@ -52,17 +53,28 @@ impl ManagedKind for MicrotenantKind {
         serde_json::to_value(remote).unwrap_or(Value::Null)
     }
 
-    fn create_body(desired: &DesiredMicrotenant) -> Microtenant {
+    /// The API requires the criteria attribute (AuthDomain is the only one).
+    /// `enabled` and `privilegedApprovalsEnabled` are always sent, `false`
+    /// when the spec leaves them out, as the Go SDK (`microtenants.MicroTenant`
+    /// serialises both without omitempty) and the Terraform provider
+    /// (`expandMicrotenant`, default false) do: the tenant's own defaults (the
+    /// UI and the Python SDK disagree on `enabled`) never decide them.
+    fn create_body(desired: &DesiredMicrotenant) -> Result<Microtenant, ReconcileError> {
         let mut body = strip_nulls(&Self::managed_json(desired));
-        // The API requires the criteria attribute; AuthDomain is the only one.
-        if body.get("criteriaAttribute").is_none() {
-            body["criteriaAttribute"] = json!(CriteriaAttribute::AuthDomain.as_str());
+        for (field, default) in [
+            ("criteriaAttribute", json!(CriteriaAttribute::AuthDomain.as_str())),
+            ("enabled", json!(false)),
+            ("privilegedApprovalsEnabled", json!(false)),
+        ] {
+            if body.get(field).is_none() {
+                body[field] = default;
+            }
         }
         decode(body)
     }
 
-    fn update_body(desired: &DesiredMicrotenant, remote: &Microtenant) -> Microtenant {
-        let mut body = serde_json::to_value(remote).unwrap_or_else(|_| json!({}));
+    fn update_body(desired: &DesiredMicrotenant, remote: &Microtenant) -> Result<Microtenant, ReconcileError> {
+        let mut body = serde_json::to_value(remote).map_err(|e| body_error("Microtenant", &e))?;
         overlay(&mut body, &Self::managed_json(desired));
         if let Some(fields) = body.as_object_mut() {
             for field in NEVER_SENT {
@@ -73,8 +85,18 @@ impl ManagedKind for MicrotenantKind {
     }
 }
 
-fn decode(body: Value) -> Microtenant {
-    serde_json::from_value(body).unwrap_or_default()
+/// The Default Microtenant's id. ZPA makes it and it cannot be deleted: the
+/// delete path must never try (facts §3.1, §7.2).
+pub const DEFAULT_MICROTENANT_ID: &str = "0";
+
+/// Whether `id` is the Default Microtenant.
+pub fn is_default_microtenant(id: &str) -> bool {
+    id.trim() == DEFAULT_MICROTENANT_ID
+}
+
+/// A body that does not decode is an error, never an empty object sent to ZPA.
+fn decode(body: Value) -> Result<Microtenant, ReconcileError> {
+    serde_json::from_value(body).map_err(|e| body_error("Microtenant", &e))
 }
 
 /// What `status.atProvider` shows.
@@ -95,14 +117,14 @@ pub fn observation(remote: &Microtenant) -> MicrotenantObservation {
 mod tests {
     use super::*;
     use crate::crd::ManagementPolicy;
-    use crate::reconcile::plan::{Plan, plan};
+    use crate::reconcile::plan::{Plan, diff, plan};
     use crate::wire::mgmt::MicrotenantUser;
 
     fn spec() -> MicrotenantSpec {
         MicrotenantSpec {
             description: Some("team a".into()),
             enabled: Some(true),
-            criteria_attribute_values: vec!["a.example.com".into(), "b.example.com".into()],
+            criteria_attribute_values: Some(vec!["a.example.com".into(), "b.example.com".into()]),
             ..Default::default()
         }
     }
@@ -160,8 +182,43 @@ mod tests {
         };
         assert_eq!(body.criteria_attribute.as_deref(), Some("AuthDomain"));
         assert_eq!(body.name, "team-a");
-        assert!(body.privileged_approvals_enabled.is_none());
+        assert_eq!(body.enabled, Some(true), "the spec's value");
+        assert_eq!(body.privileged_approvals_enabled, Some(false), "unset is sent as false, not left to the tenant");
         assert!(body.id.is_none());
+    }
+
+    /// No domains: the spec is valid (privileged approvals only), the create
+    /// sends none and every flag explicitly, and the domains are unmanaged.
+    #[test]
+    fn a_microtenant_without_domains() {
+        let spec = MicrotenantSpec { privileged_approvals_enabled: Some(true), ..Default::default() };
+        let desired = DesiredMicrotenant::new("approvals", &spec);
+        let Plan::Create { body } = plan::<MicrotenantKind>(&desired, None, ManagementPolicy::Manage).unwrap() else {
+            panic!("expected create")
+        };
+        let sent = serde_json::to_value(&body).unwrap();
+        assert_eq!(
+            sent,
+            json!({"name": "approvals", "criteriaAttribute": "AuthDomain", "enabled": false,
+                "privilegedApprovalsEnabled": true})
+        );
+        let remote = edit(|v| {
+            v["name"] = json!("approvals");
+            v["privilegedApprovalsEnabled"] = json!(true);
+            v["enabled"] = json!(false);
+        });
+        assert_eq!(plan::<MicrotenantKind>(&desired, Some(&remote), ManagementPolicy::Manage).unwrap(), Plan::InSync);
+        let none = MicrotenantSpec { criteria_attribute_values: Some(vec![]), ..spec };
+        let changes = diff::<MicrotenantKind>(&DesiredMicrotenant::new("approvals", &none), &remote);
+        assert_eq!(changes.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(), ["criteriaAttributeValues"]);
+    }
+
+    #[test]
+    fn the_default_microtenant_is_recognised() {
+        assert!(is_default_microtenant("0"));
+        assert!(is_default_microtenant(" 0"));
+        assert!(!is_default_microtenant("72057594038621068"));
+        assert!(!is_default_microtenant(""));
     }
 
     #[test]

@@ -24,9 +24,20 @@ pub trait ManagedKind {
     fn secret_changes(_desired: &Self::Desired, _remote: &Self::Remote) -> Vec<FieldChange> {
         Vec::new()
     }
-    fn create_body(desired: &Self::Desired) -> Self::Remote;
-    /// The full PUT body: the last read with the managed fields laid over it.
-    fn update_body(desired: &Self::Desired, remote: &Self::Remote) -> Self::Remote;
+    /// The POST body. Fallible: a body that cannot be built is an error, never
+    /// an empty object sent to ZPA.
+    fn create_body(desired: &Self::Desired) -> Result<Self::Remote, ReconcileError>;
+    /// What the object should be after the update: the last read with the
+    /// managed fields laid over it. The client sends only the fields the API
+    /// takes from it (see `ZpaClient::update_profile`, `update_microtenant`).
+    fn update_body(desired: &Self::Desired, remote: &Self::Remote) -> Result<Self::Remote, ReconcileError>;
+}
+
+/// A request body that could not be built (a bug, never sent as something else).
+pub fn body_error(kind: &str, error: &serde_json::Error) -> ReconcileError {
+    ReconcileError::Zpa(crate::zpa::ZpaError::Terminal {
+        detail: format!("cannot build the {kind} request body: {error}"),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,7 +80,7 @@ pub fn plan<K: ManagedKind>(
     policy: ManagementPolicy,
 ) -> Result<Plan<K::Remote>, ReconcileError> {
     match (remote, policy) {
-        (None, ManagementPolicy::Manage) => Ok(Plan::Create { body: K::create_body(desired) }),
+        (None, ManagementPolicy::Manage) => Ok(Plan::Create { body: K::create_body(desired)? }),
         (None, ManagementPolicy::ObserveOnly) => {
             Err(ReconcileError::ExternalNotFound { what: format!("named {:?} to observe", K::desired_name(desired)) })
         }
@@ -78,7 +89,7 @@ pub fn plan<K: ManagedKind>(
             Ok(match (changes.is_empty(), policy) {
                 (true, _) => Plan::InSync,
                 (false, ManagementPolicy::ObserveOnly) => Plan::Drift { changes },
-                (false, ManagementPolicy::Manage) => Plan::Update { body: K::update_body(desired, remote), changes },
+                (false, ManagementPolicy::Manage) => Plan::Update { body: K::update_body(desired, remote)?, changes },
             })
         }
     }

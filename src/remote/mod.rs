@@ -133,7 +133,7 @@ pub async fn update<K: RemoteKind>(
         record::<K>(tenant, &key, id, &fresh);
         return Ok(Updated::AlreadyInSync(fresh));
     }
-    let body = K::update_body(desired, &fresh);
+    let body = K::update_body(desired, &fresh)?;
     K::update(&tenant.client, id, &body, scope).await?;
     record::<K>(tenant, &key, id, &body);
     Ok(Updated::Written(changes, body))

@@ -282,6 +282,24 @@ mod tests {
         ZpaConfig::resolve(&Endpoint::BaseUrl("http://127.0.0.1:9/".into()), &AuthMode::Legacy, "1", credentials)
     }
 
+    /// ZPA's limits are per organisation: two provider configs for one
+    /// customer, one legacy and one OneAPI, spend one budget.
+    #[tokio::test]
+    async fn provider_configs_of_one_customer_share_one_limiter() {
+        let registry = registry();
+        let credentials = ClientCredentials { client_id: "id".into(), client_secret: SecretString::new("secret") };
+        let oneapi = AuthMode::OneApi { vanity_domain: "acme".into(), token_url: None };
+        let via_oneapi =
+            ZpaConfig::resolve(&Endpoint::BaseUrl("http://127.0.0.1:9/".into()), &oneapi, "1", credentials.clone());
+        registry.tenant("legacy", "1", config(), None).unwrap();
+        registry.tenant("oneapi", "1", via_oneapi, None).unwrap();
+        assert_eq!(registry.limiters.lock().unwrap().len(), 1, "one budget for customer 1");
+        let other =
+            ZpaConfig::resolve(&Endpoint::BaseUrl("http://127.0.0.1:9/".into()), &AuthMode::Legacy, "2", credentials);
+        registry.tenant("other", "1", other, None).unwrap();
+        assert_eq!(registry.limiters.lock().unwrap().len(), 2, "another customer, another budget");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_confirmed_tenant_is_current_until_invalidated_or_old() {
         let registry = registry();

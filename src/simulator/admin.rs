@@ -10,12 +10,15 @@
 //! | `PUT /__sim/faults` | [`FaultConfig`] (replaces all; `{}` clears) | the new config |
 //! | `DELETE /__sim/faults` | | 204 |
 //! | `GET/PUT /__sim/rate-limit` | `{"enabled","getLimit"?,"writeLimit"?,"windowMs"?}` | the same |
+//! | `GET/PUT /__sim/behaviour` | [`Behaviour`] (`{"refuseDuplicateProfileNames"?}`) | the same |
+//! | `GET /__sim/requests/last?route=<METHOD route>` | | the last request of that route ([`RecordedRequest`]: `{"method","route","path","query","body"}`), 404 if none; without `route`, every route's last request by `"<METHOD> <route>"` (the stats' keys) |
+//! | `DELETE /__sim/requests` | | 204: forgets every recorded request |
 //! | `GET /__sim/customers` | | `[{"customerId","name","clientIds"}]` |
 //! | `POST /__sim/customers` | `{"customerId"?,"name"?,"clientId","clientSecret","authDomains"?,"openDomainSuffix"?}` | 201 `{"customerId","name","clientId"}`; 409 if taken |
 //! | `POST /__sim/tokens/revoke` | `{"customerId"?}` or empty | `{"revoked": n}` |
 //! | `POST /__sim/tokens/expire` | `{"customerId"?}` or empty | `{"expired": n}`: the tokens now fail as expired ones do |
 //! | `GET /__sim/tokens` | | `[{"token","customerId","expiresInSecs"}]`: every live token (for secret-leak tests) |
-//! | `PUT /__sim/credentials/{clientId}` | `{"customerId","clientSecret"}` | adds or replaces an API key (rotation) |
+//! | `PUT /__sim/credentials/{clientId}` | `{"customerId","clientSecret","microtenantId"?}` | adds or replaces an API key (rotation); with `microtenantId`, a key bound to that Microtenant |
 //! | `DELETE /__sim/credentials/{clientId}` | | 204: the key no longer signs in (its tokens stay until revoked) |
 //! | `GET /__sim/customers/{cid}/state` | | every object of the customer (see [`customer_state`]) |
 //! | `PATCH /__sim/customers/{cid}/profiles/{id}` | JSON merge patch | the stored profile |
@@ -28,7 +31,7 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
@@ -37,9 +40,10 @@ use serde_json::{Value, json};
 use super::customer::Customer;
 use super::error::{ApiError, ApiResult, parse_object};
 use super::faults::FaultConfig;
+use super::query::Params;
 use super::ratelimit::RateLimitConfig;
 use super::seed::{self, AddCustomerError, CustomerSpec};
-use super::state::{Credential, Sim, epoch_secs};
+use super::state::{Behaviour, Credential, RecordedRequest, Sim, epoch_secs};
 use super::stats::Stats;
 use super::{microtenants, profiles};
 use crate::secret::SecretString;
@@ -130,6 +134,37 @@ pub async fn put_rate_limit(State(sim): State<Arc<Sim>>, body: Bytes) -> ApiResu
     });
     sim.limiter().reconfigure(config);
     Ok(Json(rate_limit_view(config)).into_response())
+}
+
+/// `GET /__sim/requests/last[?route=PUT /cbiconfig/.../profiles/{profileId}]`.
+pub async fn last_request(State(sim): State<Arc<Sim>>, RawQuery(query): RawQuery) -> ApiResult {
+    let params = Params::parse(query.as_deref());
+    let requests = sim.requests();
+    match params.get("route") {
+        Some(route) => {
+            let found: Option<&RecordedRequest> = requests.get(route.trim());
+            let found = found.ok_or_else(|| ApiError::not_found(format!("No request recorded for '{route}'.")))?;
+            Ok(Json(found.clone()).into_response())
+        }
+        None => Ok(Json(requests.clone()).into_response()),
+    }
+}
+
+pub async fn clear_requests(State(sim): State<Arc<Sim>>) -> StatusCode {
+    sim.requests().clear();
+    StatusCode::NO_CONTENT
+}
+
+pub async fn get_behaviour(State(sim): State<Arc<Sim>>) -> Json<Behaviour> {
+    Json(sim.world().behaviour)
+}
+
+/// Replaces the behaviour switches (absent ones take their defaults).
+pub async fn put_behaviour(State(sim): State<Arc<Sim>>, body: Bytes) -> ApiResult {
+    let behaviour: Behaviour = body_or(&body, Behaviour::default())?;
+    sim.world().behaviour = behaviour;
+    tracing::info!(?behaviour, "behaviour set");
+    Ok(Json(behaviour).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -262,6 +297,9 @@ pub async fn list_tokens(State(sim): State<Arc<Sim>>) -> Json<Vec<Value>> {
 struct ApiKey {
     customer_id: String,
     client_secret: SecretString,
+    /// A key made inside this Microtenant (absent or `"0"`: the Default one).
+    #[serde(default)]
+    microtenant_id: Option<String>,
 }
 
 /// `PUT /__sim/credentials/{clientId}`: adds an API key to a customer, or
@@ -273,8 +311,15 @@ pub async fn put_credentials(State(sim): State<Arc<Sim>>, Path(client_id): Path<
         return Err(admin_error("clientSecret must not be empty."));
     }
     let mut world = sim.world();
-    customer_of(&mut world, &request.customer_id)?;
-    let credential = Credential { secret: request.client_secret, customer_id: request.customer_id.clone() };
+    let customer = customer_of(&mut world, &request.customer_id)?;
+    let microtenant_id = request.microtenant_id.map(|id| id.trim().to_owned()).filter(|id| id != "0" && !id.is_empty());
+    if let Some(id) = &microtenant_id
+        && customer.microtenants.get(id).is_none()
+    {
+        return Err(admin_error(format!("Microtenant {id} does not exist in customer {}.", request.customer_id)));
+    }
+    let credential =
+        Credential { secret: request.client_secret, customer_id: request.customer_id.clone(), microtenant_id };
     let created = world.credentials.insert(client_id.clone(), credential).is_none();
     tracing::info!(client_id, customer = %request.customer_id, created, "API key set");
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };

@@ -20,13 +20,14 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::query::Params;
-use super::state::{Session, Sim, World, epoch_secs};
+use super::state::{Credential, Session, Sim, World, epoch_secs};
 use crate::secret::SecretString;
 use crate::wire::auth::{ONEAPI_AUDIENCE, TokenResponse};
 use crate::wire::error::ids;
 
-/// Mints a token for `customer_id` and records the session.
-fn mint(world: &mut World, customer_id: &str, client_id: &str, ttl_secs: u64) -> String {
+/// Mints a token for the customer (and Microtenant) of `credential` and records the session.
+fn mint(world: &mut World, credential: &Credential, client_id: &str, ttl_secs: u64) -> String {
+    let customer_id = credential.customer_id.as_str();
     let now = Instant::now();
     world.prune_sessions(now);
     let iat = epoch_secs();
@@ -53,18 +54,19 @@ fn mint(world: &mut World, customer_id: &str, client_id: &str, ttl_secs: u64) ->
         Session {
             customer_id: customer_id.to_owned(),
             expires_at: now.checked_add(std::time::Duration::from_secs(ttl_secs)).unwrap_or(now),
+            microtenant_id: credential.microtenant_id.clone(),
         },
     );
     token
 }
 
-/// The customer of valid credentials.
-fn check_credentials(world: &World, client_id: &str, client_secret: &str) -> Option<String> {
+/// The credential of a valid client id and secret.
+fn check_credentials(world: &World, client_id: &str, client_secret: &str) -> Option<Credential> {
     world
         .credentials
         .get(client_id)
         .filter(|cred| !client_secret.is_empty() && cred.secret.expose() == client_secret)
-        .map(|cred| cred.customer_id.clone())
+        .cloned()
 }
 
 /// `POST /signin` (form `client_id`, `client_secret`): `expires_in` is a string.
@@ -76,14 +78,14 @@ pub async fn signin(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes
     };
     let ttl = sim.token_ttl.as_secs().max(1);
     let mut world = sim.world();
-    let Some(customer_id) = check_credentials(&world, client_id, client_secret) else {
+    let Some(credential) = check_credentials(&world, client_id, client_secret) else {
         tracing::info!(client_id, "sign-in refused: bad credentials");
         return ApiError::new(StatusCode::UNAUTHORIZED, ids::ACCESS_DENIED, "Invalid client credentials.")
             .into_response();
     };
-    let token = mint(&mut world, &customer_id, client_id, ttl);
+    let token = mint(&mut world, &credential, client_id, ttl);
     drop(world);
-    tracing::debug!(client_id, customer_id, "signed in (legacy)");
+    tracing::debug!(client_id, customer_id = credential.customer_id, "signed in (legacy)");
     let response = TokenResponse {
         token_type: "Bearer".to_owned(),
         access_token: SecretString::new(token),
@@ -119,13 +121,13 @@ pub async fn oauth_token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: 
     };
     let ttl = sim.token_ttl.as_secs().max(1);
     let mut world = sim.world();
-    let Some(customer_id) = check_credentials(&world, &client_id, &client_secret) else {
+    let Some(credential) = check_credentials(&world, &client_id, &client_secret) else {
         tracing::info!(client_id, "token request refused: bad credentials");
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed.");
     };
-    let token = mint(&mut world, &customer_id, &client_id, ttl);
+    let token = mint(&mut world, &credential, &client_id, ttl);
     drop(world);
-    tracing::debug!(client_id, customer_id, "signed in (OneAPI)");
+    tracing::debug!(client_id, customer_id = credential.customer_id, "signed in (OneAPI)");
     Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": ttl})).into_response()
 }
 
@@ -160,6 +162,17 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((id.to_owned(), secret.to_owned()))
 }
 
+/// The bearer token of a request, if it carries one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Some(token.trim())
+        }
+        _ => None,
+    }
+}
+
 /// The customer id in an API path (`.../customers/{customerId}/...`).
 pub fn customer_in_path(path: &str) -> Option<&str> {
     let mut segments = path.split('/');
@@ -171,12 +184,7 @@ pub fn customer_in_path(path: &str) -> Option<&str> {
 /// customer in the path.
 pub fn authorize(sim: &Sim, headers: &HeaderMap, path: &str) -> Result<Session, ApiError> {
     let denied = || ApiError::new(StatusCode::UNAUTHORIZED, ids::ACCESS_DENIED, "Access denied");
-    let value = headers.get(header::AUTHORIZATION).ok_or_else(denied)?;
-    let value = value.to_str().map_err(|_| denied())?;
-    let token = match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
-        _ => return Err(denied()),
-    };
+    let token = bearer(headers).ok_or_else(denied)?;
     let session = sim.world().sessions.get(token).cloned();
     let session = session.filter(|s| s.expires_at > Instant::now()).ok_or_else(|| {
         ApiError::new(StatusCode::UNAUTHORIZED, ids::SESSION_NOT_VALID, "Session is not valid. Sign in again.")
@@ -200,7 +208,8 @@ mod tests {
     #[test]
     fn tokens_are_jwt_shaped_with_exp() {
         let mut world = World::new();
-        let token = mint(&mut world, "42", "client", 60);
+        let credential = Credential { secret: "s".into(), customer_id: "42".into(), microtenant_id: None };
+        let token = mint(&mut world, &credential, "client", 60);
         let parts: Vec<&str> = token.split('.').collect();
         assert_eq!(parts.len(), 3);
         let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();

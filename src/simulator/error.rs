@@ -23,13 +23,20 @@ pub struct ApiError {
     pub body: Box<ApiErrorBody>,
     /// Whole seconds, sent as `retry-after: <n>s`.
     pub retry_after_secs: Option<u64>,
+    /// Whole seconds, sent as `x-ratelimit-reset: <n>` (the OneAPI gateway's header).
+    pub ratelimit_reset_secs: Option<u64>,
 }
 
 pub type ApiResult = Result<Response, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, id: &str, reason: impl Into<String>) -> Self {
-        Self { status, body: Box::new(ApiErrorBody::new(id, reason)), retry_after_secs: None }
+        Self {
+            status,
+            body: Box::new(ApiErrorBody::new(id, reason)),
+            retry_after_secs: None,
+            ratelimit_reset_secs: None,
+        }
     }
 
     pub fn bad_request(id: &str, reason: impl Into<String>) -> Self {
@@ -73,6 +80,9 @@ impl IntoResponse for ApiError {
             && let Ok(value) = HeaderValue::from_str(&format!("{secs}s"))
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        if let Some(secs) = self.ratelimit_reset_secs {
+            response.headers_mut().insert("x-ratelimit-reset", HeaderValue::from(secs));
         }
         response
     }

@@ -1,5 +1,7 @@
-//! Fault injection: latency, 5xx, 429 storms, edit-lock 409s, dropped
-//! connections, "drop the response after commit", and malformed answers.
+//! Fault injection: latency, 5xx, 429 storms (with or without `retry-after`),
+//! edit-lock 409s (and 400 `db.simultaneous.request`), dropped connections,
+//! "drop the response after commit", malformed answers, CBI "not mapped"
+//! answers, refused sessions, and domains a deleted Microtenant still holds.
 //!
 //! Set with `--latency-ms`/`--error-rate`, [`super::SimulatorConfig::faults`], or
 //! `PUT /__sim/faults` with a [`FaultConfig`] (JSON, camelCase). Every section is
@@ -41,6 +43,80 @@ pub struct FaultConfig {
     /// (cut short, replaced by garbage, or given the wrong JSON types): a
     /// broken proxy or a bad API release.
     pub malformed_body: Option<MalformedBodyFault>,
+    /// CBI calls (any `/cbiconfig/` route, any verb) answered "not mapped",
+    /// as tenants do when CBI is not available to them, sometimes "randomly"
+    /// (zscaler/zscaler-terraformer#270, #242). Not applied.
+    pub not_mapped: Option<NotMappedFault>,
+    /// The next `count` matching requests are answered 401 as a refused
+    /// session: "Resource Access Blocked" (what OneAPI sends under load) or
+    /// `SESSION_NOT_VALID`. The token used is revoked, as a refused session is.
+    pub session_refused: Option<SessionRefusedFault>,
+    /// After a Microtenant is deleted its domains stay taken for `ms`
+    /// (`domains.already.exists.in.other.microtenant`). Switchable, not the
+    /// default: no recorded answer shows the delay; only the Go SDK's tests,
+    /// which retry that refusal 3 times 2 s apart after a delete, suggest it.
+    pub domain_hold: Option<DomainHoldFault>,
+}
+
+/// Which "not mapped" answer CBI gives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum NotMappedAnswer {
+    /// `400 {"params":["zpnCbiMapping"],"id":"resource.not.found","reason":"resource.not.found"}`
+    /// (zscaler-terraformer#270).
+    #[default]
+    ZpnCbiMapping,
+    /// `404 {"reason":"No handler found","id":"resource.not.found"}` (zscaler-terraformer#242).
+    NoHandler,
+    /// Either, chosen per answer.
+    Mixed,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NotMappedFault {
+    /// Share of matching CBI calls answered "not mapped", 0.0..=1.0. Absent = every one.
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// How many answers before switching off. Absent = no limit.
+    #[serde(default)]
+    pub count: Option<u32>,
+    #[serde(default)]
+    pub answer: NotMappedAnswer,
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Narrows further; only `/cbiconfig/` paths are ever matched.
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+/// Which refused-session body a 401 carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SessionRefusal {
+    /// `{"id":"access.denied","reason":"Resource Access Blocked"}`: OneAPI under load (facts §7.2).
+    #[default]
+    ResourceAccessBlocked,
+    /// `{"id":"SESSION_NOT_VALID",...}`.
+    SessionNotValid,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionRefusedFault {
+    pub count: u32,
+    #[serde(default)]
+    pub body: SessionRefusal,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DomainHoldFault {
+    pub ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -171,6 +247,13 @@ pub struct TooManyRequestsFault {
     /// `retry-after` seconds; by default the storm's time left (or 1).
     #[serde(default)]
     pub retry_after_secs: Option<u64>,
+    /// Send no `retry-after` at all, only `x-ratelimit-reset` (the OneAPI
+    /// gateway's header, seconds until its window resets).
+    #[serde(default)]
+    pub omit_retry_after: bool,
+    /// `x-ratelimit-reset` seconds; by default the same wait as `retry-after`.
+    #[serde(default)]
+    pub ratelimit_reset_secs: Option<u64>,
     #[serde(default)]
     pub method: Option<String>,
     #[serde(default)]
@@ -212,6 +295,9 @@ pub enum EditLockBody {
     EditLock,
     /// The recorded mgmtconfig body: `{"id":"api.concurrent.access.error",...}`.
     ConcurrentAccess,
+    /// `{"id":"db.simultaneous.request",...}`, sent with status 400 by the
+    /// legacy API (the Go SDK retries it, `zscaler/zpa/config.go` checkRetry).
+    DbSimultaneous,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -239,6 +325,9 @@ impl FaultConfig {
             && !(400..=499).contains(&f.status)
         {
             return Err(format!("editLock.status must be 4xx, got {}", f.status));
+        }
+        if self.not_mapped.as_ref().and_then(|f| f.rate).is_some_and(|r| !(0.0..=1.0).contains(&r)) {
+            return Err("notMapped.rate must be between 0.0 and 1.0".to_owned());
         }
         Ok(())
     }
@@ -292,10 +381,19 @@ pub struct Early {
 pub struct Late {
     /// Answer with this instead of handling the request.
     pub reject: Option<ApiError>,
+    /// Which fault section made `reject` (its `FaultConfig` key).
+    pub fault: Option<&'static str>,
     /// Handle the request, then close the connection without the response.
     pub drop_after_commit: bool,
     /// Handle the request, then corrupt its answer body.
     pub malformed_body: Option<MalformedMode>,
+    /// The reject is a refused session: revoke the token that was used.
+    pub revoke_session: bool,
+}
+
+/// Whether a path is a CBI route (`/cbiconfig/...`, `/zpa` prefix or not).
+fn is_cbi(path: &str) -> bool {
+    path.contains("/cbiconfig/")
 }
 
 /// The live fault state: the configuration plus the storm deadline.
@@ -361,10 +459,20 @@ impl FaultState {
     /// `roll` draws a number in 0.0..1.0 for `serverErrors.rate`.
     pub fn late(&mut self, req: RequestInfo<'_>, now: Instant, roll: &mut dyn FnMut() -> f64) -> Late {
         self.expire_storm(now);
-        if let Some(reject) =
-            self.storm(req, now).or_else(|| self.server_error(req, roll)).or_else(|| self.edit_lock(req))
-        {
-            return Late { reject: Some(reject), drop_after_commit: false, malformed_body: None };
+        let reject = self
+            .session_refused(req)
+            .map(|e| (e, "sessionRefused"))
+            .or_else(|| self.storm(req, now).map(|e| (e, "tooManyRequests")))
+            .or_else(|| self.server_error(req, roll).map(|e| (e, "serverErrors")))
+            .or_else(|| self.not_mapped(req, roll).map(|e| (e, "notMapped")))
+            .or_else(|| self.edit_lock(req).map(|e| (e, "editLock")));
+        if let Some((reject, fault)) = reject {
+            return Late {
+                reject: Some(reject),
+                fault: Some(fault),
+                revoke_session: fault == "sessionRefused",
+                ..Late::default()
+            };
         }
         let malformed_body = self.malformed_body(req);
         let mut drop_after_commit = false;
@@ -377,7 +485,59 @@ impl FaultState {
                 self.config.drop_after_commit = None;
             }
         }
-        Late { reject: None, drop_after_commit, malformed_body }
+        Late { reject: None, fault: None, drop_after_commit, malformed_body, revoke_session: false }
+    }
+
+    /// How long a deleted Microtenant's domains stay taken (zero when off).
+    pub fn domain_hold(&self) -> Duration {
+        self.config.domain_hold.as_ref().map_or(Duration::ZERO, |f| Duration::from_millis(f.ms))
+    }
+
+    fn session_refused(&mut self, req: RequestInfo<'_>) -> Option<ApiError> {
+        let f = self.config.session_refused.as_mut()?;
+        if !targets(&f.method, &f.path, req, false) {
+            return None;
+        }
+        let body = f.body;
+        let (fire, used_up) = consume(&mut f.count);
+        if used_up {
+            self.config.session_refused = None;
+        }
+        fire.then(|| match body {
+            SessionRefusal::ResourceAccessBlocked => {
+                ApiError::new(StatusCode::UNAUTHORIZED, ids::ACCESS_DENIED, ids::RESOURCE_ACCESS_BLOCKED)
+            }
+            SessionRefusal::SessionNotValid => {
+                ApiError::new(StatusCode::UNAUTHORIZED, ids::SESSION_NOT_VALID, "Session is not valid. Sign in again.")
+            }
+        })
+    }
+
+    fn not_mapped(&mut self, req: RequestInfo<'_>, roll: &mut dyn FnMut() -> f64) -> Option<ApiError> {
+        let f = self.config.not_mapped.as_mut()?;
+        if !is_cbi(req.path) || !targets(&f.method, &f.path, req, false) {
+            return None;
+        }
+        if let Some(rate) = f.rate
+            && roll() >= rate
+        {
+            return None;
+        }
+        let answer = match f.answer {
+            NotMappedAnswer::Mixed if roll() < 0.5 => NotMappedAnswer::NoHandler,
+            NotMappedAnswer::Mixed => NotMappedAnswer::ZpnCbiMapping,
+            other => other,
+        };
+        if let Some(count) = f.count.as_mut() {
+            let (fire, used_up) = consume(count);
+            if used_up {
+                self.config.not_mapped = None;
+            }
+            if !fire {
+                return None;
+            }
+        }
+        Some(not_mapped_error(answer))
     }
 
     fn malformed_body(&mut self, req: RequestInfo<'_>) -> Option<MalformedMode> {
@@ -408,6 +568,7 @@ impl FaultState {
                 .map(|d| super::ratelimit::retry_after_secs(d.saturating_duration_since(now)))
                 .unwrap_or(1)
         });
+        let (omit_retry_after, reset) = (f.omit_retry_after, f.ratelimit_reset_secs);
         if let Some(count) = f.count.as_mut() {
             let (fire, used_up) = consume(count);
             if used_up {
@@ -418,7 +579,14 @@ impl FaultState {
                 return None;
             }
         }
-        Some(too_many_requests(retry_after))
+        let mut error = too_many_requests(retry_after);
+        if omit_retry_after {
+            error.retry_after_secs = None;
+            error.ratelimit_reset_secs = Some(reset.unwrap_or(retry_after));
+        } else {
+            error.ratelimit_reset_secs = reset;
+        }
+        Some(error)
     }
 
     fn server_error(&mut self, req: RequestInfo<'_>, roll: &mut dyn FnMut() -> f64) -> Option<ApiError> {
@@ -498,8 +666,24 @@ fn edit_lock_error(status: StatusCode, body: EditLockBody) -> ApiError {
             "Unable to modify the resource due to concurrent change requests. Try again",
         )
         .with_params(vec!["com.zscaler.zpn.model.PolicySet".to_owned()]),
+        EditLockBody::DbSimultaneous => {
+            ApiErrorBody::new(ids::DB_SIMULTANEOUS_REQUEST, "Simultaneous requests on the same resource. Try again")
+        }
     };
-    ApiError { status, body: Box::new(body), retry_after_secs: None }
+    ApiError { status, body: Box::new(body), retry_after_secs: None, ratelimit_reset_secs: None }
+}
+
+/// CBI's "not mapped" answers, as tenants gave them.
+pub fn not_mapped_error(answer: NotMappedAnswer) -> ApiError {
+    match answer {
+        NotMappedAnswer::NoHandler => {
+            ApiError::new(StatusCode::NOT_FOUND, ids::RESOURCE_NOT_FOUND, ids::NO_HANDLER_FOUND)
+        }
+        NotMappedAnswer::ZpnCbiMapping | NotMappedAnswer::Mixed => {
+            ApiError::bad_request(ids::RESOURCE_NOT_FOUND, ids::RESOURCE_NOT_FOUND)
+                .with_params(vec![ids::CBI_MAPPING_PARAM.to_owned()])
+        }
+    }
 }
 
 #[cfg(test)]
@@ -648,6 +832,77 @@ mod tests {
             serde_json::from_value(serde_json::json!({"malformedBody": {"mode": "truncate", "path": "/cbiconfig"}}))
                 .unwrap();
         assert_eq!(parsed.malformed_body.unwrap().mode, MalformedMode::Truncate);
+    }
+
+    #[test]
+    fn not_mapped_hits_cbi_routes_only_in_either_shape() {
+        let now = Instant::now();
+        let config = FaultConfig {
+            not_mapped: Some(NotMappedFault { count: Some(3), ..Default::default() }),
+            ..Default::default()
+        };
+        let mut state = FaultState::new(config, now);
+        let (get, put, delete) = (Method::GET, Method::PUT, Method::DELETE);
+        let mgmt = "/mgmtconfig/v1/admin/customers/1/microtenants";
+        assert!(state.late(info(&get, mgmt), now, &mut never()).reject.is_none(), "not a CBI route");
+        for (method, path) in [
+            (&get, "/cbiconfig/cbi/api/customers/1/profiles"),
+            (&put, "/zpa/cbiconfig/cbi/api/customers/1/profiles/u1"),
+            (&delete, "/cbiconfig/cbi/api/customers/1/profiles/u1"),
+        ] {
+            let reject = state.late(info(method, path), now, &mut never()).reject.unwrap();
+            assert_eq!(reject.status, StatusCode::BAD_REQUEST, "{method} {path}");
+            assert_eq!(reject.id(), ids::RESOURCE_NOT_FOUND);
+            assert_eq!(reject.body.params.as_deref(), Some(&[ids::CBI_MAPPING_PARAM.to_owned()][..]));
+        }
+        assert!(state.snapshot(now).not_mapped.is_none(), "count used up");
+
+        let config = FaultConfig {
+            not_mapped: Some(NotMappedFault {
+                rate: Some(0.5),
+                answer: NotMappedAnswer::NoHandler,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut state = FaultState::new(config, now);
+        let path = "/cbiconfig/cbi/api/customers/1/regions";
+        assert!(state.late(info(&get, path), now, &mut || 0.7).reject.is_none(), "roll above the rate");
+        let reject = state.late(info(&get, path), now, &mut || 0.1).reject.unwrap();
+        assert_eq!(reject.status, StatusCode::NOT_FOUND);
+        assert_eq!(reject.body.reason.as_deref(), Some(ids::NO_HANDLER_FOUND));
+        let bad = FaultConfig {
+            not_mapped: Some(NotMappedFault { rate: Some(2.0), ..Default::default() }),
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn refused_sessions_and_429s_without_retry_after() {
+        let now = Instant::now();
+        let config = FaultConfig {
+            session_refused: Some(SessionRefusedFault { count: 1, ..Default::default() }),
+            too_many_requests: Some(TooManyRequestsFault {
+                count: Some(1),
+                omit_retry_after: true,
+                ratelimit_reset_secs: Some(3),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut state = FaultState::new(config, now);
+        let get = Method::GET;
+        let late = state.late(info(&get, "/a"), now, &mut never());
+        assert!(late.revoke_session);
+        let reject = late.reject.unwrap();
+        assert_eq!(reject.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(reject.body.reason.as_deref(), Some(ids::RESOURCE_ACCESS_BLOCKED));
+        let late = state.late(info(&get, "/a"), now, &mut never());
+        assert!(!late.revoke_session);
+        let reject = late.reject.unwrap();
+        assert_eq!(reject.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!((reject.retry_after_secs, reject.ratelimit_reset_secs), (None, Some(3)));
     }
 
     #[test]

@@ -20,16 +20,36 @@ use super::search::{Condition, Search, body_conditions};
 use super::state::{Session, Sim, epoch_secs};
 use crate::wire::mgmt::{AuthDomains, Me, MicrotenantSummary, SearchRequest, SortBy};
 
+/// `GET /mgmtconfig/v1/admin/me`: the session's customer and Microtenant. A
+/// Default-scope session has no `microtenantId` and the name `"default"`
+/// (the seed's first example); a key bound to a Microtenant names it (the
+/// seed's second example).
 pub async fn me(State(sim): State<Arc<Sim>>, Extension(session): Extension<Session>) -> ApiResult {
     let mut world = sim.world();
     let customer = customer_mut(&mut world, &session)?;
+    let microtenant = session.microtenant_id.as_deref().map(|id| (id, customer.microtenants.name_of(id)));
     Ok(Json(Me {
         customer_id: Some(customer.id.clone()),
         customer_name: Some(customer.name.clone()),
-        microtenant_id: None,
-        microtenant_name: Some("default".to_owned()),
+        microtenant_id: microtenant.map(|(id, _)| id.to_owned()),
+        microtenant_name: Some(microtenant.and_then(|(_, name)| name).unwrap_or("default").to_owned()),
     })
     .into_response())
+}
+
+/// "The ability to create [or update] a Microtenant is only supported for
+/// Default Microtenant admins" (the seed): a key bound to a Microtenant is refused.
+fn default_admins_only(session: &Session) -> Result<(), ApiError> {
+    match &session.microtenant_id {
+        None => Ok(()),
+        Some(id) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            crate::wire::error::ids::ACCESS_DENIED,
+            format!(
+                "Only Default Microtenant admins can change Microtenants; this API key belongs to Microtenant {id}."
+            ),
+        )),
+    }
 }
 
 pub async fn auth_domains(State(sim): State<Arc<Sim>>, Extension(session): Extension<Session>) -> ApiResult {
@@ -165,6 +185,7 @@ pub async fn create_microtenant(
     Extension(session): Extension<Session>,
     body: Bytes,
 ) -> ApiResult {
+    default_admins_only(&session)?;
     let input = parse_object(&body)?;
     let mut world = sim.world();
     let customer = customer_mut(&mut world, &session)?;
@@ -180,6 +201,7 @@ pub async fn update_microtenant(
     Path((_, id)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult {
+    default_admins_only(&session)?;
     let input = parse_object(&body)?;
     let mut world = sim.world();
     let customer = customer_mut(&mut world, &session)?;
@@ -193,9 +215,11 @@ pub async fn delete_microtenant(
     Extension(session): Extension<Session>,
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
+    default_admins_only(&session)?;
+    let hold = sim.faults().domain_hold();
     let mut world = sim.world();
     let customer = customer_mut(&mut world, &session)?;
-    microtenants::delete(customer, &id)?;
+    microtenants::delete(customer, &id, hold)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

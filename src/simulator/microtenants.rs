@@ -5,6 +5,7 @@
 //! returned in that response only, and never stored.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -64,6 +65,8 @@ pub struct MicrotenantStore {
     order: BTreeMap<u64, String>,
     names: HashMap<String, String>,
     domains: HashMap<String, String>,
+    /// Domains of deleted Microtenants not released yet (the `domainHold` fault).
+    held: HashMap<String, Instant>,
     next_seq: u64,
 }
 
@@ -92,6 +95,11 @@ impl MicrotenantStore {
 
     pub fn owner_of_domain(&self, domain: &str) -> Option<&str> {
         self.domains.get(&domain.to_lowercase()).map(String::as_str)
+    }
+
+    /// Whether a deleted Microtenant still holds `domain`.
+    pub fn domain_held(&self, domain: &str, now: Instant) -> bool {
+        self.held.get(&domain.to_lowercase()).is_some_and(|until| now < *until)
     }
 
     /// `scopeOrder`: custom Microtenants 1..n in creation order, Default last.
@@ -222,7 +230,8 @@ fn build(
                 )
                 .with_params(vec![domain]));
             }
-            if customer.microtenants.owner_of_domain(&domain).is_some_and(|owner| owner != id) {
+            let held = customer.microtenants.domain_held(&domain, Instant::now());
+            if held || customer.microtenants.owner_of_domain(&domain).is_some_and(|owner| owner != id) {
                 return Err(ApiError::bad_request(
                     ids::DOMAIN_IN_OTHER_MICROTENANT,
                     format!("Domain {domain} already exists in another Microtenant."),
@@ -321,8 +330,9 @@ pub fn update(customer: &mut Customer, id: &str, input: Object, now: u64) -> Res
     Ok(())
 }
 
-/// `DELETE .../microtenants/{id}` (answered 204).
-pub fn delete(customer: &mut Customer, id: &str) -> Result<(), ApiError> {
+/// `DELETE .../microtenants/{id}` (answered 204). Its domains stay taken for
+/// `hold` (zero unless the `domainHold` fault is on).
+pub fn delete(customer: &mut Customer, id: &str, hold: Duration) -> Result<(), ApiError> {
     if id == DEFAULT_SCOPE {
         return Err(ApiError::bad_request(
             sim_ids::DEFAULT_MICROTENANT_DELETE,
@@ -338,7 +348,17 @@ pub fn delete(customer: &mut Customer, id: &str) -> Result<(), ApiError> {
         )
         .with_params(vec![profiles.to_string()]));
     }
-    customer.microtenants.remove(id);
+    if let Some(removed) = customer.microtenants.remove(id)
+        && !hold.is_zero()
+    {
+        let now = Instant::now();
+        let until = now.checked_add(hold).unwrap_or(now);
+        let store = &mut customer.microtenants;
+        store.held.retain(|_, until| now < *until);
+        for domain in removed.domains() {
+            store.held.insert(domain.to_lowercase(), until);
+        }
+    }
     Ok(())
 }
 
@@ -434,7 +454,7 @@ mod tests {
         for (input, id) in cases {
             assert_eq!(create(&mut c, object(input.clone()), 1).unwrap_err().id(), id, "{input}");
         }
-        assert_eq!(delete(&mut c, "0").unwrap_err().id(), sim_ids::DEFAULT_MICROTENANT_DELETE);
+        assert_eq!(delete(&mut c, "0", Duration::ZERO).unwrap_err().id(), sim_ids::DEFAULT_MICROTENANT_DELETE);
     }
 
     #[test]
@@ -446,8 +466,31 @@ mod tests {
         update(&mut c, &id, object(json!({"name": "A2", "criteriaAttributeValues": ["b.example.com"]})), 2).unwrap();
         assert_eq!(c.microtenants.get(&id).unwrap().body["modifiedTime"], "2");
         assert_eq!(c.microtenants.id_by_name("a"), None);
-        delete(&mut c, &id).unwrap();
+        delete(&mut c, &id, Duration::ZERO).unwrap();
         create(&mut c, object(json!({"name": "B", "criteriaAttributeValues": ["b.example.com"]})), 3).unwrap();
+    }
+
+    #[test]
+    fn a_held_domain_is_refused_until_released() {
+        let mut c = customer();
+        let created =
+            create(&mut c, object(json!({"name": "A", "criteriaAttributeValues": ["held.example.com"]})), 1).unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        delete(&mut c, &id, Duration::from_secs(3600)).unwrap();
+        let again = object(json!({"name": "B", "criteriaAttributeValues": ["HELD.example.com"]}));
+        assert_eq!(create(&mut c, again.clone(), 2).unwrap_err().id(), ids::DOMAIN_IN_OTHER_MICROTENANT);
+        assert!(!c.microtenants.domain_held("held.example.com", Instant::now() + Duration::from_secs(3601)));
+        c.microtenants.held.clear();
+        create(&mut c, again, 3).unwrap();
+    }
+
+    #[test]
+    fn a_microtenant_without_domains_is_created_without_an_admin() {
+        let mut c = customer();
+        let created =
+            create(&mut c, object(json!({"name": "Approvals only", "privilegedApprovalsEnabled": true})), 1).unwrap();
+        assert!(created.get("criteriaAttributeValues").is_none());
+        assert!(created.get("user").is_none(), "the recorded create without domains had no user");
     }
 
     #[test]

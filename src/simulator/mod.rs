@@ -45,11 +45,13 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::{
-    DropFault, EditLockBody, EditLockFault, FaultConfig, LatencyFault, MalformedBodyFault, MalformedMode,
-    ServerErrorFault, TooManyRequestsFault,
+    DomainHoldFault, DropFault, EditLockBody, EditLockFault, FaultConfig, LatencyFault, MalformedBodyFault,
+    MalformedMode, NotMappedAnswer, NotMappedFault, ServerErrorFault, SessionRefusal, SessionRefusedFault,
+    TooManyRequestsFault,
 };
 pub use ratelimit::RateLimitConfig;
-pub use seed::{OPEN_DOMAIN_SUFFIX, REGIONS, ROOT_CERTIFICATE_ID};
+pub use seed::{OPEN_DOMAIN_SUFFIX, REGIONS, ROOT_CERTIFICATE_ID, ROOT_CERTIFICATE_NAME};
+pub use state::{Behaviour, RecordedRequest};
 pub use stats::Stats;
 
 use crate::secret::SecretString;
@@ -83,6 +85,8 @@ pub struct SimulatorConfig {
     pub auth_domains: Vec<String>,
     /// Any subdomain of this also belongs to the customer (`None`: only `auth_domains`).
     pub open_domain_suffix: Option<String>,
+    /// Tenant behaviour switches (duplicate profile names accepted by default).
+    pub behaviour: Behaviour,
 }
 
 impl Default for SimulatorConfig {
@@ -102,6 +106,7 @@ impl Default for SimulatorConfig {
             faults: FaultConfig::default(),
             auth_domains: seed::default_auth_domains(),
             open_domain_suffix: Some(OPEN_DOMAIN_SUFFIX.to_owned()),
+            behaviour: Behaviour::default(),
         }
     }
 }
@@ -157,6 +162,11 @@ impl RunningSimulator {
         self.sim.faults().snapshot(Instant::now())
     }
 
+    /// Replaces the tenant behaviour switches (like `PUT /__sim/behaviour`).
+    pub fn set_behaviour(&self, behaviour: Behaviour) {
+        self.sim.world().behaviour = behaviour;
+    }
+
     /// Replaces the rate limits (`None` = off) and resets all windows.
     pub fn set_rate_limit(&self, rate_limit: Option<RateLimitConfig>) {
         self.sim.limiter().reconfigure(rate_limit);
@@ -173,6 +183,12 @@ impl RunningSimulator {
     /// The request counters (like `GET /__sim/stats`).
     pub fn stats(&self) -> Stats {
         self.sim.stats().clone()
+    }
+
+    /// The last request of a route (`"PUT /cbiconfig/cbi/api/customers/{customerId}/profiles/{profileId}"`,
+    /// like `GET /__sim/requests/last?route=...`).
+    pub fn last_request(&self, route: &str) -> Option<RecordedRequest> {
+        self.sim.requests().get(route).cloned()
     }
 
     /// Stops accepting, lets in-flight requests finish (up to 5 s), and returns.
@@ -202,6 +218,7 @@ pub async fn start(config: SimulatorConfig) -> std::io::Result<RunningSimulator>
     let invalid = |msg: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, msg);
     config.faults.validate().map_err(invalid)?;
     let mut world = World::new();
+    world.behaviour = config.behaviour;
     let spec = seed::CustomerSpec {
         customer_id: config.customer_id.clone(),
         name: config.customer_name.clone(),
@@ -280,8 +297,12 @@ pub struct SimulatorArgs {
     /// Share of API calls answered 503 `retryable.server.error` (0.0 to 1.0).
     #[arg(long, default_value_t = 0.0)]
     pub error_rate: f64,
+    /// Share of CBI calls answered "not mapped" (400 `zpnCbiMapping`), as a
+    /// tenant without CBI answers (0.0 to 1.0; 1.0 = always).
+    #[arg(long, default_value_t = 0.0)]
+    pub not_mapped_rate: f64,
     /// Initial faults as JSON, the body `PUT /__sim/faults` takes
-    /// (overrides --latency-ms and --error-rate).
+    /// (overrides --latency-ms, --error-rate and --not-mapped-rate).
     #[arg(long)]
     pub faults_json: Option<String>,
     /// An auth domain of the seeded customer (repeatable; default
@@ -291,13 +312,19 @@ pub struct SimulatorArgs {
     /// Subdomains of this also belong to the customer ("" to switch off).
     #[arg(long, default_value = OPEN_DOMAIN_SUFFIX)]
     pub open_domain_suffix: String,
+    /// Refuse a second CBI profile with a name already used in its scope
+    /// (`resource.already.exist`). Off by default: ZPA accepts duplicates.
+    #[arg(long)]
+    pub refuse_duplicate_profile_names: bool,
 }
 
 impl SimulatorArgs {
     /// The config these flags describe; the error is a usage message.
     pub fn to_config(&self) -> Result<SimulatorConfig, String> {
-        if !(0.0..=1.0).contains(&self.error_rate) {
-            return Err(format!("--error-rate must be between 0.0 and 1.0, got {}", self.error_rate));
+        for (flag, rate) in [("--error-rate", self.error_rate), ("--not-mapped-rate", self.not_mapped_rate)] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("{flag} must be between 0.0 and 1.0, got {rate}"));
+            }
         }
         if self.token_ttl_secs == 0 {
             return Err("--token-ttl-secs must be at least 1".to_owned());
@@ -312,6 +339,8 @@ impl SimulatorArgs {
                 }),
                 server_errors: (self.error_rate > 0.0)
                     .then(|| ServerErrorFault { rate: Some(self.error_rate), ..ServerErrorFault::default() }),
+                not_mapped: (self.not_mapped_rate > 0.0)
+                    .then(|| NotMappedFault { rate: Some(self.not_mapped_rate), ..NotMappedFault::default() }),
                 ..FaultConfig::default()
             },
         };
@@ -336,6 +365,7 @@ impl SimulatorArgs {
                 self.auth_domains.clone()
             },
             open_domain_suffix: Some(self.open_domain_suffix.clone()).filter(|s| !s.is_empty()),
+            behaviour: Behaviour { refuse_duplicate_profile_names: self.refuse_duplicate_profile_names },
         })
     }
 }
@@ -412,6 +442,9 @@ mod tests {
             "5",
             "--error-rate",
             "0.5",
+            "--not-mapped-rate",
+            "0.25",
+            "--refuse-duplicate-profile-names",
             "--auth-domain",
             "corp.test",
             "--open-domain-suffix",
@@ -421,6 +454,8 @@ mod tests {
         assert_eq!(config.rate_limit, None);
         assert_eq!(config.faults.latency.unwrap().ms, 5);
         assert_eq!(config.faults.server_errors.unwrap().rate, Some(0.5));
+        assert_eq!(config.faults.not_mapped.unwrap().rate, Some(0.25));
+        assert!(config.behaviour.refuse_duplicate_profile_names);
         assert_eq!(config.auth_domains, vec!["corp.test"]);
         assert_eq!(config.open_domain_suffix, None);
         assert_eq!(config.client_secret.expose(), DEFAULT_CLIENT_SECRET);
@@ -437,6 +472,8 @@ mod tests {
         let config = Cli::parse_from(["x"]).args.to_config().unwrap();
         assert_eq!(config.rate_limit, Some(RateLimitConfig::default()));
         assert_eq!(config.faults, FaultConfig::default());
+        assert_eq!(config.behaviour, Behaviour::default(), "duplicate profile names are accepted");
         assert!(Cli::parse_from(["x", "--error-rate", "2"]).args.to_config().is_err());
+        assert!(Cli::parse_from(["x", "--not-mapped-rate", "1.5"]).args.to_config().is_err());
     }
 }

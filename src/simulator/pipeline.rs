@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, OriginalUri, Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
@@ -17,7 +17,7 @@ use super::auth;
 use super::conn::ConnHandle;
 use super::faults::{self, RequestInfo};
 use super::ratelimit::{Class, retry_after_secs};
-use super::state::Sim;
+use super::state::{RecordedRequest, Sim};
 use super::stats::Outcome;
 use crate::wire::paths::{ONEAPI_PREFIX, SIGNIN};
 
@@ -82,6 +82,14 @@ pub async fn pipeline(State(sim): State<Arc<Sim>>, mut req: Request, next: Next)
             return faults::too_many_requests(secs).into_response();
         }
         req.extensions_mut().insert(session);
+        // Kept for tests (`GET /__sim/requests/last`); sign-in bodies never are.
+        req = match keep_request(&sim, &method, &route, req).await {
+            Ok(req) => req,
+            Err(response) => {
+                record(Outcome::Status(response.status().as_u16()));
+                return response;
+            }
+        };
     }
 
     let late = {
@@ -89,7 +97,15 @@ pub async fn pipeline(State(sim): State<Arc<Sim>>, mut req: Request, next: Next)
         sim.faults().late(info, Instant::now(), &mut || rng.random::<f64>())
     };
     if let Some(reject) = late.reject {
-        tracing::info!(%method, path = %full_path, status = reject.status.as_u16(), "fault: injected error");
+        tracing::info!(%method, path = %full_path, status = reject.status.as_u16(), fault = ?late.fault, "fault: injected error");
+        if late.revoke_session
+            && let Some(token) = auth::bearer(req.headers())
+        {
+            sim.world().sessions.remove(token);
+        }
+        if let Some(fault) = late.fault {
+            sim.stats().injected(fault);
+        }
         record(Outcome::Status(reject.status.as_u16()));
         return reject.into_response();
     }
@@ -108,6 +124,39 @@ pub async fn pipeline(State(sim): State<Arc<Sim>>, mut req: Request, next: Next)
         Some(mode) => malformed(response, mode).await,
         None => response,
     }
+}
+
+/// The largest request body the API takes (axum's default body limit, which
+/// the handlers' extractors apply as well).
+const MAX_REQUEST_BYTES: usize = 2 * 1024 * 1024;
+
+/// Reads the request body, records it as the last request of its route, and
+/// hands the request on unchanged.
+async fn keep_request(sim: &Sim, method: &Method, route: &str, req: Request) -> Result<Request, Response> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await.map_err(|_| {
+        super::error::ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            super::error::sim_ids::MALFORMED_BODY,
+            "The request body is too large.",
+        )
+        .into_response()
+    })?;
+    let body = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    let recorded = RecordedRequest {
+        method: method.to_string(),
+        route: route.to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        body,
+    };
+    sim.requests().insert(format!("{method} {route}"), recorded);
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 /// The same answer (status, headers) with its body corrupted.

@@ -11,9 +11,8 @@ use super::{microtenants, profiles};
 use crate::secret::SecretString;
 use crate::wire::cbi::{CbiBanner, CbiCertificate, CbiRegion};
 
-/// The built-in root certificate every tenant has.
-pub const ROOT_CERTIFICATE_ID: &str = "87122222-457f-11ed-b878-0242ac120002";
-pub const ROOT_CERTIFICATE_NAME: &str = "Zscaler Root Certificate";
+/// The built-in root certificate every tenant has (on every profile, always).
+pub use crate::wire::cbi::{ROOT_CERTIFICATE_ID, ROOT_CERTIFICATE_NAME};
 
 /// Any subdomain of this belongs to every seeded customer (so a benchmark can
 /// give each of 500 Microtenants its own domain).
@@ -64,7 +63,7 @@ pub fn add_customer(world: &mut World, spec: &CustomerSpec) -> Result<(), AddCus
     let customer = build(id_num, &spec.name, &spec.auth_domains, spec.open_domain_suffix.as_deref(), zpa_id);
     world.credentials.insert(
         spec.client_id.clone(),
-        Credential { secret: spec.client_secret.clone(), customer_id: customer.id.clone() },
+        Credential { secret: spec.client_secret.clone(), customer_id: customer.id.clone(), microtenant_id: None },
     );
     world.customers.insert(customer.id.clone(), customer);
     Ok(())

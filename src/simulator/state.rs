@@ -22,6 +22,8 @@ pub const FIRST_ZPA_PROFILE_ID: u64 = 216_196_257_331_370_022;
 pub struct Session {
     pub customer_id: String,
     pub expires_at: Instant,
+    /// The Microtenant the API key is bound to (`None`: the Default Microtenant).
+    pub microtenant_id: Option<String>,
 }
 
 /// API client credentials of one customer.
@@ -29,6 +31,38 @@ pub struct Session {
 pub struct Credential {
     pub secret: SecretString,
     pub customer_id: String,
+    /// An API key made inside a Microtenant is bound to it ("The microtenantId
+    /// can be obtained in the API Keys page", the seed).
+    pub microtenant_id: Option<String>,
+}
+
+/// How the simulated tenant behaves where a choice is offered (switchable at
+/// runtime through `PUT /__sim/behaviour`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Behaviour {
+    /// Refuse a second CBI profile with a name already used in its scope
+    /// (off by default: the tenant accepts it; see [`super::profiles::Names`]).
+    pub refuse_duplicate_profile_names: bool,
+}
+
+impl Behaviour {
+    pub fn names(&self) -> super::profiles::Names {
+        super::profiles::Names { refuse_duplicates: self.refuse_duplicate_profile_names }
+    }
+}
+
+/// The last request of one route, as `GET /__sim/requests/last` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The route template without the `/zpa` prefix (as in the stats).
+    pub route: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// The body: JSON when it parses, else its text; `null` when empty.
+    pub body: serde_json::Value,
 }
 
 #[derive(Debug)]
@@ -38,6 +72,7 @@ pub struct World {
     pub credentials: HashMap<String, Credential>,
     /// By access token.
     pub sessions: HashMap<String, Session>,
+    pub behaviour: Behaviour,
     next_zpa_profile_id: u64,
 }
 
@@ -47,6 +82,7 @@ impl World {
             customers: HashMap::new(),
             credentials: HashMap::new(),
             sessions: HashMap::new(),
+            behaviour: Behaviour::default(),
             next_zpa_profile_id: FIRST_ZPA_PROFILE_ID,
         }
     }
@@ -78,6 +114,8 @@ pub struct Sim {
     limiter: Mutex<RateLimiter>,
     faults: Mutex<FaultState>,
     stats: Mutex<Stats>,
+    /// By `"<METHOD> <route template>"`.
+    requests: Mutex<std::collections::BTreeMap<String, RecordedRequest>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -94,6 +132,7 @@ impl Sim {
             limiter: Mutex::new(limiter),
             faults: Mutex::new(faults),
             stats: Mutex::new(Stats::default()),
+            requests: Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 
@@ -111,6 +150,10 @@ impl Sim {
 
     pub fn stats(&self) -> MutexGuard<'_, Stats> {
         lock(&self.stats)
+    }
+
+    pub fn requests(&self) -> MutexGuard<'_, std::collections::BTreeMap<String, RecordedRequest>> {
+        lock(&self.requests)
     }
 }
 

@@ -38,9 +38,16 @@ pub struct Stats {
     pub dropped_after_commit: u64,
     /// Requests that came in under the OneAPI `/zpa` prefix.
     pub one_api_requests: u64,
+    /// Answers made by a fault instead of the handler, by fault (the
+    /// `FaultConfig` key: `notMapped`, `editLock`, ...).
+    pub faults_injected: BTreeMap<String, u64>,
 }
 
 impl Stats {
+    pub fn injected(&mut self, fault: &str) {
+        *self.faults_injected.entry(fault.to_owned()).or_default() += 1;
+    }
+
     pub fn record(&mut self, method: &str, route: &str, one_api: bool, outcome: Outcome) {
         let key = format!("{method} {route}");
         let status = match outcome {

@@ -10,6 +10,14 @@ use serde::{Deserialize, Serialize};
 use super::{Extra, lenient};
 use crate::secret::SecretString;
 
+/// The built-in root certificate of every tenant: `{"id":"87122222-457f-11ed-b878-0242ac120002",
+/// "name":"Zscaler Root Certificate","isDefault":true}` with no `pem` (recorded
+/// tenant traffic, zscaler-sdk-python `tests/integration/zpa/cassettes/TestCBICertificates.yaml`).
+/// It "is applied by default, and you cannot disable it" (help.zscaler.com,
+/// Creating Isolation Profiles for Private Applications): every profile has it.
+pub const ROOT_CERTIFICATE_ID: &str = "87122222-457f-11ed-b878-0242ac120002";
+pub const ROOT_CERTIFICATE_NAME: &str = "Zscaler Root Certificate";
+
 /// A CBI isolation profile (`/profiles`, UUID id).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,6 +80,50 @@ impl CbiProfile {
 
     pub fn effective_banner_id(&self) -> Option<String> {
         self.banner_id.clone().filter(|id| !id.is_empty()).or_else(|| self.banner.as_ref().map(|b| b.id.clone()))
+    }
+}
+
+/// Keys of a CBI profile only the server writes: `href`, `cbiUrl`, the
+/// ZPA-side view's `cbiTenantId`/`cbiProfileId` and the timestamps. No SDK
+/// sends them back (the Terraform provider builds its update from the
+/// schema, `expandCBIExternalProfile`), so no update does.
+pub const SERVER_ONLY_KEYS: [&str; 7] =
+    ["href", "cbiUrl", "cbiTenantId", "cbiProfileId", "creationTime", "modifiedTime", "modifiedBy"];
+
+impl CbiProfile {
+    /// The body of `PUT .../profiles/{id}` for a profile that should look like
+    /// `self`: the SDKs' update shape. Both reference forms, built from the
+    /// same ids (`regionIds` and `regions: [{id}]`, `certificateIds` and
+    /// `certificates: [{id}]`, `bannerId` and `banner: {id}`), as the
+    /// Terraform provider sends them and as the Python SDK's update requires
+    /// (`regions`, `certificates`, `banner.id`); the server-only keys
+    /// ([`SERVER_ONLY_KEYS`]) left out. Fields this crate does not model are
+    /// sent back as read, so a field a newer API adds is not reset by a PUT.
+    pub fn update_body(&self, id: &str) -> Result<serde_json::Value, serde_json::Error> {
+        let mut body = serde_json::to_value(self)?;
+        let Some(fields) = body.as_object_mut() else {
+            return Err(serde::ser::Error::custom("a profile must encode as a JSON object"));
+        };
+        for key in SERVER_ONLY_KEYS {
+            fields.remove(key);
+        }
+        let refs = |ids: &[String]| -> serde_json::Value {
+            serde_json::Value::Array(ids.iter().map(|id| serde_json::json!({ "id": id })).collect())
+        };
+        fields.insert("id".into(), id.into());
+        let regions = self.effective_region_ids();
+        fields.insert("regionIds".into(), regions.clone().into());
+        fields.insert("regions".into(), refs(&regions));
+        if self.certificate_ids.is_some() || self.certificates.is_some() {
+            let certificates = self.effective_certificate_ids();
+            fields.insert("certificateIds".into(), certificates.clone().into());
+            fields.insert("certificates".into(), refs(&certificates));
+        }
+        if let Some(banner) = self.effective_banner_id() {
+            fields.insert("bannerId".into(), banner.clone().into());
+            fields.insert("banner".into(), serde_json::json!({ "id": banner }));
+        }
+        Ok(body)
     }
 }
 
@@ -304,6 +356,46 @@ mod tests {
         assert_eq!(back["serverOnly"]["a"], 1);
         assert_eq!(back["securityControls"]["futureFlag"], true);
         assert!(back.get("regionIds").is_none(), "absent fields stay absent");
+    }
+
+    #[test]
+    fn an_update_body_has_both_reference_forms_and_no_server_fields() {
+        let read: CbiProfile = serde_json::from_str(
+            r#"{"id":"u1","name":"p","description":"d","isDefault":false,"enabled":true,
+            "regions":[{"id":"r1","name":"Frankfurt"},{"id":"r2","name":"London"}],
+            "certificates":[{"id":"c1","name":"Zscaler Root Certificate","isDefault":true}],
+            "banner":{"id":"b1","name":"Default"},"securityControls":{"copyPaste":"all"},
+            "userExperience":{"zgpu":false},"debugMode":{"allowed":false},
+            "cbiUrl":"https://x","href":"/h","cbiTenantId":"t","cbiProfileId":"u1",
+            "creationTime":"1","modifiedTime":"2","modifiedBy":"3"}"#,
+        )
+        .unwrap();
+        let body = read.update_body("u1").unwrap();
+        let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "banner",
+                "bannerId",
+                "certificateIds",
+                "certificates",
+                "debugMode",
+                "description",
+                "enabled",
+                "id",
+                "isDefault",
+                "name",
+                "regionIds",
+                "regions",
+                "securityControls",
+                "userExperience"
+            ]
+        );
+        assert_eq!(body["regions"], serde_json::json!([{"id": "r1"}, {"id": "r2"}]));
+        assert_eq!(body["regionIds"], serde_json::json!(["r1", "r2"]));
+        assert_eq!(body["certificates"], serde_json::json!([{"id": "c1"}]));
+        assert_eq!(body["banner"], serde_json::json!({"id": "b1"}));
     }
 
     #[test]

@@ -53,4 +53,27 @@ pub mod ids {
     pub const RESOURCE_IN_USE: &str = "resource.in.use";
     pub const DEFAULT_PROFILE_DELETE: &str = "default.profile.delete.not.allowed";
     pub const FILTERING_INVALID: &str = "filtering.input.invalid.operand";
+    /// 400 from the legacy API under simultaneous writes; the Go SDK retries it
+    /// (`zscaler/zpa/config.go` checkRetry).
+    pub const DB_SIMULTANEOUS_REQUEST: &str = "db.simultaneous.request";
+    /// The `params` entry of a CBI "not mapped" answer (zscaler-terraformer#270).
+    pub const CBI_MAPPING_PARAM: &str = "zpnCbiMapping";
+    /// The `reason` of a 404 from a route the tenant does not serve, which is
+    /// what CBI answers when it is not available (zscaler-terraformer#242).
+    pub const NO_HANDLER_FOUND: &str = "No handler found";
+
+    /// Refusals the client knows (a spec to fix, an object in use, a default
+    /// that stays): reported as they are, not retried. Any other id on a 4xx
+    /// is an unknown refusal, tried a few times and then reported as
+    /// `ZpaError::Refused` with ZPA's message.
+    pub const KNOWN_REFUSALS: &[&str] = &[
+        INVALID_ARGUMENT,
+        DOMAIN_NOT_OF_CUSTOMER,
+        DOMAIN_IN_OTHER_MICROTENANT,
+        RESOURCE_IN_USE,
+        DEFAULT_PROFILE_DELETE,
+        FILTERING_INVALID,
+        ACCESS_DENIED,
+        "bad.request",
+    ];
 }

@@ -47,6 +47,47 @@ pub struct Microtenant {
     pub extra: Extra,
 }
 
+/// The body of `PUT .../microtenants/{id}`: exactly the fields the API takes,
+/// as the Terraform provider sends them (`expandMicrotenant`: id, name,
+/// description, enabled, criteriaAttribute, criteriaAttributeValues,
+/// privilegedApprovalsEnabled); a recorded PUT with fewer fields got 204
+/// (facts §9). Never the read-only `operator`, `scopeOrder`, timestamps,
+/// `modifiedBy`, `roles` or the one-time `user`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MicrotenantUpdate {
+    pub id: String,
+    pub name: String,
+    /// Left out when there is none, as the Go SDK does (`omitempty`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub criteria_attribute: String,
+    /// Always sent, `[]` included, so removing the last domain is a change.
+    pub criteria_attribute_values: Vec<String>,
+    pub privileged_approvals_enabled: bool,
+}
+
+impl MicrotenantUpdate {
+    /// The update of Microtenant `id` to `wanted`. Unset flags are `false`
+    /// (the API omits false flags from its answers); the criteria attribute
+    /// is `AuthDomain`, the only one there is.
+    pub fn new(id: &str, wanted: &Microtenant) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: wanted.name.clone(),
+            description: wanted.description.clone(),
+            enabled: wanted.enabled.unwrap_or(false),
+            criteria_attribute: wanted.criteria_attribute.clone().unwrap_or_else(|| AUTH_DOMAIN.to_owned()),
+            criteria_attribute_values: wanted.criteria_attribute_values.clone().unwrap_or_default(),
+            privileged_approvals_enabled: wanted.privileged_approvals_enabled.unwrap_or(false),
+        }
+    }
+}
+
+/// The only Microtenant criteria attribute there is.
+pub const AUTH_DOMAIN: &str = "AuthDomain";
+
 /// The Microtenant admin generated on create. Its password is shown exactly once.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -232,6 +273,36 @@ mod tests {
         let user = mt.user.as_ref().unwrap();
         assert_eq!(user.password.as_ref().unwrap().expose(), "#<6I!7WE");
         assert!(!format!("{mt:?}").contains("#<6I!7WE"));
+    }
+
+    #[test]
+    fn an_update_carries_exactly_the_writable_fields() {
+        let read: Microtenant = serde_json::from_value(serde_json::json!({"id": "7", "name": "a",
+            "description": "d", "enabled": true, "operator": "OR", "criteriaAttribute": "AuthDomain",
+            "criteriaAttributeValues": ["a.example.com"], "scopeOrder": "2", "creationTime": "1",
+            "modifiedTime": "2", "modifiedBy": "3", "priority": "0", "roles": [], "futureField": 1}))
+        .unwrap();
+        let body = serde_json::to_value(MicrotenantUpdate::new("7", &read)).unwrap();
+        let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "criteriaAttribute",
+                "criteriaAttributeValues",
+                "description",
+                "enabled",
+                "id",
+                "name",
+                "privilegedApprovalsEnabled"
+            ]
+        );
+        let bare = serde_json::to_value(MicrotenantUpdate::new("8", &Microtenant::default())).unwrap();
+        assert_eq!(
+            bare,
+            serde_json::json!({"id": "8", "name": "", "enabled": false, "criteriaAttribute": "AuthDomain",
+                "criteriaAttributeValues": [], "privilegedApprovalsEnabled": false})
+        );
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //! - ids are strings (mgmtconfig ids exceed 2^53, CBI ids are UUIDs);
 //! - counts and epoch times often arrive as strings, sometimes as numbers;
 //! - unset fields are omitted, so almost everything is `Option`;
-//! - every object keeps the fields we do not model in `extra`, so a
-//!   read-modify-write PUT never drops server fields.
+//! - every object keeps the fields we do not model in `extra`; what a PUT
+//!   sends back is decided per kind (`cbi::CbiProfile::update_body` keeps
+//!   them, minus server-only keys; `mgmt::MicrotenantUpdate` sends only the
+//!   writable fields, as the Terraform provider does).
 
 pub mod auth;
 pub mod cbi;
@@ -50,5 +52,5 @@ pub struct MessageBody {
     pub message: String,
 }
 
-/// Fields the operator does not model, kept verbatim for read-modify-write.
+/// Fields the operator does not model, kept verbatim as read.
 pub type Extra = serde_json::Map<String, serde_json::Value>;

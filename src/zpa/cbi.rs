@@ -11,16 +11,39 @@ use super::pages::same_name;
 use crate::wire::cbi::{CbiBanner, CbiCertificate, CbiProfile, CbiRegion, ZpaProfile, ZpaProfileLink};
 use crate::wire::paths::{self, SCOPE_PARAM};
 
-/// The Microtenant a profile lives in; `None` is the Default Microtenant.
+/// The Microtenant a profile lives in; `None` (or `"0"`) is the Default Microtenant.
 pub type Scope<'a> = Option<&'a str>;
+
+/// Whether the Default Microtenant is named on the wire as `scopeId=0`, as
+/// the seed asks of every caller, or left out. Left out today: the operator
+/// side switches this (with its `Scope` type) once it lists per scope. Until
+/// then an unscoped read returns every scope's objects on the simulator, as
+/// the seed says of inheritable resources.
+const SEND_DEFAULT_SCOPE: bool = false;
+
+/// The one place a scope becomes the `scopeId` query parameter.
+pub(crate) fn scope_param(scope: Scope<'_>) -> Option<&str> {
+    scope_param_with(scope, SEND_DEFAULT_SCOPE)
+}
+
+fn scope_param_with(scope: Scope<'_>, send_default: bool) -> Option<&str> {
+    match scope.map(str::trim) {
+        None | Some("" | DEFAULT_SCOPE_ID) => send_default.then_some(DEFAULT_SCOPE_ID),
+        Some(id) => Some(id),
+    }
+}
+
+/// The Default Microtenant's id, as `scopeId` names it.
+const DEFAULT_SCOPE_ID: &str = "0";
 
 impl ZpaClient {
     fn cbi_call(&self, operation: &'static str, method: Method, path: String, scope: Scope<'_>) -> Call {
-        Call::new(operation, method, path).query_opt(SCOPE_PARAM, scope.filter(|s| *s != "0"))
+        Call::new(operation, method, path).cbi().query_opt(SCOPE_PARAM, scope_param(scope))
     }
 
-    /// A CBI list. A 404 (or `resource.not.found`) here means CBI is not
-    /// licensed or mapped for the tenant, never that something was deleted.
+    /// A CBI list. Any 404 here means CBI is not licensed or mapped for the
+    /// tenant, never that something was deleted (the "not mapped" answers are
+    /// `CbiNotAvailable` on every CBI call already).
     async fn cbi_list<T: DeserializeOwned>(&self, call: Call) -> Result<Vec<T>, ZpaError> {
         self.json(call).await.map_err(|error| match error {
             ZpaError::NotFound { what } => ZpaError::CbiNotAvailable { reason: what },
@@ -60,10 +83,13 @@ impl ZpaClient {
     }
 
     /// Replaces a profile. `profile` should be the last read with the desired
-    /// fields applied, so fields this operator does not manage survive.
+    /// fields applied, so fields this operator does not manage survive. The
+    /// body is the SDKs' update shape (both reference forms, no server-only
+    /// fields): see [`CbiProfile::update_body`].
     pub async fn update_profile(&self, id: &str, profile: &CbiProfile, scope: Scope<'_>) -> Result<(), ZpaError> {
         let path = paths::cbi_profile(self.customer_id(), id);
-        self.unit(self.cbi_call("profiles.update", Method::PUT, path, scope).json(to_json(profile)?)).await
+        let body = profile.update_body(id).map_err(|e| encode_error(&e))?;
+        self.unit(self.cbi_call("profiles.update", Method::PUT, path, scope).json(body)).await
     }
 
     pub async fn delete_profile(&self, id: &str, scope: Scope<'_>) -> Result<(), ZpaError> {
@@ -80,37 +106,86 @@ impl ZpaClient {
 
     pub async fn list_regions(&self) -> Result<Vec<CbiRegion>, ZpaError> {
         let path = paths::cbi_regions(self.customer_id());
-        self.cbi_list(Call::new("regions.list", Method::GET, path)).await
+        self.cbi_list(Call::new("regions.list", Method::GET, path).cbi()).await
     }
 
     pub async fn list_certificates(&self) -> Result<Vec<CbiCertificate>, ZpaError> {
         let path = paths::cbi_certificates(self.customer_id());
-        self.cbi_list(Call::new("certificates.list", Method::GET, path)).await
+        self.cbi_list(Call::new("certificates.list", Method::GET, path).cbi()).await
     }
 
     pub async fn list_banners(&self) -> Result<Vec<CbiBanner>, ZpaError> {
         let path = paths::cbi_banners(self.customer_id());
-        self.cbi_list(Call::new("banners.list", Method::GET, path)).await
+        self.cbi_list(Call::new("banners.list", Method::GET, path).cbi()).await
     }
 
-    /// The ZPA-side isolation profiles (numeric ids policy rules refer to).
+    /// The ZPA-side isolation profiles (numeric ids policy rules refer to) of
+    /// every scope: no `scopeId` is sent.
     pub async fn list_zpa_profiles(&self, show_disabled: bool) -> Result<Vec<ZpaProfile>, ZpaError> {
-        self.list_zpa_profiles_as(show_disabled).await
+        self.list_zpa_profiles_as(show_disabled, None).await
     }
 
     /// The same list, only the link from each ZPA-side id to its CBI profile.
     pub async fn list_zpa_profile_links(&self, show_disabled: bool) -> Result<Vec<ZpaProfileLink>, ZpaError> {
-        self.list_zpa_profiles_as(show_disabled).await
+        self.list_zpa_profiles_as(show_disabled, None).await
     }
 
-    async fn list_zpa_profiles_as<T: DeserializeOwned>(&self, show_disabled: bool) -> Result<Vec<T>, ZpaError> {
+    /// The ZPA-side profiles of one scope (`scopeId`, documented on
+    /// `/zpaprofiles` by the seed), the Default one mapped as every CBI call's.
+    pub async fn list_zpa_profiles_in(
+        &self,
+        show_disabled: bool,
+        scope: Scope<'_>,
+    ) -> Result<Vec<ZpaProfile>, ZpaError> {
+        self.list_zpa_profiles_as(show_disabled, Some(scope)).await
+    }
+
+    /// The links of one scope's ZPA-side profiles.
+    pub async fn list_zpa_profile_links_in(
+        &self,
+        show_disabled: bool,
+        scope: Scope<'_>,
+    ) -> Result<Vec<ZpaProfileLink>, ZpaError> {
+        self.list_zpa_profiles_as(show_disabled, Some(scope)).await
+    }
+
+    /// `scope` `None`: no scope parameter (every scope); `Some(scope)`: that
+    /// scope through [`scope_param`].
+    async fn list_zpa_profiles_as<T: DeserializeOwned>(
+        &self,
+        show_disabled: bool,
+        scope: Option<Scope<'_>>,
+    ) -> Result<Vec<T>, ZpaError> {
         let path = paths::cbi_zpa_profiles(self.customer_id());
-        let call =
-            Call::new("zpaprofiles.list", Method::GET, path).query_opt("showDisabled", show_disabled.then_some("true"));
+        let call = Call::new("zpaprofiles.list", Method::GET, path)
+            .cbi()
+            .query_opt("showDisabled", show_disabled.then_some("true"))
+            .query_opt(SCOPE_PARAM, scope.and_then(scope_param));
         self.cbi_list(call).await
     }
 }
 
+/// A request body that could not be built is an error, never an empty body.
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ZpaError> {
-    serde_json::to_value(value).map_err(|e| ZpaError::Terminal { detail: format!("cannot encode request body: {e}") })
+    serde_json::to_value(value).map_err(|e| encode_error(&e))
+}
+
+pub(crate) fn encode_error(error: &serde_json::Error) -> ZpaError {
+    ZpaError::Terminal { detail: format!("cannot encode request body: {error}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_scope_is_mapped_in_one_place() {
+        for default in [None, Some("0"), Some(" 0 "), Some("")] {
+            assert_eq!(scope_param_with(default, false), None, "{default:?}");
+            assert_eq!(scope_param_with(default, true), Some("0"), "{default:?}");
+        }
+        assert_eq!(scope_param_with(Some("72057594038621068"), false), Some("72057594038621068"));
+        assert_eq!(scope_param_with(Some("72057594038621068"), true), Some("72057594038621068"));
+        assert_eq!(scope_param(None), scope_param_with(None, SEND_DEFAULT_SCOPE));
+    }
 }

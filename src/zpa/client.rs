@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::auth::{ClientCredentials, SignIn, TokenSource, transport_detail, transport_failure};
 use super::body::{BodyError, decode, read_capped};
 use super::cloud::ApiBase;
-use super::error::{FailKind, MAX_RESPONSE_BYTES, RetryKind, Verdict, ZpaError, classify, parse_retry_after};
+use super::error::{CallTraits, FailKind, MAX_RESPONSE_BYTES, RetryKind, Verdict, ZpaError, classify, server_wait};
 use super::limiter::{Budget, RateLimiter};
 use super::observe::{NoopObserver, Outcome, RequestObserver};
 use super::retry::RetryPolicy;
@@ -61,11 +61,37 @@ pub(crate) struct Call {
     pub path: String,
     pub query: Vec<(&'static str, String)>,
     pub body: Option<serde_json::Value>,
+    pub traits: CallTraits,
 }
+
+/// Session refreshes one call may do when the body says the session is
+/// invalid (the Go SDK's limit, `zscaler/oneapiclient.go`); any other 401 gets one.
+const MAX_SESSION_REFRESHES: u32 = 3;
+/// Tries of a request refused with an error id the client does not know.
+const UNKNOWN_REFUSAL_ATTEMPTS: u32 = 3;
+/// Tries of a Microtenant create refused for a domain another Microtenant
+/// holds, and the wait between them (capped by the policy's longest backoff):
+/// the Go SDK's own tests retry `domains.already.exists.in.other.microtenant`
+/// 3 times, 2 s apart, after deleting the Microtenant that held the domain.
+const DOMAIN_HELD_ATTEMPTS: u32 = 4;
+const DOMAIN_RELEASE_WAIT: Duration = Duration::from_secs(2);
 
 impl Call {
     pub fn new(operation: &'static str, method: Method, path: String) -> Self {
-        Self { operation, method, path, query: Vec::new(), body: None }
+        Self { operation, method, path, query: Vec::new(), body: None, traits: CallTraits::default() }
+    }
+
+    /// A `/cbiconfig` call: its "not mapped" answers are `CbiNotAvailable`.
+    pub fn cbi(mut self) -> Self {
+        self.traits.cbi = true;
+        self
+    }
+
+    /// A Microtenant create: a domain held by another Microtenant is retried
+    /// a few times (it may be one just deleted) before it is `Invalid`.
+    pub fn domain_may_be_held(mut self) -> Self {
+        self.traits.domain_may_be_held = true;
+        self
     }
 
     pub fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
@@ -142,7 +168,7 @@ impl ZpaClient {
         let url = inner.config.api_base.url(&call.path) + &encode_query(&call.query);
         let mut deadline = Instant::now() + policy.deadline;
         let mut attempt = 0u32;
-        let mut refreshed_session = false;
+        let mut refreshes = 0u32;
 
         loop {
             attempt += 1;
@@ -175,11 +201,8 @@ impl ZpaClient {
             let answer = match request.send().await {
                 Ok(response) => {
                     let status = response.status().as_u16();
-                    let retry_after = response
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(parse_retry_after);
+                    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+                    let retry_after = server_wait(status, header("retry-after"), header("x-ratelimit-reset"));
                     read_capped(response, MAX_RESPONSE_BYTES).await.map(|body| (status, retry_after, body))
                 }
                 Err(error) => Err(BodyError::Transport(error)),
@@ -216,26 +239,52 @@ impl ZpaClient {
             inner.observer.request(call.operation, Outcome::from_status(status), started.elapsed());
 
             let text = String::from_utf8_lossy(&body);
-            match classify(status, retry_after, &text) {
+            match classify(status, retry_after, &text, call.traits) {
                 Verdict::Success => return Ok(body),
-                Verdict::RefreshSession if !refreshed_session => {
-                    refreshed_session = true;
+                Verdict::RefreshSession { wait, marked } => {
+                    // Refused under load ("Resource Access Blocked") is worth
+                    // waiting out; a session refused again and again is not.
+                    let failure = if wait {
+                        ZpaError::Transient {
+                            detail: format!(
+                                "{} answered HTTP {status}: {}",
+                                call.operation,
+                                api_reason(&text, "blocked")
+                            ),
+                        }
+                    } else {
+                        ZpaError::Unauthorized {
+                            reason: api_reason(&text, "the session was refused after signing in again"),
+                        }
+                    };
+                    let allowed = if marked { MAX_SESSION_REFRESHES } else { 1 };
+                    if refreshes >= allowed || (wait && attempt >= policy.max_attempts) {
+                        return Err(failure);
+                    }
+                    refreshes += 1;
+                    // A new token before the retry: the Go SDK treats all of
+                    // these as an invalid session.
                     inner.tokens.invalidate(&token).await;
-                    attempt -= 1; // a session refresh is not a failed attempt
-                }
-                Verdict::RefreshSession => {
-                    return Err(ZpaError::Unauthorized {
-                        reason: api_reason(&text, "the session was refused after signing in again"),
-                    });
+                    if wait {
+                        sleep_within(policy.backoff(attempt), deadline, failure).await?;
+                    } else {
+                        attempt -= 1; // a session refresh is not a failed attempt
+                    }
                 }
                 Verdict::Retry { after, kind } => {
                     let failure = retry_exhausted(kind, after, &call, status, &text);
-                    if attempt >= policy.max_attempts {
+                    let limit = match kind {
+                        RetryKind::UnknownRefusal => policy.max_attempts.min(UNKNOWN_REFUSAL_ATTEMPTS),
+                        RetryKind::DomainHeld => DOMAIN_HELD_ATTEMPTS,
+                        _ => policy.max_attempts,
+                    };
+                    if attempt >= limit {
                         return Err(failure);
                     }
-                    let delay = match after {
-                        Some(hint) => policy.after_server_hint(hint),
-                        None => policy.backoff(attempt),
+                    let delay = match (after, kind) {
+                        (Some(hint), _) => policy.after_server_hint(hint),
+                        (None, RetryKind::DomainHeld) => DOMAIN_RELEASE_WAIT.min(policy.max_delay),
+                        (None, _) => policy.backoff(attempt),
                     };
                     if kind == RetryKind::RateLimited {
                         inner.limiter.pause(budget, delay);
@@ -307,6 +356,18 @@ fn retry_exhausted(kind: RetryKind, after: Option<Duration>, call: &Call, status
         RetryKind::ServerError => ZpaError::Transient {
             detail: format!("{} answered HTTP {status}: {}", call.operation, api_reason(body, "server error")),
         },
+        RetryKind::UnknownRefusal => ZpaError::Refused {
+            status,
+            id: parsed.id.or(parsed.code).unwrap_or_else(|| format!("HTTP {status}")),
+            reason: api_reason(body, "no reason given"),
+            params: parsed.params.unwrap_or_default(),
+        },
+        RetryKind::DomainHeld => ZpaError::Invalid {
+            status,
+            id: parsed.id.or(parsed.code).unwrap_or_else(|| format!("HTTP {status}")),
+            reason: api_reason(body, "no reason given"),
+            params: parsed.params.unwrap_or_default(),
+        },
     }
 }
 
@@ -317,6 +378,9 @@ fn failure(kind: FailKind, call: &Call, status: u16, body: &str) -> ZpaError {
         FailKind::NotFound => {
             ZpaError::NotFound { what: format!("{} {} ({reason})", method_name(&call.method), call.path) }
         }
+        FailKind::CbiNotAvailable => ZpaError::CbiNotAvailable {
+            reason: format!("{} {} answered HTTP {status} ({reason})", method_name(&call.method), call.path),
+        },
         FailKind::Duplicate => ZpaError::Duplicate { reason },
         FailKind::Invalid => ZpaError::Invalid {
             status,
@@ -397,12 +461,13 @@ mod tests {
         #[test]
         fn any_error_body_becomes_a_bounded_failure(status in 400u16..600, body in "<\\PC{0,400}") {
             let call = Call::new("profiles.get", Method::GET, "/x".into());
-            for kind in [FailKind::NotFound, FailKind::Duplicate, FailKind::Invalid, FailKind::Unauthorized, FailKind::Terminal] {
+            for kind in [FailKind::NotFound, FailKind::CbiNotAvailable, FailKind::Duplicate, FailKind::Invalid, FailKind::Unauthorized, FailKind::Terminal] {
                 let error = failure(kind, &call, status, &body);
                 proptest::prop_assert!(error.to_string().chars().count() < 300, "{}", error);
             }
-            for kind in [RetryKind::RateLimited, RetryKind::EditLock, RetryKind::ServerError] {
-                let _ = retry_exhausted(kind, None, &call, status, &body);
+            for kind in [RetryKind::RateLimited, RetryKind::EditLock, RetryKind::ServerError, RetryKind::UnknownRefusal, RetryKind::DomainHeld] {
+                let error = retry_exhausted(kind, None, &call, status, &body);
+                proptest::prop_assert!(error.to_string().chars().count() < 300, "{}", error);
             }
         }
     }

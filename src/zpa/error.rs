@@ -12,8 +12,12 @@ pub enum ZpaError {
     #[error("not found: {what}")]
     NotFound { what: String },
 
-    /// A CBI list endpoint answered 404/400 `resource.not.found`: the tenant has
-    /// no CBI licence or mapping. Never read as "object gone".
+    /// A CBI call (any of them: lists, single GET, PUT, DELETE, POST) was
+    /// answered "not mapped": `400 {"id":"resource.not.found","params":["zpnCbiMapping"]}`
+    /// (zscaler/zscaler-terraformer#270, "randomly") or `404 {"reason":"No handler found"}`
+    /// (zscaler/zscaler-terraformer#242), or a CBI list answered 404. CBI is
+    /// not licensed or not mapped for the tenant at this moment. It says
+    /// nothing about the object: never read as "gone".
     #[error("Cloud Browser Isolation is not available for this tenant: {reason}")]
     CbiNotAvailable { reason: String },
 
@@ -28,6 +32,12 @@ pub enum ZpaError {
     /// The API refused the request as invalid; `id` and `reason` are the API's own.
     #[error("rejected by ZPA ({id}): {reason}")]
     Invalid { status: u16, id: String, reason: String, params: Vec<String> },
+
+    /// The API refused the request with an error id this client does not
+    /// know, again after a few tries: nothing says waiting helps, so it ends
+    /// here with ZPA's own words rather than being retried forever.
+    #[error("refused by ZPA ({id}): {reason}")]
+    Refused { status: u16, id: String, reason: String, params: Vec<String> },
 
     /// Credentials refused, or the session could not be re-established.
     #[error("unauthorized: {reason}")]
@@ -74,23 +84,63 @@ pub enum ZpaError {
 /// profiles is about 10 MB; anything past this is refused, not buffered.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
+/// Who can make a failure go away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// Nobody: it is ZPA's (or the network's) passing state; retrying heals it.
+    Zpa,
+    /// Whoever administers the ZPA tenant: a licence, a mapping, a refusal only
+    /// ZPA understands.
+    TenantAdmin,
+    /// Whoever wrote the manifest: the spec asks for something ZPA refuses.
+    Spec,
+    /// Whoever manages the provider config and its Secret (credentials, TLS).
+    ProviderConfig,
+}
+
 impl ZpaError {
     /// Whether trying the same call again later can succeed without a change of input.
+    ///
+    /// `CbiNotAvailable` is retryable: it is a condition of the tenant that
+    /// heals (a licence added, a mapping restored; terraformer#270 saw it come
+    /// and go), so the operator keeps the object and looks again with backoff.
+    /// It is not repeated inside one call: the same answer would most likely
+    /// come back within seconds.
     pub fn is_retryable(&self) -> bool {
         match self {
             ZpaError::Conflict { .. }
             | ZpaError::RateLimited { .. }
             | ZpaError::Transient { .. }
             | ZpaError::Indeterminate { .. }
-            | ZpaError::InvalidResponse { .. } => true,
+            | ZpaError::InvalidResponse { .. }
+            | ZpaError::CbiNotAvailable { .. } => true,
             ZpaError::NotFound { .. }
-            | ZpaError::CbiNotAvailable { .. }
             | ZpaError::Duplicate { .. }
             | ZpaError::Invalid { .. }
+            | ZpaError::Refused { .. }
             | ZpaError::Unauthorized { .. }
             | ZpaError::InvalidCaBundle { .. }
             | ZpaError::TlsVerificationFailed { .. }
             | ZpaError::Terminal { .. } => false,
+        }
+    }
+
+    /// Who can make this failure go away.
+    pub fn owner(&self) -> Owner {
+        match self {
+            ZpaError::Conflict { .. }
+            | ZpaError::RateLimited { .. }
+            | ZpaError::Transient { .. }
+            | ZpaError::Indeterminate { .. }
+            | ZpaError::InvalidResponse { .. }
+            | ZpaError::NotFound { .. } => Owner::Zpa,
+            ZpaError::CbiNotAvailable { .. } | ZpaError::Refused { .. } | ZpaError::Terminal { .. } => {
+                Owner::TenantAdmin
+            }
+            ZpaError::Duplicate { .. } | ZpaError::Invalid { .. } => Owner::Spec,
+            ZpaError::Unauthorized { .. }
+            | ZpaError::InvalidCaBundle { .. }
+            | ZpaError::TlsVerificationFailed { .. } => Owner::ProviderConfig,
         }
     }
 
@@ -102,6 +152,7 @@ impl ZpaError {
             ZpaError::Duplicate { .. } => "Duplicate",
             ZpaError::Conflict { .. } => "Conflict",
             ZpaError::Invalid { .. } => "Invalid",
+            ZpaError::Refused { .. } => "Refused",
             ZpaError::Unauthorized { .. } => "Unauthorized",
             ZpaError::RateLimited { .. } => "RateLimited",
             ZpaError::Transient { .. } => "Transient",
@@ -116,7 +167,7 @@ impl ZpaError {
     /// The API's error id, when it sent one.
     pub fn api_id(&self) -> Option<&str> {
         match self {
-            ZpaError::Invalid { id, .. } | ZpaError::Conflict { id, .. } => Some(id),
+            ZpaError::Invalid { id, .. } | ZpaError::Refused { id, .. } | ZpaError::Conflict { id, .. } => Some(id),
             _ => None,
         }
     }
@@ -126,12 +177,28 @@ impl ZpaError {
     }
 }
 
+/// What the classification needs to know about the call besides the answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CallTraits {
+    /// A `/cbiconfig/...` call: "not mapped" answers are `CbiNotAvailable`.
+    pub cbi: bool,
+    /// A Microtenant create: a domain another Microtenant holds may be one a
+    /// just-deleted Microtenant has not released yet.
+    pub domain_may_be_held: bool,
+}
+
 /// How one HTTP answer should be handled. Pure, so the whole policy is unit-tested.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Verdict {
     Success,
-    /// Sign in again, then repeat once.
-    RefreshSession,
+    /// Sign in again, then repeat: at once, or after a backoff (`wait`) when
+    /// the refusal came under load ("Resource Access Blocked"). `marked`: the
+    /// body says the session is invalid, which the Go SDK retries up to 3
+    /// times; any other 401 gets one new sign-in.
+    RefreshSession {
+        wait: bool,
+        marked: bool,
+    },
     /// Wait (at least `after`, when the server said so) and repeat.
     Retry {
         after: Option<Duration>,
@@ -145,11 +212,17 @@ pub(crate) enum RetryKind {
     RateLimited,
     EditLock,
     ServerError,
+    /// A refusal id the client does not know: a few tries, then [`ZpaError::Refused`].
+    UnknownRefusal,
+    /// `domains.already.exists.in.other.microtenant` on a Microtenant create:
+    /// a few tries, then [`ZpaError::Invalid`].
+    DomainHeld,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum FailKind {
     NotFound,
+    CbiNotAvailable,
     Duplicate,
     Invalid,
     Unauthorized,
@@ -159,41 +232,71 @@ pub(crate) enum FailKind {
 const EDIT_LOCK_MARKERS: [&str; 5] = [
     ids::EDIT_LOCK,
     ids::CONCURRENT_ACCESS,
-    "db.simultaneous.request",
+    ids::DB_SIMULTANEOUS_REQUEST,
     "Failed during enter Org barrier",
     ids::RESOURCE_ACCESS_BLOCKED,
 ];
 
-const SESSION_MARKERS: [&str; 2] = [ids::SESSION_NOT_VALID, "Session already invalidated"];
+/// Bodies of a refused session: the Go SDK refreshes the token and retries on
+/// each (`zscaler/oneapiclient.go`, at most 3 times).
+const SESSION_MARKERS: [&str; 3] =
+    [ids::SESSION_NOT_VALID, "Session already invalidated", ids::RESOURCE_ACCESS_BLOCKED];
 
-/// Classifies a response by status, `retry-after` and body text.
-pub(crate) fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> Verdict {
+/// The CBI "not mapped" answers (facts §1.1, §9): the tenant has no CBI
+/// mapping right now. `400 {"id":"resource.not.found","params":["zpnCbiMapping"]}`
+/// or `404 {"reason":"No handler found"}`.
+pub(crate) fn is_not_mapped(status: u16, body: &ApiErrorBody) -> bool {
+    let mapping = body.params.iter().flatten().any(|p| p == ids::CBI_MAPPING_PARAM);
+    let no_handler = [&body.reason, &body.message].into_iter().flatten().any(|r| r.contains(ids::NO_HANDLER_FOUND));
+    (matches!(status, 400 | 404) && mapping) || (status == 404 && no_handler)
+}
+
+/// Classifies a response by status, server-requested wait and body text.
+pub(crate) fn classify(status: u16, retry_after: Option<Duration>, body: &str, call: CallTraits) -> Verdict {
     let parsed: ApiErrorBody = serde_json::from_str(body).unwrap_or_default();
     let id = parsed.id.as_deref().or(parsed.code.as_deref()).unwrap_or("");
     let mentions = |markers: &[&str]| markers.iter().any(|m| body.contains(m));
     match status {
         200..=299 => Verdict::Success,
+        _ if call.cbi && is_not_mapped(status, &parsed) => Verdict::Fail(FailKind::CbiNotAvailable),
         429 => Verdict::Retry { after: retry_after, kind: RetryKind::RateLimited },
-        401 if mentions(&[ids::RESOURCE_ACCESS_BLOCKED]) => {
-            // OneAPI answers this under load instead of 429.
-            Verdict::Retry { after: retry_after, kind: RetryKind::EditLock }
-        }
-        401 => Verdict::RefreshSession,
-        403 if mentions(&SESSION_MARKERS) => Verdict::RefreshSession,
+        // OneAPI answers "Resource Access Blocked" under load instead of 429:
+        // the Go SDK treats it as an invalid session (new token) and backs off.
+        401 if mentions(&[ids::RESOURCE_ACCESS_BLOCKED]) => Verdict::RefreshSession { wait: true, marked: true },
+        401 => Verdict::RefreshSession { wait: false, marked: mentions(&SESSION_MARKERS) },
+        403 if mentions(&SESSION_MARKERS) => Verdict::RefreshSession { wait: false, marked: true },
         403 if id == "LIMIT_EXCEEDED" => Verdict::Fail(FailKind::Terminal),
         403 => Verdict::Fail(FailKind::Unauthorized),
         404 => Verdict::Fail(FailKind::NotFound),
+        // The Go SDK retries both (`zscaler/zpa/config.go` checkRetry), 409 and 400 alike.
         409 | 412 if mentions(&EDIT_LOCK_MARKERS) => Verdict::Retry { after: retry_after, kind: RetryKind::EditLock },
-        400 | 409 if mentions(&[ids::CONCURRENT_ACCESS, "db.simultaneous.request"]) => {
+        400 | 409 if mentions(&[ids::CONCURRENT_ACCESS, ids::DB_SIMULTANEOUS_REQUEST]) => {
             Verdict::Retry { after: retry_after, kind: RetryKind::EditLock }
         }
         _ if id == ids::RESOURCE_NOT_FOUND => Verdict::Fail(FailKind::NotFound),
         _ if id == ids::RESOURCE_ALREADY_EXISTS => Verdict::Fail(FailKind::Duplicate),
+        400 if call.domain_may_be_held && id == ids::DOMAIN_IN_OTHER_MICROTENANT => {
+            Verdict::Retry { after: None, kind: RetryKind::DomainHeld }
+        }
+        400 | 405 | 409 | 412 | 415 | 422 if !id.is_empty() && !ids::KNOWN_REFUSALS.contains(&id) => {
+            Verdict::Retry { after: retry_after, kind: RetryKind::UnknownRefusal }
+        }
         400 | 405 | 409 | 412 | 415 | 422 => Verdict::Fail(FailKind::Invalid),
         501 => Verdict::Fail(FailKind::Terminal),
         500..=599 => Verdict::Retry { after: retry_after, kind: RetryKind::ServerError },
         _ => Verdict::Fail(FailKind::Terminal),
     }
+}
+
+/// How long the server asked to wait: `retry-after` when it sent one, else
+/// (on a 429) `x-ratelimit-reset`, the seconds until the OneAPI gateway's
+/// window resets. The Go SDK falls back to it the same way
+/// (`zscaler/oneapiconfig.go`), and so does the Python SDK
+/// (`zscaler/request_executor.py`).
+pub(crate) fn server_wait(status: u16, retry_after: Option<&str>, ratelimit_reset: Option<&str>) -> Option<Duration> {
+    retry_after
+        .and_then(parse_retry_after)
+        .or_else(|| ratelimit_reset.filter(|_| status == 429).and_then(parse_retry_after))
 }
 
 /// Parses `retry-after` as ZPA sends it (`13s`), plain seconds (`7`), or `500ms`.
@@ -233,9 +336,13 @@ mod tests {
             (200, "", Verdict::Success),
             (204, "", Verdict::Success),
             (429, r#"{"id":"invalid.toomanyrequests"}"#, Verdict::Retry { after: rs, kind: RetryKind::RateLimited }),
-            (401, r#"{"id":"SESSION_NOT_VALID"}"#, Verdict::RefreshSession),
-            (401, r#"{"id":"access.denied","reason":"Access denied"}"#, Verdict::RefreshSession),
-            (401, r#"{"reason":"Resource Access Blocked"}"#, Verdict::Retry { after: rs, kind: RetryKind::EditLock }),
+            (401, r#"{"id":"SESSION_NOT_VALID"}"#, Verdict::RefreshSession { wait: false, marked: true }),
+            (
+                401,
+                r#"{"id":"access.denied","reason":"Access denied"}"#,
+                Verdict::RefreshSession { wait: false, marked: false },
+            ),
+            (401, r#"{"reason":"Resource Access Blocked"}"#, Verdict::RefreshSession { wait: true, marked: true }),
             (403, r#"{"code":"LIMIT_EXCEEDED"}"#, Verdict::Fail(FailKind::Terminal)),
             (403, r#"{"id":"access.denied"}"#, Verdict::Fail(FailKind::Unauthorized)),
             (404, r#"{"id":"resource.not.found"}"#, Verdict::Fail(FailKind::NotFound)),
@@ -243,6 +350,16 @@ mod tests {
             (409, r#"{"id":"EDIT_LOCK_NOT_AVAILABLE"}"#, Verdict::Retry { after: rs, kind: RetryKind::EditLock }),
             (412, "Failed during enter Org barrier", Verdict::Retry { after: rs, kind: RetryKind::EditLock }),
             (409, r#"{"id":"api.concurrent.access.error"}"#, Verdict::Retry { after: rs, kind: RetryKind::EditLock }),
+            (400, r#"{"id":"db.simultaneous.request"}"#, Verdict::Retry { after: rs, kind: RetryKind::EditLock }),
+            (400, r#"{"id":"api.concurrent.access.error"}"#, Verdict::Retry { after: rs, kind: RetryKind::EditLock }),
+            (
+                400,
+                r#"{"id":"some.future.refusal","reason":"no"}"#,
+                Verdict::Retry { after: rs, kind: RetryKind::UnknownRefusal },
+            ),
+            (400, r#"{"id":"domains.already.exists.in.other.microtenant"}"#, Verdict::Fail(FailKind::Invalid)),
+            (400, r#"{"id":"resource.not.found","params":["zpnCbiMapping"]}"#, Verdict::Fail(FailKind::NotFound)),
+            (404, r#"{"reason":"No handler found","id":"resource.not.found"}"#, Verdict::Fail(FailKind::NotFound)),
             (400, r#"{"id":"resource.already.exist"}"#, Verdict::Fail(FailKind::Duplicate)),
             (400, r#"{"id":"invalid.resource.argument","reason":"bad"}"#, Verdict::Fail(FailKind::Invalid)),
             (503, r#"{"id":"retryable.server.error"}"#, Verdict::Retry { after: rs, kind: RetryKind::ServerError }),
@@ -251,8 +368,57 @@ mod tests {
             (302, "", Verdict::Fail(FailKind::Terminal)),
         ];
         for (status, body, want) in cases {
-            assert_eq!(classify(status, rs, body), want, "{status} {body}");
+            assert_eq!(classify(status, rs, body, CallTraits::default()), want, "{status} {body}");
         }
+    }
+
+    /// On a CBI call both "not mapped" answers are `CbiNotAvailable`, whatever
+    /// the verb; an ordinary not-found stays `NotFound`. Elsewhere they are
+    /// what their status says.
+    #[test]
+    fn not_mapped_answers_on_cbi_calls() {
+        let cbi = CallTraits { cbi: true, ..CallTraits::default() };
+        let not_mapped = [
+            (400, r#"{"params":["zpnCbiMapping"],"id":"resource.not.found","reason":"resource.not.found"}"#),
+            (404, r#"{"params":["zpnCbiMapping"],"id":"resource.not.found"}"#),
+            (404, r#"{"reason":"No handler found","id":"resource.not.found"}"#),
+            (404, r#"{"message":"No handler found for GET /cbiconfig/x"}"#),
+        ];
+        for (status, body) in not_mapped {
+            assert_eq!(classify(status, None, body, cbi), Verdict::Fail(FailKind::CbiNotAvailable), "{status} {body}");
+        }
+        let gone = [
+            (404, r#"{"id":"resource.not.found","reason":"Isolation profile 'x' not found."}"#),
+            (
+                400,
+                r#"{"id":"resource.not.found","reason":"No resource exists with the given id/name :0","params":["0"]}"#,
+            ),
+        ];
+        for (status, body) in gone {
+            assert_eq!(classify(status, None, body, cbi), Verdict::Fail(FailKind::NotFound), "{status} {body}");
+        }
+        assert_eq!(
+            classify(400, None, r#"{"id":"zpnCbiMapping"}"#, cbi),
+            Verdict::Retry { after: None, kind: RetryKind::UnknownRefusal }
+        );
+    }
+
+    #[test]
+    fn a_held_domain_is_retried_only_on_a_microtenant_create() {
+        let body = r#"{"id":"domains.already.exists.in.other.microtenant","params":["a.example.com"]}"#;
+        let create = CallTraits { domain_may_be_held: true, ..CallTraits::default() };
+        assert_eq!(classify(400, None, body, create), Verdict::Retry { after: None, kind: RetryKind::DomainHeld });
+        assert_eq!(classify(400, None, body, CallTraits::default()), Verdict::Fail(FailKind::Invalid));
+    }
+
+    #[test]
+    fn the_server_wait_falls_back_to_the_rate_limit_reset_on_a_429() {
+        let secs = |s: u64| Some(Duration::from_secs(s));
+        assert_eq!(server_wait(429, Some("13s"), Some("40")), secs(13), "retry-after wins");
+        assert_eq!(server_wait(429, None, Some("7")), secs(7));
+        assert_eq!(server_wait(429, Some("soon"), Some("7")), secs(7), "an unreadable retry-after");
+        assert_eq!(server_wait(503, None, Some("7")), None, "only a 429 reads the gateway's window");
+        assert_eq!(server_wait(429, None, None), None);
     }
 
     proptest::proptest! {
@@ -262,7 +428,7 @@ mod tests {
         /// verdict without panicking; a 2xx is always a success whatever its body.
         #[test]
         fn any_answer_is_classified(status in 100u16..600, body in "\\PC{0,64}|[\\[\\]{}\",:a-zA-Z0-9._ ]{0,64}") {
-            let verdict = classify(status, None, &body);
+            let verdict = classify(status, None, &body, CallTraits { cbi: true, domain_may_be_held: true });
             if (200..300).contains(&status) {
                 proptest::prop_assert_eq!(verdict, Verdict::Success);
             }
@@ -276,6 +442,12 @@ mod tests {
         assert!(!ZpaError::Invalid { status: 400, id: "a".into(), reason: "b".into(), params: vec![] }.is_retryable());
         assert!(!ZpaError::Unauthorized { reason: "no".into() }.is_retryable());
         assert!(!ZpaError::NotFound { what: "x".into() }.is_retryable());
+        let not_mapped = ZpaError::CbiNotAvailable { reason: "zpnCbiMapping".into() };
+        assert!(not_mapped.is_retryable(), "a tenant condition that heals, never 'gone'");
+        assert_eq!((not_mapped.reason(), not_mapped.owner()), ("CbiNotAvailable", Owner::TenantAdmin));
+        let refused = ZpaError::Refused { status: 400, id: "x.y".into(), reason: "no".into(), params: vec![] };
+        assert!(!refused.is_retryable(), "bounded: the client already tried again");
+        assert_eq!((refused.reason(), refused.owner(), refused.api_id()), ("Refused", Owner::TenantAdmin, Some("x.y")));
         let invalid = ZpaError::InvalidResponse { operation: "regions.list", detail: "the body is cut short".into() };
         assert!(invalid.is_retryable(), "a broken answer may heal; the operator retries with backoff");
         assert_eq!(invalid.reason(), "InvalidResponse");

@@ -6,7 +6,7 @@ use super::cbi::to_json;
 use super::client::{Call, ZpaClient};
 use super::error::ZpaError;
 use super::pages::{more_pages, name_search, same_name};
-use crate::wire::mgmt::{AuthDomains, Me, Microtenant, MicrotenantSummary, PageBy, SearchRequest};
+use crate::wire::mgmt::{AuthDomains, Me, Microtenant, MicrotenantSummary, MicrotenantUpdate, PageBy, SearchRequest};
 use crate::wire::{MAX_PAGE_SIZE, Page, paths};
 
 impl ZpaClient {
@@ -43,14 +43,23 @@ impl ZpaClient {
 
     /// Creates a Microtenant. The answer may carry the generated admin `user`
     /// with its password: the only time ZPA ever shows it.
+    ///
+    /// Refused for a domain another Microtenant holds, the create is tried a
+    /// few more times before it is `Invalid`: the holder may be a Microtenant
+    /// deleted a moment ago whose domain the tenant has not released yet.
     pub async fn create_microtenant(&self, microtenant: &Microtenant) -> Result<Microtenant, ZpaError> {
         let path = paths::microtenants(self.customer_id());
-        self.json(Call::new("microtenants.create", Method::POST, path).json(to_json(microtenant)?)).await
+        let call = Call::new("microtenants.create", Method::POST, path).domain_may_be_held();
+        self.json(call.json(to_json(microtenant)?)).await
     }
 
+    /// Updates a Microtenant. `microtenant` is what it should be (the last read
+    /// with the desired fields over it); only the fields the API takes are
+    /// sent, as the Terraform provider does: see [`MicrotenantUpdate`].
     pub async fn update_microtenant(&self, id: &str, microtenant: &Microtenant) -> Result<(), ZpaError> {
         let path = paths::microtenant(self.customer_id(), id);
-        self.unit(Call::new("microtenants.update", Method::PUT, path).json(to_json(microtenant)?)).await
+        let body = to_json(&MicrotenantUpdate::new(id, microtenant))?;
+        self.unit(Call::new("microtenants.update", Method::PUT, path).json(body)).await
     }
 
     pub async fn delete_microtenant(&self, id: &str) -> Result<(), ZpaError> {

@@ -25,10 +25,12 @@ pub enum AuthMode {
     OneApi { vanity_domain: String, token_url: Option<String> },
 }
 
-/// Identifies a tenant for sharing one rate limiter: same API host, same customer.
+/// Identifies a tenant for sharing one rate limiter: the customer (ZPA tenant)
+/// id. ZPA's limits are per organisation (facts §5.1), whichever host the
+/// calls go to: a legacy provider config (`config.<cloud>`) and a OneAPI one
+/// (`api.zsapi.net/zpa`) for the same customer spend one budget.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TenantKey {
-    pub api_base: ApiBase,
     pub customer_id: String,
 }
 
@@ -63,7 +65,10 @@ impl ZpaConfig {
     }
 
     pub fn tenant_key(&self) -> TenantKey {
-        TenantKey { api_base: self.api_base.clone(), customer_id: self.customer_id.clone() }
+        // Customer ids are decimal: "072..." and "72..." are one tenant.
+        let id = self.customer_id.trim();
+        let customer_id = id.parse::<u64>().map_or_else(|_| id.to_owned(), |n| n.to_string());
+        TenantKey { customer_id }
     }
 }
 
@@ -101,5 +106,20 @@ mod tests {
         assert!(
             matches!(sim.sign_in, SignIn::OneApi { ref token_url } if token_url == "http://127.0.0.1:9/oauth2/v1/token")
         );
+    }
+
+    /// One customer is one budget, whether reached through its legacy host or OneAPI.
+    #[test]
+    fn the_limiter_key_is_the_customer() {
+        let oneapi = AuthMode::OneApi { vanity_domain: "acme".into(), token_url: None };
+        let legacy =
+            ZpaConfig::resolve(&Endpoint::Cloud(Cloud::Production), &AuthMode::Legacy, "72057594037927936", creds());
+        let via_oneapi =
+            ZpaConfig::resolve(&Endpoint::Cloud(Cloud::Production), &oneapi, " 72057594037927936", creds());
+        assert_ne!(legacy.api_base, via_oneapi.api_base);
+        assert_eq!(legacy.tenant_key(), via_oneapi.tenant_key());
+        let other =
+            ZpaConfig::resolve(&Endpoint::Cloud(Cloud::Production), &AuthMode::Legacy, "216196257331281920", creds());
+        assert_ne!(legacy.tenant_key(), other.tenant_key());
     }
 }
