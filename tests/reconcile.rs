@@ -371,7 +371,7 @@ async fn a_microtenant_without_domains_is_created_with_explicit_flags() {
     cluster
         .apply(json!({
             "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "Microtenant",
-            "metadata": {"name": "approvals-only", "namespace": "default"},
+            "metadata": {"name": "approvals-only"},
             "spec": {"privilegedApprovalsEnabled": true}
         }))
         .await;
