@@ -5,12 +5,12 @@ mod support;
 
 use reqwest::Method;
 use serde_json::json;
+use support::controlplane::ControlPlane;
 use support::eventually;
+use support::manifests;
+use support::manifests::routes::{POST_MICROTENANTS, POST_PROFILES, PUT_PROFILE};
 use support::processes::{World, condition_message, has_condition};
 
-const POST_MICROTENANTS: &str = "POST /mgmtconfig/v1/admin/customers/{customerId}/microtenants";
-const POST_PROFILES: &str = "POST /cbiconfig/cbi/api/customers/{customerId}/profiles";
-const PUT_PROFILE: &str = "PUT /cbiconfig/cbi/api/customers/{customerId}/profiles/{profileId}";
 
 fn remote_named(state: &serde_json::Value, collection: &str, name: &str) -> Vec<serde_json::Value> {
     let items: Vec<serde_json::Value> = match &state[collection] {
@@ -246,4 +246,173 @@ async fn bad_manifests_are_refused_or_reported_and_nothing_is_created() {
 
     assert_eq!(world.route_count(POST_PROFILES).await, profile_posts, "no profile created remotely");
     assert_eq!(world.route_count(POST_MICROTENANTS).await, microtenant_posts, "no Microtenant created remotely");
+}
+
+/// `manifest` as the text `World::apply` takes (JSON is YAML).
+fn text(manifest: &serde_json::Value) -> String {
+    manifest.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_garbage_collector_removes_a_deleted_microtenants_admin_secret() {
+    let mut world = World::start("30m");
+    world.start_operator();
+    world.apply_provider_config();
+    assert!(world.apply("mt.yaml", &text(&manifests::microtenant("gc-team"))).status.success());
+    let microtenant = world.wait_ready("mt", "gc-team").await;
+    let secret = world.get_json("secret", "gc-team-admin").expect("the admin credentials Secret");
+    assert_eq!(
+        secret["metadata"]["ownerReferences"][0]["uid"], microtenant["metadata"]["uid"],
+        "the Secret is owned by its Microtenant"
+    );
+    world.kubectl_ok(&["delete", "mt", "gc-team", "--wait=true", "--timeout=60s"]);
+    assert!(remote_named(&world.remote_state().await, "microtenants", "gc-team").is_empty(), "deleted in ZPA");
+    // kube-controller-manager's garbage collector, not the operator, removes it.
+    eventually("the admin Secret collected", std::time::Duration::from_secs(90), || async {
+        world.get_json("secret", "gc-team-admin").is_none().then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_namespace_deletes_its_remote_objects_and_the_namespace_finishes_terminating() {
+    let mut world = World::start("30m");
+    world.start_operator();
+    world.apply_provider_config();
+    let kept = manifests::with_spec(manifests::profile("ns-kept"), json!({"deletionPolicy": "Orphan"}));
+    for (file, manifest) in
+        [("mt", manifests::microtenant("ns-team")), ("web", manifests::profile("ns-web")), ("kept", kept)]
+    {
+        assert!(world.apply(&format!("{file}.yaml"), &text(&manifest)).status.success());
+    }
+    world.wait_ready("mt", "ns-team").await;
+    world.wait_ready("isop", "ns-web").await;
+    world.wait_ready("isop", "ns-kept").await;
+
+    let namespace = world.namespace.clone();
+    world.kubectl_ok(&["delete", "namespace", &namespace, "--wait=false"]);
+    eventually("the namespace gone", std::time::Duration::from_secs(90), || async {
+        let output = world.kubectl(&["get", "namespace", &namespace]);
+        String::from_utf8_lossy(&output.stderr).contains("NotFound").then_some(())
+    })
+    .await;
+    let state = world.remote_state().await;
+    assert!(remote_named(&state, "microtenants", "ns-team").is_empty(), "the Microtenant deleted in ZPA");
+    assert!(remote_named(&state, "profiles", "ns-web").is_empty(), "the profile deleted in ZPA");
+    assert_eq!(remote_named(&state, "profiles", "ns-kept").len(), 1, "deletionPolicy Orphan keeps it");
+}
+
+/// A world on a plane of its own, rate limits raised so that tens of
+/// objects converge in seconds, every ZPA answer `latency_ms` late.
+async fn dedicated_world(latency_ms: u64) -> (&'static ControlPlane, World) {
+    let plane = ControlPlane::dedicated();
+    plane.install_crds();
+    let mut world = World::start_on(plane, "30m", &["--get-limit", "2000", "--write-limit", "1000"]);
+    world.sim(Method::PUT, "/__sim/faults", Some(json!({"latency": {"ms": latency_ms}}))).await;
+    world.start_operator_with(&["--rate-limit-reads", "2000", "--rate-limit-writes", "1000"]);
+    world.apply_provider_config();
+    (plane, world)
+}
+
+/// Every CR of the test's namespace, by name, and how many remote objects
+/// of each kind carry its name.
+async fn remote_per_cr(world: &World, names: &[String]) -> Vec<(String, usize)> {
+    let state = world.remote_state().await;
+    names
+        .iter()
+        .map(|name| {
+            let collection = if name.starts_with("mt-") { "microtenants" } else { "profiles" };
+            (name.clone(), remote_named(&state, collection, name).len())
+        })
+        .collect()
+}
+
+fn many(count: usize) -> Vec<serde_json::Value> {
+    (0..count)
+        .flat_map(|i| [manifests::microtenant(&format!("mt-{i:02}")), manifests::profile(&format!("isop-{i:02}"))])
+        .collect()
+}
+
+fn apply_all(world: &World, manifests: &[serde_json::Value]) {
+    let documents: Vec<String> = manifests.iter().map(text).collect();
+    let output = world.apply("many.yaml", &documents.join("\n---\n"));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_server_restarted_mid_converge_duplicates_nothing_and_loses_no_status() {
+    let (plane, world) = dedicated_world(400).await;
+    let objects = many(10);
+    let names: Vec<String> = objects.iter().map(|o| o["metadata"]["name"].as_str().unwrap().to_owned()).collect();
+    apply_all(&world, &objects);
+    // Some are done, most are not: the API server goes away under the operator.
+    eventually("the first objects Ready", std::time::Duration::from_secs(60), || async {
+        let ready = names.iter().filter(|n| world.get_json(kind_of(n), n).is_some_and(|o| is_ready(&o))).count();
+        (ready >= 2).then_some(ready)
+    })
+    .await;
+    let down_for = plane.restart_apiserver();
+    println!("figure: kube-apiserver restarted mid-converge, ready again after {:.1} s", down_for.as_secs_f64());
+    for name in &names {
+        let object = world.wait_ready(kind_of(name), name).await;
+        assert!(object["status"]["id"].is_string(), "{name} has its id in status");
+    }
+    for (name, count) in remote_per_cr(&world, &names).await {
+        assert_eq!(count, 1, "{name}: exactly one remote object");
+    }
+    let posts = world.route_count(POST_MICROTENANTS).await + world.route_count(POST_PROFILES).await;
+    assert_eq!(posts, names.len() as u64, "one POST per object, never a second");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_resumed_after_an_etcd_compaction_relist_and_miss_nothing() {
+    let (plane, world) = dedicated_world(0).await;
+    let objects = many(3);
+    let names: Vec<String> = objects.iter().map(|o| o["metadata"]["name"].as_str().unwrap().to_owned()).collect();
+    apply_all(&world, &objects);
+    for name in &names {
+        world.wait_ready(kind_of(name), name).await;
+    }
+    // Writes the operator does not watch move etcd past every revision its
+    // watches have seen; compacting there and restarting the API server makes
+    // each watch resume from a compacted revision: 410 Gone.
+    for i in 0..5 {
+        world.kubectl_ok(&["create", "configmap", &format!("filler-{i}"), "-n", "default"]);
+    }
+    let revision = plane.compact_etcd();
+    plane.restart_apiserver();
+    println!("figure: etcd compacted at revision {revision}, kube-apiserver restarted");
+    // Changes made right after: an edit and a new object.
+    let edited = manifests::with_spec(manifests::microtenant("mt-00"), json!({"description": "after compaction"}));
+    let mut more = objects.clone();
+    more[0] = edited;
+    more.push(manifests::profile("isop-new"));
+    apply_all(&world, &more);
+    world
+        .wait_for("mt", "mt-00", "the edit applied", |o| {
+            o["status"]["atProvider"]["description"] == "after compaction" && is_ready(o)
+        })
+        .await;
+    world.wait_ready("isop", "isop-new").await;
+    let mut all = names.clone();
+    all.push("isop-new".into());
+    for (name, count) in remote_per_cr(&world, &all).await {
+        assert_eq!(count, 1, "{name}: exactly one remote object");
+    }
+    let log = world.operator_log();
+    assert!(
+        log.contains("410") || log.contains("too old resource version") || log.contains("Expired"),
+        "a watch saw 410 Gone and re-listed; log:\n{}",
+        support::processes::tail(&log, 60)
+    );
+}
+
+fn kind_of(name: &str) -> &'static str {
+    if name.starts_with("mt-") { "mt" } else { "isop" }
+}
+
+fn is_ready(object: &serde_json::Value) -> bool {
+    has_condition(object, "Ready", "True", None)
+        && has_condition(object, "Synced", "True", None)
+        && object["status"]["observedGeneration"] == object["metadata"]["generation"]
 }

@@ -21,7 +21,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rcgen::{
@@ -104,7 +104,7 @@ pub struct ControlPlane {
     /// How long the start took, from the first process to `/readyz`.
     pub started_in: Duration,
     /// Only a dedicated plane owns its processes.
-    owned: Option<Processes>,
+    owned: Option<Mutex<Processes>>,
 }
 
 impl ControlPlane {
@@ -118,9 +118,15 @@ impl ControlPlane {
         })
     }
 
-    /// A plane of this test's own, stopped when dropped (and by a watchdog
-    /// if this process dies first).
-    pub fn dedicated() -> ControlPlane {
+    /// A plane of this test's own, for what would disturb other tests: a
+    /// restarted API server, compacted etcd, CRDs installed by Helm, an
+    /// operator watching every namespace. Its watchdog stops it when this
+    /// test's process exits (nextest runs each test in a process of its own).
+    pub fn dedicated() -> &'static ControlPlane {
+        Box::leak(Box::new(Self::start_dedicated()))
+    }
+
+    fn start_dedicated() -> ControlPlane {
         let dir = target_root().join("controlplane-runs").join(unique_name(&format!("dedicated-{}", binary_name())));
         fs::create_dir_all(&dir).expect("control plane dir");
         let (state, processes) = start_with_retries(&dir, std::process::id(), None);
@@ -130,7 +136,7 @@ impl ControlPlane {
             server: state.server,
             etcd: state.etcd,
             started_in: state.started_in,
-            owned: Some(processes),
+            owned: Some(Mutex::new(processes)),
         }
     }
 
@@ -173,13 +179,19 @@ impl ControlPlane {
 
     /// Stops kube-apiserver (SIGKILL) and starts it again on the same port
     /// and etcd; returns once `/readyz` answers. Dedicated planes only.
-    pub fn restart_apiserver(&mut self) -> Duration {
-        let processes = self.owned.as_mut().expect("only a dedicated plane restarts its API server");
+    pub fn restart_apiserver(&self) -> Duration {
+        let mut processes = self
+            .owned
+            .as_ref()
+            .expect("only a dedicated plane restarts its API server")
+            .lock()
+            .expect("the processes lock");
         let _ = processes.apiserver.kill();
         let _ = processes.apiserver.wait();
         let started = Instant::now();
         let port: u16 = self.server.rsplit(':').next().and_then(|p| p.parse().ok()).expect("server port");
         processes.apiserver = spawn_apiserver(&self.dir, &self.etcd, port);
+        write_pids(&self.dir, &[processes.etcd.id(), processes.apiserver.id(), processes.controller_manager.id()]);
         wait_ready(&self.dir, &self.server, Duration::from_secs(90), &mut processes.apiserver)
             .unwrap_or_else(|e| panic!("kube-apiserver did not come back: {e}\n{}", logs_tail(&self.dir, 40)));
         started.elapsed()
@@ -359,7 +371,8 @@ fn start(dir: &Path, owner: u32, idle: Option<u32>) -> Result<(State, Processes)
     let controller_manager = spawn_logged(kcm, &dir.join("kube-controller-manager.log"));
     let (etcd, apiserver) = (etcd.disarm(), apiserver.disarm());
     let pids = vec![etcd.id(), apiserver.id(), controller_manager.id()];
-    let watchdog = spawn_watchdog(dir, owner, &pids, idle);
+    write_pids(dir, &pids);
+    let watchdog = spawn_watchdog(dir, owner, idle);
     let state = State { server, etcd: etcd_url, pids, started_in: started.elapsed() };
     eprintln!(
         "control plane {KUBERNETES_VERSION} ready at {} in {:.1} s (logs in {})",
@@ -425,11 +438,17 @@ fn spawn_logged(mut command: Command, log: &Path) -> Child {
     command.spawn().unwrap_or_else(|e| panic!("spawn {command:?}: {e}"))
 }
 
-/// A shell loop that kills `pids` once `owner` has exited, or (shared planes)
-/// once nobody has held `users` for `idle` seconds. It takes the plane's lock
-/// before deciding it is idle, so that no test attaches while it stops it.
-fn spawn_watchdog(dir: &Path, owner: u32, pids: &[u32], idle: Option<u32>) -> Child {
-    let pids = pids.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
+/// The processes a watchdog stops (a restarted API server replaces its pid).
+fn write_pids(dir: &Path, pids: &[u32]) {
+    let text = pids.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
+    fs::write(dir.join("pids"), text).expect("write pids");
+}
+
+/// A shell loop that kills the plane's processes (`pids`) once `owner` has
+/// exited, or (shared planes) once nobody has held `users` for `idle`
+/// seconds. It takes the plane's lock before deciding it is idle, so that no
+/// test attaches while it stops it.
+fn spawn_watchdog(dir: &Path, owner: u32, idle: Option<u32>) -> Child {
     let idle = idle.unwrap_or(0);
     let script = format!(
         r#"cd "$1" || exit 1
@@ -446,7 +465,7 @@ while kill -0 {owner} 2>/dev/null; do
     quiet=0
   fi
 done
-kill -KILL {pids} 2>/dev/null
+kill -KILL $(cat pids) 2>/dev/null
 rm -f state.json
 # The run is over: nothing will read this plane again.
 kill -0 {owner} 2>/dev/null || rm -rf "$1"

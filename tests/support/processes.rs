@@ -92,7 +92,11 @@ impl World {
 
     /// Like [`World::start`], with extra `zpa-operator simulator` flags (rate limits, faults).
     pub fn start_with(resync: &str, simulator_args: &[&str]) -> Self {
-        let plane = ControlPlane::shared();
+        Self::start_on(ControlPlane::shared(), resync, simulator_args)
+    }
+
+    /// Like [`World::start_with`], on `plane` (a dedicated one, CRDs installed).
+    pub fn start_on(plane: &'static ControlPlane, resync: &str, simulator_args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let namespace = unique_name("w");
         let system_namespace = format!("{namespace}-system");
@@ -136,8 +140,13 @@ impl World {
 
     /// Starts (or restarts) the operator process.
     pub fn start_operator(&mut self) {
+        self.start_operator_with(&[]);
+    }
+
+    /// Starts (or restarts) the operator process with `extra_args`.
+    pub fn start_operator_with(&mut self, extra_args: &[&str]) {
         self.stop_operator();
-        self.operator = Some(self.spawn_operator("operator", &[]));
+        self.operator = Some(self.spawn_operator("operator", extra_args));
     }
 
     /// Kills the operator at once (SIGKILL), as a crash would.
