@@ -4,7 +4,7 @@
 #
 #   deploy/generate.sh             # rewrite deploy/ in place
 #   deploy/generate.sh OUT_DIR     # write the same files under OUT_DIR instead
-#                                  # (tests/packaging.rs compares OUT_DIR with deploy/)
+#                                  # (tests/deploy_manifests.rs compares OUT_DIR with deploy/)
 #
 # Needs helm (3.x or 4.x; $HELM overrides the binary; deploy/install-helm.sh
 # installs the pinned one CI uses). Output does not depend on a cluster:

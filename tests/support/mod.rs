@@ -95,3 +95,4 @@ impl std::io::Write for CapturedLogs {
         Ok(())
     }
 }
+pub mod tools;

@@ -147,7 +147,7 @@ Roles (watchNamespaces).
 The CRDs of crd-sources/ (a symlink to the repository's crds/ directory),
 byte for byte, each with `helm.sh/resource-policy: keep` inserted under its
 top-level `metadata:`. Shared with the zpa-operator-crds chart (same text);
-tests/packaging.rs checks the identity.
+tests/chart_render.rs checks the identity.
 */}}
 {{- define "zpa-operator.crds" -}}
 {{- range $path, $_ := .Files.Glob "crd-sources/*.yaml" }}
