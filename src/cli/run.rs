@@ -28,6 +28,10 @@ pub struct RunArgs {
     /// Namespaces to watch (comma-separated); all namespaces when empty.
     #[arg(long, value_delimiter = ',', env = "ZPA_OPERATOR_WATCH_NAMESPACES")]
     pub watch_namespaces: Vec<String>,
+    /// Only the ZpaProviderConfigs this label selector matches are this
+    /// operator's (for several operators in one cluster, e.g. one per team).
+    #[arg(long, env = "ZPA_OPERATOR_PROVIDER_CONFIG_SELECTOR")]
+    pub provider_config_selector: Option<String>,
     /// Reconciles running at once per controller.
     #[arg(long, default_value_t = 16)]
     pub concurrency: u16,
@@ -88,6 +92,9 @@ async fn run_operator(args: RunArgs) -> Result<(), String> {
     let election = args.leader_elect.then(|| election(&args)).transpose()?;
     let client = Client::try_default().await.map_err(|e| format!("cannot reach Kubernetes: {e}"))?;
     check_crds_installed(&client, args.watch_namespaces.first().map(String::as_str)).await?;
+    if let Some(selector) = &args.provider_config_selector {
+        check_selector(&client, selector).await?;
+    }
 
     let metrics = Arc::new(Metrics::new());
     let readiness = Readiness::default();
@@ -109,7 +116,11 @@ async fn run_operator(args: RunArgs) -> Result<(), String> {
         observe_max_age: args.resync_interval,
         observer: metrics.clone(),
     });
-    let settings = Settings { resync_interval: args.resync_interval, field_manager: FIELD_MANAGER.to_owned() };
+    let settings = Settings {
+        resync_interval: args.resync_interval,
+        field_manager: FIELD_MANAGER.to_owned(),
+        provider_config_selector: args.provider_config_selector.clone(),
+    };
     let ctx = Arc::new(Context::new(client.clone(), tenants, metrics, settings));
     let options = RunOptions { watch_namespaces: args.watch_namespaces.clone(), concurrency: args.concurrency };
 
@@ -211,6 +222,15 @@ async fn check_crds_installed(client: &Client, namespace: Option<&str>) -> Resul
     let (microtenants, profiles) = namespaced(client);
     check_served(microtenants).await?;
     check_served(profiles).await
+}
+
+/// A selector the API server cannot parse would fail every watch; say so once, at start.
+async fn check_selector(client: &Client, selector: &str) -> Result<(), String> {
+    Api::<ZpaProviderConfig>::all(client.clone())
+        .list(&ListParams::default().labels(selector).limit(1))
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("--provider-config-selector {selector:?} is refused by the API server: {e}"))
 }
 
 async fn check_served<K>(api: Api<K>) -> Result<(), String>

@@ -17,11 +17,18 @@ pub struct Settings {
     pub resync_interval: Duration,
     /// The server-side apply field manager of status and Secret writes.
     pub field_manager: String,
+    /// A label selector: only the ZpaProviderConfigs it matches are this
+    /// operator's (several operators in one cluster, one per team).
+    pub provider_config_selector: Option<String>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { resync_interval: Duration::from_secs(30 * 60), field_manager: FIELD_MANAGER.to_owned() }
+        Self {
+            resync_interval: Duration::from_secs(30 * 60),
+            field_manager: FIELD_MANAGER.to_owned(),
+            provider_config_selector: None,
+        }
     }
 }
 

@@ -53,7 +53,7 @@ pub struct RunOptions {
 pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOptions, readiness: Readiness) {
     let (configs, configs_writer) = reflector::store::<ZpaProviderConfig>();
     let config_stream =
-        watcher(Api::<ZpaProviderConfig>::all(client.clone()), watcher::Config::default().any_semantic())
+        watcher(Api::<ZpaProviderConfig>::all(client.clone()), provider_configs_watched(&ctx).any_semantic())
             .default_backoff()
             .inspect(ready_after_initial_list(&readiness))
             .inspect(invalidate_changed_tenants(&ctx))
@@ -150,6 +150,15 @@ fn invalidate_changed_tenants(
     }
 }
 
+/// The provider configs this operator watches: all, or those its
+/// `--provider-config-selector` matches.
+fn provider_configs_watched(ctx: &Context) -> watcher::Config {
+    match &ctx.settings.provider_config_selector {
+        Some(selector) => watcher::Config::default().labels(selector),
+        None => watcher::Config::default(),
+    }
+}
+
 fn namespaced_api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
     K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
@@ -190,10 +199,11 @@ fn managed_controller<K: ManagedResource + SecretUser>(
         .shutdown_on_signal();
 
     let store = controller.store();
-    let by_config =
-        controller.watches(Api::<ZpaProviderConfig>::all(client.clone()), watcher::Config::default(), move |config| {
-            objects_using_config(&store, &config.name_any())
-        });
+    let by_config = controller.watches(
+        Api::<ZpaProviderConfig>::all(client.clone()),
+        provider_configs_watched(ctx),
+        move |config| objects_using_config(&store, &config.name_any()),
+    );
 
     let store = by_config.store();
     let configs = configs.clone();

@@ -32,15 +32,28 @@ pub async fn tenant_for(ctx: &Context, provider_config: &str) -> Result<Arc<Tena
         return Ok(tenant);
     }
     let epoch = ctx.tenants.epoch(provider_config);
-    let configs: Api<ZpaProviderConfig> = Api::all(ctx.client.clone());
-    let config = configs
-        .get_opt(provider_config)
-        .await
-        .map_err(ReconcileError::kubernetes("get ZpaProviderConfig"))?
-        .ok_or_else(|| ReconcileError::ReferenceNotFound {
-        what: format!("ZpaProviderConfig {provider_config:?}"),
+    let config = read_selected(ctx, provider_config).await?.ok_or_else(|| {
+        let what = match &ctx.settings.provider_config_selector {
+            Some(selector) => {
+                format!("ZpaProviderConfig {provider_config:?} matching this operator's selector {selector:?}")
+            }
+            None => format!("ZpaProviderConfig {provider_config:?}"),
+        };
+        ReconcileError::ReferenceNotFound { what }
     })?;
     build_tenant(ctx, &config, epoch).await
+}
+
+/// The provider config `name`, if it exists and this operator's selector
+/// (when it has one) matches it.
+async fn read_selected(ctx: &Context, name: &str) -> Result<Option<ZpaProviderConfig>, ReconcileError> {
+    let configs: Api<ZpaProviderConfig> = Api::all(ctx.client.clone());
+    let Some(selector) = &ctx.settings.provider_config_selector else {
+        return configs.get_opt(name).await.map_err(ReconcileError::kubernetes("get ZpaProviderConfig"));
+    };
+    let params = kube::api::ListParams::default().labels(selector).fields(&format!("metadata.name={name}"));
+    let listed = configs.list(&params).await.map_err(ReconcileError::kubernetes("list ZpaProviderConfigs"))?;
+    Ok(listed.items.into_iter().next())
 }
 
 /// Builds (or finds unchanged in the registry) the tenant of `config` from

@@ -87,7 +87,7 @@ impl Cluster {
             observe_max_age: self.resync,
             observer: self.metrics.clone(),
         });
-        let settings = Settings { resync_interval: self.resync, field_manager: FIELD_MANAGER.to_owned() };
+        let settings = Settings { resync_interval: self.resync, field_manager: FIELD_MANAGER.to_owned(), provider_config_selector: None };
         let ctx = Arc::new(Context::new(self.kube.clone(), tenants, self.metrics.clone(), settings));
         let options = RunOptions { watch_namespaces: self.watch_namespaces.clone(), concurrency: 4 };
         self.operator = Some(tokio::spawn(run_controllers(self.kube.clone(), ctx, options, Readiness::default())));

@@ -1,9 +1,12 @@
-//! Shared test helpers: a simulator and a client pointed at it, log capture,
-//! and polling with a deadline (tests never sleep to wait for something).
+//! Shared test helpers: the real Kubernetes control plane (`controlplane`),
+//! an in-process operator on it (`cluster`) or operator processes
+//! (`processes`), a simulator and a client pointed at it, log capture, and
+//! polling with a deadline (tests never sleep to wait for something).
 
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod controlplane;
 pub mod processes;
 
 use std::future::Future;
