@@ -118,52 +118,21 @@ pub fn helm_template_error(helm: &str, chart: &str, args: &[&str]) -> String {
 // The Go-built tools of tests/controlplane/
 // ---------------------------------------------------------------------------
 
-/// cargo's target directory (the test binary is `<target>/<profile>/deps/<name>`).
-fn target_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
-    }
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.ancestors().nth(3).expect("target/<profile>/deps/<binary>").to_path_buf()
-}
-
-/// The directory `tests/controlplane/build.sh` built the Go tools into
-/// (building them first when its cache is missing; the build's own output
-/// goes to stderr).
-fn go_tools_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let script = root().join("tests/controlplane/build.sh");
-        let output = run_tool(
-            Command::new("bash").arg(&script).env("CARGO_TARGET_DIR", target_root()).stderr(Stdio::inherit()),
-            "install bash",
-        );
-        if output.status.code() == Some(127) {
+/// One of the Go-built tools (`kubectl`, `promtool`, `kubeconform`,
+/// `argocd-health`, `kstatus`, ...), from the control plane harness's build
+/// of `tests/controlplane/` (built first when its cache is missing). Without
+/// Go the test fails with one line.
+pub fn go_tool(name: &str) -> PathBuf {
+    static GO: OnceLock<()> = OnceLock::new();
+    GO.get_or_init(|| {
+        let found = Command::new("go").arg("version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+        if !found.is_ok_and(|status| status.success()) {
             fail_with_one_line(
                 "Go is not installed: install Go 1.26 so tests/controlplane/build.sh can build the test tools",
             );
         }
-        if !output.status.success() {
-            fail_with_one_line(&format!(
-                "tests/controlplane/build.sh failed ({}); see its output above",
-                output.status
-            ));
-        }
-        PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
-    })
-}
-
-/// One of the Go-built tools (`kubectl`, `promtool`, `kubeconform`,
-/// `argocd-health`, `kstatus`, ...).
-pub fn go_tool(name: &str) -> PathBuf {
-    let path = go_tools_dir().join(name);
-    if !path.exists() {
-        fail_with_one_line(&format!(
-            "{} is missing: tests/controlplane/build.sh builds it (add it there and to go.mod's tool block)",
-            path.display()
-        ));
-    }
-    path
+    });
+    super::controlplane::tool(name)
 }
 
 // ---------------------------------------------------------------------------
