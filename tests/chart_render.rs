@@ -9,8 +9,10 @@
 //! fails the test with one line saying what to install.
 //!
 //! What the API server says about these renders (`kubectl apply
-//! --dry-run=server`) is in `tests/deploy_manifests.rs`; their schemas offline
-//! (kubeconform) in `tests/manifest_schemas.rs`; the alerts in `tests/monitoring.rs`.
+//! --dry-run=server`) is in `tests/manifest_server_validation.rs`; their
+//! schemas offline (kubeconform) in `tests/manifest_schemas.rs`; the alerts in
+//! `tests/monitoring.rs`; the binary run with the chart's args in
+//! `tests/chart_binary.rs`.
 
 mod support;
 
