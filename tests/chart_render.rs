@@ -1008,7 +1008,7 @@ fn collect_rules(value: &Value, out: &mut Vec<Value>) {
 /// The catalog's production values render, lint, and turn on what they say.
 #[test]
 fn catalog_production_values_render() {
-    let values = root().join("examples/catalog/helm/values-production.yaml");
+    let values = root().join("docs/examples/helm/values-production.yaml");
     let values = values.to_str().unwrap();
     for helm in helm_binaries() {
         let docs = documents(&helm_template(&helm, "zpa-operator", &["--values", values]));

@@ -218,14 +218,14 @@ fn relative(path: &Path) -> String {
 /// The manifests users start from: the demo (`examples/`) and the catalog.
 fn example_files() -> Vec<PathBuf> {
     let mut files = yaml_files("examples");
-    files.extend(yaml_files("examples/catalog"));
+    files.extend(yaml_files("docs/examples"));
     files
 }
 
 #[test]
 fn examples_are_valid_offline() {
     let files = example_files();
-    assert!(files.len() >= 10, "examples/ and examples/catalog/ hold the manifests: {files:?}");
+    assert!(files.len() >= 10, "examples/ and docs/examples/ hold the manifests: {files:?}");
     let verdicts = kubeconform(&files);
     let mut checked = 0;
     for (file, verdict) in &verdicts {

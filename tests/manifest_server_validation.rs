@@ -3,7 +3,7 @@
 //! CRDs' OpenAPI schemas and CEL rules, strict field validation; nothing is
 //! stored):
 //!
-//! - every example (`examples/`, `examples/catalog/`) is accepted;
+//! - every example (`examples/`, `docs/examples/`) is accepted;
 //! - every chart render (default, namespace-scoped and HA, PodDisruptionBudget
 //!   variants, NetworkPolicy, a ZpaProviderConfig of each auth mode) and the
 //!   kustomization of `deploy/` are accepted;
@@ -94,7 +94,7 @@ fn examples_and_catalog_pass_the_api_server() {
     let ns = unique_name("examples");
     plane.kubectl_ok(&["create", "namespace", &ns]);
     let mut files = yaml_files("examples");
-    files.extend(yaml_files("examples/catalog"));
+    files.extend(yaml_files("docs/examples"));
     assert!(files.len() >= 12, "{files:?}");
     for file in files {
         let docs = documents(&fs::read_to_string(&file).unwrap());
@@ -184,7 +184,7 @@ fn chart_renders_and_deploy_pass_the_api_server() {
             "the production values of the catalog",
             vec![
                 "--values",
-                "examples/catalog/helm/values-production.yaml",
+                "docs/examples/helm/values-production.yaml",
                 "--set",
                 "metrics.serviceMonitor.enabled=false",
                 "--set",
@@ -193,12 +193,12 @@ fn chart_renders_and_deploy_pass_the_api_server() {
         ),
     ];
     for (what, args) in variants {
-        let args: Vec<String> = args
-            .iter()
-            .map(|a| {
-                if a.starts_with("examples/") { root().join(a).to_string_lossy().into_owned() } else { (*a).to_owned() }
-            })
-            .collect();
+        let args: Vec<String> =
+            args.iter()
+                .map(|a| {
+                    if a.starts_with("docs/") { root().join(a).to_string_lossy().into_owned() } else { (*a).to_owned() }
+                })
+                .collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let render = helm_render(&ns, "zpa-operator", &args);
         // The ZpaProviderConfig's name is cluster-wide: make it this test's own.
