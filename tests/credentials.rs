@@ -11,35 +11,29 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 use support::cluster::{Cluster, condition, remote_microtenants_named};
-use support::eventually;
+use support::controlplane::unique_name;
+use support::manifests::routes::SIGNIN;
+use support::manifests::{self, with_spec};
+use support::{eventually, simulator};
 use tokio::time::Instant;
 use zpa_operator::crd::{IsolationProfile, Microtenant, ZpaProviderConfig};
 use zpa_operator::simulator::SimulatorConfig;
 
-const SIGNIN: &str = "POST /signin";
-
 fn microtenant(name: &str, provider: &str, description: &str) -> Value {
-    json!({
-        "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "Microtenant",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"providerConfigRef": {"name": provider}, "description": description,
-                 "criteriaAttributeValues": [format!("{name}.example.com")],
-                 "adminCredentialsSecretRef": {"name": format!("{name}-admin")}}
-    })
+    with_spec(
+        manifests::microtenant(name),
+        json!({"providerConfigRef": {"name": provider}, "description": description}),
+    )
 }
 
 fn profile(name: &str, provider: &str, description: &str) -> Value {
-    json!({
-        "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "IsolationProfile",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"providerConfigRef": {"name": provider}, "description": description,
-                 "regions": ["Frankfurt", "London"]}
-    })
+    let spec = json!({"providerConfigRef": {"name": provider}, "description": description, "securityControls": null});
+    with_spec(manifests::profile(name), spec)
 }
 
-/// Creates or overwrites a credentials Secret in `zpa-system`.
+/// Creates or overwrites a credentials Secret in the test's credentials namespace.
 async fn set_credentials(cluster: &Cluster, name: &str, client_id: &str, client_secret: &str) {
-    let secrets: Api<Secret> = Api::namespaced(cluster.kube.clone(), "zpa-system");
+    let secrets: Api<Secret> = Api::namespaced(cluster.kube.clone(), &cluster.system_namespace);
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
         "stringData": {"clientId": client_id, "clientSecret": client_secret}});
     secrets
@@ -49,13 +43,9 @@ async fn set_credentials(cluster: &Cluster, name: &str, client_id: &str, client_
 }
 
 async fn provider_config(cluster: &Cluster, name: &str, secret: &str) {
-    cluster
-        .apply(json!({
-            "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "ZpaProviderConfig", "metadata": {"name": name},
-            "spec": {"baseUrl": cluster.sim.base_url(), "customerId": cluster.sim.customer_id(), "auth": "legacy",
-                     "credentialsSecretRef": {"namespace": "zpa-system", "name": secret}}
-        }))
-        .await;
+    let spec = json!({"baseUrl": cluster.sim.base_url(), "customerId": cluster.sim.customer_id(), "auth": "legacy",
+                      "credentialsSecretRef": {"namespace": cluster.system_namespace, "name": secret}});
+    cluster.apply_provider_config(name, spec).await;
 }
 
 /// The provider config as JSON once `check` holds for its Ready condition.
@@ -119,7 +109,11 @@ async fn warnings_for(cluster: &Cluster, name: &str) -> Vec<(String, String)> {
     let list = events.list(&Default::default()).await.expect("events list");
     list.items
         .into_iter()
-        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .filter(|e| {
+            e.regarding.as_ref().is_some_and(|r| {
+                r.name.as_deref() == Some(name) && r.namespace.as_ref().is_none_or(|ns| *ns == cluster.namespace)
+            })
+        })
         .filter(|e| e.type_.as_deref() == Some("Warning"))
         .map(|e| (e.reason.unwrap_or_default(), e.note.unwrap_or_default()))
         .collect()
@@ -128,18 +122,19 @@ async fn warnings_for(cluster: &Cluster, name: &str) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_are_unauthorized_everywhere_without_a_sign_in_storm_then_heal_when_fixed() {
     let cluster = Cluster::start_with_resync(Duration::from_secs(600)).await;
+    let bad = &unique_name("bad");
     set_credentials(&cluster, "bad-credentials", cluster.sim.client_id(), "not-the-secret").await;
-    provider_config(&cluster, "bad", "bad-credentials").await;
+    provider_config(&cluster, bad, "bad-credentials").await;
     let microtenants = ["mt-a", "mt-b", "mt-c"];
     let profiles = ["isop-a", "isop-b"];
     for name in microtenants {
-        cluster.apply(microtenant(name, "bad", "team")).await;
+        cluster.apply(microtenant(name, bad, "team")).await;
     }
     for name in profiles {
-        cluster.apply(profile(name, "bad", "isolate")).await;
+        cluster.apply(profile(name, bad, "isolate")).await;
     }
 
-    let provider = wait_provider(&cluster, "bad", "Unauthorized", |o| {
+    let provider = wait_provider(&cluster, bad, "Unauthorized", |o| {
         ready_reason(o) == Some(("False".into(), "Unauthorized".into()))
     })
     .await;
@@ -203,7 +198,7 @@ async fn wrong_credentials_are_unauthorized_everywhere_without_a_sign_in_storm_t
     // Fixing the Secret heals everything, without a restart.
     let fixed_at = Instant::now();
     set_credentials(&cluster, "bad-credentials", cluster.sim.client_id(), cluster.sim.client_secret().expose()).await;
-    wait_provider(&cluster, "bad", "SignedIn", |o| ready_reason(o) == Some(("True".into(), "SignedIn".into()))).await;
+    wait_provider(&cluster, bad, "SignedIn", |o| ready_reason(o) == Some(("True".into(), "SignedIn".into()))).await;
     for name in microtenants {
         cluster.wait_ready::<Microtenant>(name).await;
     }
@@ -217,7 +212,7 @@ async fn wrong_credentials_are_unauthorized_everywhere_without_a_sign_in_storm_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotated_credentials_are_picked_up_without_a_restart() {
     let cluster = Cluster::start_with_resync(Duration::from_secs(600)).await;
-    cluster.apply(microtenant("rotating", "default", "before")).await;
+    cluster.apply(microtenant("rotating", &cluster.provider_config, "before")).await;
     cluster.wait_ready::<Microtenant>("rotating").await;
 
     // A new API key for the same tenant; the Secret moves to it.
@@ -233,7 +228,7 @@ async fn rotated_credentials_are_picked_up_without_a_restart() {
     sim_admin(&cluster, reqwest::Method::DELETE, &format!("/__sim/credentials/{}", cluster.sim.client_id()), None)
         .await;
     sim_admin(&cluster, reqwest::Method::POST, "/__sim/tokens/revoke", None).await;
-    cluster.apply(microtenant("rotating", "default", "after")).await;
+    cluster.apply(microtenant("rotating", &cluster.provider_config, "after")).await;
     cluster
         .wait_for::<Microtenant>("rotating", "the edit applied", |o| {
             o["status"]["atProvider"]["description"] == "after"
@@ -249,8 +244,8 @@ async fn rotated_credentials_are_picked_up_without_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_and_expired_tokens_heal_without_an_error_on_the_objects() {
     let cluster = Cluster::start_with_resync(Duration::from_secs(600)).await;
-    cluster.apply(microtenant("steady", "default", "v1")).await;
-    cluster.apply(profile("steady-web", "default", "v1")).await;
+    cluster.apply(microtenant("steady", &cluster.provider_config, "v1")).await;
+    cluster.apply(profile("steady-web", &cluster.provider_config, "v1")).await;
     cluster.wait_ready::<Microtenant>("steady").await;
     cluster.wait_ready::<IsolationProfile>("steady-web").await;
 
@@ -259,8 +254,8 @@ async fn revoked_and_expired_tokens_heal_without_an_error_on_the_objects() {
         let answer = sim_admin(&cluster, reqwest::Method::POST, admin, None).await;
         assert!(answer.as_object().unwrap().values().any(|n| n.as_u64() >= Some(1)), "{admin}: {answer}");
         let description = format!("v{round}");
-        cluster.apply(microtenant("steady", "default", &description)).await;
-        cluster.apply(profile("steady-web", "default", &description)).await;
+        cluster.apply(microtenant("steady", &cluster.provider_config, &description)).await;
+        cluster.apply(profile("steady-web", &cluster.provider_config, &description)).await;
         for name in ["steady", "steady-web"] {
             let check = |o: &Value| o["status"]["atProvider"]["description"] == description.as_str();
             if name == "steady" {
@@ -280,15 +275,16 @@ async fn revoked_and_expired_tokens_heal_without_an_error_on_the_objects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fixed_secret_the_operator_does_not_watch_is_seen_at_the_next_provider_retry() {
-    // Only team-a is watched: the credentials Secret in zpa-system sends no events.
-    let cluster = Cluster::start_with(Duration::from_secs(600), vec!["team-a".into()]).await;
-    cluster.create_namespace("team-a").await;
+    // Only team-a is watched: the credentials Secret in the credentials namespace sends no events.
+    let mut cluster = Cluster::without_operator(Duration::from_secs(600), simulator()).await;
+    let team_a = cluster.create_namespace("team-a").await;
+    cluster.watch_only(vec![team_a.clone()]);
+    cluster.start_operator();
+    let unwatched = &unique_name("unwatched");
     set_credentials(&cluster, "unwatched-credentials", cluster.sim.client_id(), "wrong").await;
-    provider_config(&cluster, "unwatched", "unwatched-credentials").await;
-    let mut manifest = microtenant("team", "unwatched", "team");
-    manifest["metadata"]["namespace"] = json!("team-a");
-    cluster.apply(manifest).await;
-    wait_provider(&cluster, "unwatched", "Unauthorized", |o| {
+    provider_config(&cluster, unwatched, "unwatched-credentials").await;
+    cluster.apply(manifests::in_namespace(microtenant("team", unwatched, "team"), &team_a)).await;
+    wait_provider(&cluster, unwatched, "Unauthorized", |o| {
         ready_reason(o) == Some(("False".into(), "Unauthorized".into()))
     })
     .await;
@@ -296,10 +292,10 @@ async fn a_fixed_secret_the_operator_does_not_watch_is_seen_at_the_next_provider
     let fixed_at = Instant::now();
     set_credentials(&cluster, "unwatched-credentials", cluster.sim.client_id(), cluster.sim.client_secret().expose())
         .await;
-    wait_provider(&cluster, "unwatched", "SignedIn", |o| ready_reason(o) == Some(("True".into(), "SignedIn".into())))
+    wait_provider(&cluster, unwatched, "SignedIn", |o| ready_reason(o) == Some(("True".into(), "SignedIn".into())))
         .await;
     let provider_ready = fixed_at.elapsed();
-    let api: Api<Microtenant> = Api::namespaced(cluster.kube.clone(), "team-a");
+    let api: Api<Microtenant> = cluster.api(Some(&team_a));
     eventually("the dependent Microtenant Ready", Duration::from_secs(20), || async {
         let object = serde_json::to_value(api.get("team").await.ok()?).ok()?;
         condition(&object, "Synced").is_some_and(|c| c.status == "True").then_some(())
@@ -318,8 +314,8 @@ async fn short_lived_tokens_are_renewed_without_an_error_on_the_objects() {
     let ttl = Duration::from_secs(2);
     let sim =
         support::simulator_with(SimulatorConfig { rate_limit: None, token_ttl: ttl, ..SimulatorConfig::default() });
-    let cluster = Cluster::start_with_simulator(Duration::from_secs(600), Vec::new(), sim).await;
-    cluster.apply(microtenant("renewing", "default", "v0")).await;
+    let cluster = Cluster::start_with_simulator(Duration::from_secs(600), sim).await;
+    cluster.apply(microtenant("renewing", &cluster.provider_config, "v0")).await;
     cluster.wait_ready::<Microtenant>("renewing").await;
     let started = Instant::now();
     let first_sign_ins = accepted_sign_ins(&cluster);
@@ -327,7 +323,7 @@ async fn short_lived_tokens_are_renewed_without_an_error_on_the_objects() {
     for round in 1..=4 {
         tokio::time::sleep(ttl / 2 + Duration::from_millis(300)).await;
         let description = format!("v{round}");
-        cluster.apply(microtenant("renewing", "default", &description)).await;
+        cluster.apply(microtenant("renewing", &cluster.provider_config, &description)).await;
         cluster
             .wait_for::<Microtenant>("renewing", "the edit applied", |o| {
                 o["status"]["atProvider"]["description"] == description.as_str()

@@ -1,5 +1,5 @@
 //! End to end: the real `zpa-operator run` process and the real `kubectl`
-//! against the Kubernetes API stand-in process and the ZPA simulator process.
+//! against the real kube-apiserver and the ZPA simulator process.
 
 mod support;
 
@@ -56,21 +56,13 @@ async fn the_examples_become_ready_with_ids_credentials_and_columns() {
 
     // The generated admin credentials are in their Secrets.
     for secret in ["team-payments-admin", "team-research-admin"] {
-        let data = world.kubectl_ok(&[
-            "get",
-            "secret",
-            secret,
-            "-n",
-            "default",
-            "-o",
-            "jsonpath={.data.username} {.data.password}",
-        ]);
+        let data = world.kubectl_ok(&["get", "secret", secret, "-o", "jsonpath={.data.username} {.data.password}"]);
         let fields: Vec<&str> = data.split_whitespace().collect();
         assert_eq!(fields.len(), 2, "{secret} has username and password: {data:?}");
     }
 
     // kubectl shows the printer columns.
-    let table = world.kubectl_ok(&["get", "isop,mt", "-n", "default"]);
+    let table = world.kubectl_ok(&["get", "isop,mt"]);
     let header = table.lines().next().unwrap_or_default();
     for column in ["NAME", "READY", "SYNCED", "ID", "AGE"] {
         assert!(header.contains(column), "column {column} in {table}");
@@ -91,8 +83,6 @@ async fn an_edit_is_one_put_and_drift_is_corrected_at_the_next_resync() {
         "patch",
         "isop",
         "web-isolation",
-        "-n",
-        "default",
         "--type",
         "merge",
         "-p",
@@ -133,25 +123,25 @@ async fn deletes_remove_remote_objects_orphan_keeps_and_a_busy_microtenant_is_re
         world.wait_ready(kind, name).await;
     }
 
-    world.kubectl_ok(&["delete", "isop", "kiosk-watch", "-n", "default", "--wait=false"]);
-    world.kubectl_ok(&["delete", "isop", "web-isolation", "-n", "default", "--wait=true", "--timeout=60s"]);
-    world.kubectl_ok(&["delete", "mt", "team-research", "-n", "default", "--wait=true", "--timeout=60s"]);
+    world.kubectl_ok(&["delete", "isop", "kiosk-watch", "--wait=false"]);
+    world.kubectl_ok(&["delete", "isop", "web-isolation", "--wait=true", "--timeout=60s"]);
+    world.kubectl_ok(&["delete", "mt", "team-research", "--wait=true", "--timeout=60s"]);
     let state = world.remote_state().await;
     assert!(remote_named(&state, "profiles", "web-isolation").is_empty(), "deleted in ZPA");
     assert_eq!(remote_named(&state, "microtenants", "Research").len(), 1, "deletionPolicy Orphan keeps it");
 
     // The Microtenant still holds payments-isolation: ZPA refuses, and the user is told why.
-    world.kubectl_ok(&["delete", "mt", "team-payments", "-n", "default", "--wait=false"]);
+    world.kubectl_ok(&["delete", "mt", "team-payments", "--wait=false"]);
     let refused = world
         .wait_for("mt", "team-payments", "DeleteRefused", |o| {
             has_condition(o, "Synced", "False", Some("DeleteRefused"))
         })
         .await;
     assert!(condition_message(&refused, "Synced").contains("profile"), "{}", condition_message(&refused, "Synced"));
-    let events = world.kubectl_ok(&["get", "events", "-n", "default", "-o", "json"]);
+    let events = world.kubectl_ok(&["get", "events", "-o", "json"]);
     assert!(events.contains("DeleteRefused"), "a Warning event says so");
     // Once the profile goes, the Microtenant follows.
-    world.kubectl_ok(&["delete", "isop", "payments-isolation", "-n", "default", "--wait=true", "--timeout=60s"]);
+    world.kubectl_ok(&["delete", "isop", "payments-isolation", "--wait=true", "--timeout=60s"]);
     world.wait_gone("mt", "team-payments").await;
     assert!(remote_named(&world.remote_state().await, "microtenants", "team-payments").is_empty());
 }
@@ -176,7 +166,7 @@ async fn an_operator_killed_between_create_and_id_write_leaves_one_remote_object
         r#"
 apiVersion: zpa.operator.dev/v1alpha1
 kind: Microtenant
-metadata: {name: team-late, namespace: default}
+metadata: {name: team-late}
 spec:
   criteriaAttributeValues: [late.example.com]
   adminCredentialsSecretRef: {name: team-late-admin}
@@ -224,18 +214,18 @@ async fn bad_manifests_are_refused_or_reported_and_nothing_is_created() {
     ];
     for (file, spec, message) in refused {
         let manifest = format!(
-            "apiVersion: zpa.operator.dev/v1alpha1\nkind: IsolationProfile\nmetadata: {{name: bad-{}, namespace: default}}\n{spec}",
+            "apiVersion: zpa.operator.dev/v1alpha1\nkind: IsolationProfile\nmetadata: {{name: bad-{}}}\n{spec}",
             file.trim_end_matches(".yaml")
         );
         let output = world.apply(file, &manifest);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success() && stderr.contains(message), "{file}: {stderr}");
     }
-    let no_domains = world.apply("mt.yaml", "apiVersion: zpa.operator.dev/v1alpha1\nkind: Microtenant\nmetadata: {name: bad-mt, namespace: default}\nspec: {criteriaAttributeValues: []}\n");
+    let no_domains = world.apply("mt.yaml", "apiVersion: zpa.operator.dev/v1alpha1\nkind: Microtenant\nmetadata: {name: bad-mt}\nspec: {criteriaAttributeValues: []}\n");
     assert!(!no_domains.status.success(), "a Microtenant without domains is refused");
 
     // What only ZPA can know is reported in a condition with a stable reason.
-    let unknown = world.apply("atlantis.yaml", "apiVersion: zpa.operator.dev/v1alpha1\nkind: IsolationProfile\nmetadata: {name: atlantis, namespace: default}\nspec: {regions: [Frankfurt, Atlantis]}\n");
+    let unknown = world.apply("atlantis.yaml", "apiVersion: zpa.operator.dev/v1alpha1\nkind: IsolationProfile\nmetadata: {name: atlantis}\nspec: {regions: [Frankfurt, Atlantis]}\n");
     assert!(unknown.status.success());
     let reported = world
         .wait_for("isop", "atlantis", "ReferenceNotFound", |o| {

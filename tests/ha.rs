@@ -1,5 +1,5 @@
 //! High availability, end to end: two `zpa-operator run --leader-elect`
-//! processes against the Kubernetes API stand-in and the ZPA simulator, with
+//! processes against the real kube-apiserver and the ZPA simulator, with
 //! a 3 s Lease. Only the leader reconciles; a killed leader is replaced once
 //! its Lease expires; a terminated one finishes its work, releases the Lease
 //! and exits 0, and the standby takes over at once.
@@ -17,10 +17,9 @@ use support::processes::{Operator, World};
 const LEASE: &str = "zpa-operator-leader";
 const LEASE_DURATION: Duration = Duration::from_secs(3);
 const RETRY_PERIOD: Duration = Duration::from_millis(250);
-const ELECTION_ARGS: [&str; 10] = [
+// The Lease lives in the test's namespace (POD_NAMESPACE, as the chart sets it).
+const ELECTION_ARGS: [&str; 8] = [
     "--leader-elect",
-    "--leader-election-namespace",
-    "default",
     "--leader-elect-lease-duration",
     "3s",
     "--leader-elect-renew-deadline",
@@ -80,7 +79,7 @@ async fn two_replicas_with_grace(world: &World, shutdown_grace: &str) -> (Operat
 
 fn microtenant(name: &str) -> String {
     format!(
-        "apiVersion: zpa.operator.dev/v1alpha1\nkind: Microtenant\nmetadata: {{name: {name}, namespace: default}}\n\
+        "apiVersion: zpa.operator.dev/v1alpha1\nkind: Microtenant\nmetadata: {{name: {name}}}\n\
          spec:\n  criteriaAttributeValues: [{name}.example.com]\n  adminCredentialsSecretRef: {{name: {name}-admin}}\n"
     )
 }
@@ -157,8 +156,7 @@ async fn a_terminated_leader_finishes_its_create_releases_the_lease_and_exits_ze
     // The create finished in the old leader: its answer, with the admin
     // password ZPA shows once, reached the Secret; nothing was created twice.
     world.wait_ready("mt", "team-slow").await;
-    let password =
-        world.kubectl_ok(&["get", "secret", "team-slow-admin", "-n", "default", "-o", "jsonpath={.data.password}"]);
+    let password = world.kubectl_ok(&["get", "secret", "team-slow-admin", "-o", "jsonpath={.data.password}"]);
     assert!(!password.is_empty(), "the admin password is in the Secret");
     let state = world.remote_state().await;
     let named = state["microtenants"].as_array().expect("a list").iter().filter(|m| m["name"] == "team-slow").count();
@@ -205,17 +203,7 @@ async fn a_leader_whose_lease_is_taken_stops_at_its_next_renewal_and_exits_non_z
     // Another holder appears in the Lease (a partition healed the wrong way, a
     // misconfigured second deployment): replica-a must stop, not write on.
     let taken = SystemTime::now();
-    world.kubectl_ok(&[
-        "patch",
-        "lease",
-        LEASE,
-        "-n",
-        "default",
-        "--type",
-        "merge",
-        "-p",
-        r#"{"spec":{"holderIdentity":"intruder"}}"#,
-    ]);
+    world.kubectl_ok(&["patch", "lease", LEASE, "--type", "merge", "-p", r#"{"spec":{"holderIdentity":"intruder"}}"#]);
     let status = leader.wait_exit(Duration::from_secs(10)).await;
     let stopped = SystemTime::now().duration_since(taken).unwrap_or_default();
     println!("a leader whose Lease was taken exited {:.2} s later with {status}", stopped.as_secs_f64());

@@ -1,7 +1,6 @@
 //! Custom resources with extreme values: very long names, unicode, 1,000
-//! regions, empty strings. The schema bounds and CEL rules (enforced by the
-//! Kubernetes API stand-in as the API server would) refuse what is out of
-//! bounds with a clear message; what is in bounds, unicode included, reaches
+//! regions, empty strings. The schema bounds and CEL rules, enforced by the
+//! real kube-apiserver, refuse what is out of bounds with a clear message; what is in bounds, unicode included, reaches
 //! ZPA and comes back unchanged.
 
 mod support;
@@ -16,7 +15,7 @@ use zpa_operator::reconcile::isolation_profile::{DesiredProfile, IsolationProfil
 fn profile(name: &str, spec: Value) -> Value {
     let mut manifest = json!({
         "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "IsolationProfile",
-        "metadata": {"name": name, "namespace": "default"},
+        "metadata": {"name": name},
         "spec": {"regions": ["Frankfurt", "London"]}
     });
     for (key, value) in spec.as_object().unwrap() {
@@ -28,7 +27,7 @@ fn profile(name: &str, spec: Value) -> Value {
 fn microtenant(name: &str, spec: Value) -> Value {
     let mut manifest = json!({
         "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "Microtenant",
-        "metadata": {"name": name, "namespace": "default"},
+        "metadata": {"name": name},
         "spec": {"criteriaAttributeValues": [format!("{name}.example.com")]}
     });
     for (key, value) in spec.as_object().unwrap() {
@@ -43,11 +42,11 @@ async fn apply(cluster: &Cluster, manifest: &Value) -> Result<(), String> {
     let params = PatchParams::apply("test-user").force();
     let result = match manifest["kind"].as_str().unwrap() {
         "IsolationProfile" => {
-            let api: Api<IsolationProfile> = Api::namespaced(cluster.kube.clone(), "default");
+            let api: Api<IsolationProfile> = Api::namespaced(cluster.kube.clone(), &cluster.namespace);
             api.patch(name, &params, &Patch::Apply(manifest)).await.map(|_| ())
         }
         _ => {
-            let api: Api<Microtenant> = Api::namespaced(cluster.kube.clone(), "default");
+            let api: Api<Microtenant> = Api::namespaced(cluster.kube.clone(), &cluster.namespace);
             api.patch(name, &params, &Patch::Apply(manifest)).await.map(|_| ())
         }
     };

@@ -16,7 +16,7 @@ const POST_PROFILES: &str = "POST /cbiconfig/cbi/api/customers/{customerId}/prof
 fn profile(name: &str) -> Value {
     json!({
         "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "IsolationProfile",
-        "metadata": {"name": name, "namespace": "default"},
+        "metadata": {"name": name},
         "spec": {"description": "isolate", "regions": ["Frankfurt", "London"]}
     })
 }
@@ -62,7 +62,7 @@ async fn malformed_answers_are_reported_and_the_operator_recovers() {
     cluster
         .apply(json!({
             "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "Microtenant",
-            "metadata": {"name": "unaffected", "namespace": "default"},
+            "metadata": {"name": "unaffected"},
             "spec": {"criteriaAttributeValues": ["unaffected.example.com"]}
         }))
         .await;

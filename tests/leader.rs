@@ -1,16 +1,27 @@
-//! Leader election on a Lease, against the Kubernetes API stand-in.
+//! Leader election on a Lease, against the real kube-apiserver.
+
+mod support;
 
 use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
+use support::controlplane::{ControlPlane, unique_name};
 use tokio::time::Instant;
 use zpa_operator::controller::leader::{self, Attempt, LeaderElection, LeaseLost};
 
-fn election(identity: &str) -> LeaderElection {
+/// A namespace of the test's own for its Lease, and an admin client.
+async fn lease_namespace() -> (kube::Client, String) {
+    let plane = ControlPlane::shared();
+    let namespace = unique_name("lease");
+    plane.kubectl_ok(&["create", "namespace", &namespace]);
+    (plane.admin_client().await, namespace)
+}
+
+fn election(namespace: &str, identity: &str) -> LeaderElection {
     LeaderElection {
-        namespace: "default".into(),
+        namespace: namespace.into(),
         lease_name: "zpa-operator-leader".into(),
         identity: identity.into(),
         lease_duration: Duration::from_secs(3),
@@ -19,8 +30,8 @@ fn election(identity: &str) -> LeaderElection {
     }
 }
 
-async fn lease(client: &kube::Client) -> k8s_openapi::api::coordination::v1::LeaseSpec {
-    let leases: Api<Lease> = Api::namespaced(client.clone(), "default");
+async fn lease(client: &kube::Client, namespace: &str) -> k8s_openapi::api::coordination::v1::LeaseSpec {
+    let leases: Api<Lease> = Api::namespaced(client.clone(), namespace);
     leases.get("zpa-operator-leader").await.unwrap().spec.unwrap()
 }
 
@@ -40,10 +51,9 @@ async fn black_hole_client() -> kube::Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_replica_leads_and_another_takes_over_when_it_stops_renewing() {
-    let standin = kube_standin::start(kube_standin::StandInConfig::default()).await.unwrap();
-    let client = standin.kube_client();
-    let a = election("replica-a");
-    let b = election("replica-b");
+    let (client, namespace) = lease_namespace().await;
+    let a = election(&namespace, "replica-a");
+    let b = election(&namespace, "replica-b");
 
     let acquired = tokio::time::timeout(Duration::from_secs(5), leader::acquire(&client, &a))
         .await
@@ -63,7 +73,7 @@ async fn one_replica_leads_and_another_takes_over_when_it_stops_renewing() {
     tokio::time::timeout(Duration::from_secs(10), leader::acquire(&client, &b)).await.expect("replica-b takes over");
     let took = crashed.elapsed();
     assert!(took <= a.lease_duration + a.retry_period, "took over after {took:?}");
-    let spec = lease(&client).await;
+    let spec = lease(&client, &namespace).await;
     assert_eq!(spec.holder_identity.as_deref(), Some("replica-b"));
     assert_eq!(spec.lease_transitions, Some(1));
 
@@ -76,10 +86,9 @@ async fn one_replica_leads_and_another_takes_over_when_it_stops_renewing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_that_cannot_renew_stops_before_its_lease_can_be_taken() {
-    let standin = kube_standin::start(kube_standin::StandInConfig::default()).await.unwrap();
-    let client = standin.kube_client();
-    let a = election("replica-a");
-    let b = election("replica-b");
+    let (client, namespace) = lease_namespace().await;
+    let a = election(&namespace, "replica-a");
+    let b = election(&namespace, "replica-b");
     let acquired = leader::acquire(&client, &a).await;
 
     // A is partitioned from the API server: its renewals hang.
@@ -93,12 +102,12 @@ async fn a_leader_that_cannot_renew_stops_before_its_lease_can_be_taken() {
     assert!(stopped_after >= a.renew_deadline, "gave up early, after {stopped_after:?}");
 
     // It stopped while the Lease was still valid: nobody else could hold it yet.
-    let spec = lease(&client).await;
+    let spec = lease(&client, &namespace).await;
     assert_eq!(spec.holder_identity.as_deref(), Some("replica-a"));
     let renewed = spec.renew_time.unwrap().0;
     let expires = renewed + Duration::from_secs(u64::try_from(spec.lease_duration_seconds.unwrap()).unwrap());
     assert!(stopped_at < expires, "stopped at {stopped_at}, the Lease expired at {expires}");
-    let leases: Api<Lease> = Api::namespaced(client.clone(), "default");
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
     assert!(
         matches!(leader::try_acquire(&leases, &b).await.unwrap(), Attempt::HeldBy { ref holder, .. } if holder == "replica-a"),
         "replica-b could take the Lease before replica-a stopped"
@@ -109,21 +118,20 @@ async fn a_leader_that_cannot_renew_stops_before_its_lease_can_be_taken() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_released_lease_is_taken_at_once_and_only_its_holder_can_release_it() {
-    let standin = kube_standin::start(kube_standin::StandInConfig::default()).await.unwrap();
-    let client = standin.kube_client();
-    let a = election("replica-a");
-    let b = election("replica-b");
+    let (client, namespace) = lease_namespace().await;
+    let a = election(&namespace, "replica-a");
+    let b = election(&namespace, "replica-b");
     leader::acquire(&client, &a).await;
 
     assert!(!leader::release(&client, &b).await.unwrap(), "replica-b does not hold it");
-    assert_eq!(lease(&client).await.holder_identity.as_deref(), Some("replica-a"));
+    assert_eq!(lease(&client, &namespace).await.holder_identity.as_deref(), Some("replica-a"));
 
     assert!(leader::release(&client, &a).await.unwrap());
-    assert_eq!(lease(&client).await.holder_identity, None, "holder cleared");
+    assert_eq!(lease(&client, &namespace).await.holder_identity, None, "holder cleared");
     // Free now, long before the 3 s lease would have expired.
-    let leases: Api<Lease> = Api::namespaced(client.clone(), "default");
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
     assert_eq!(leader::try_acquire(&leases, &b).await.unwrap(), Attempt::Held);
-    let spec = lease(&client).await;
+    let spec = lease(&client, &namespace).await;
     assert_eq!(spec.holder_identity.as_deref(), Some("replica-b"));
     assert_eq!(spec.lease_transitions, Some(1));
     assert_eq!(spec.lease_duration_seconds, Some(3));

@@ -1,50 +1,29 @@
-//! The real controllers against the Kubernetes API stand-in and the ZPA
-//! simulator, both over HTTP: what lands in ZPA and what is written back.
+//! The real controllers, in-process, against the real kube-apiserver and the
+//! ZPA simulator, both over HTTP: what lands in ZPA and what is written back.
 
 mod support;
 
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use support::cluster::{Cluster, condition, remote_microtenants_named, remote_profiles_named};
-use support::{CapturedLogs, eventually};
+use support::manifests::routes::{POST_MICROTENANTS, POST_PROFILES, PUT_PROFILE};
+use support::manifests::{self, with_spec};
+use support::{CapturedLogs, eventually, metric_sum, simulator};
 use zpa_operator::crd::{IsolationProfile, Microtenant};
 use zpa_operator::simulator::{DropFault, FaultConfig};
 
 fn microtenant(name: &str, domain: &str, extra: Value) -> Value {
-    let mut manifest = json!({
-        "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "Microtenant",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"description": format!("team {name}"), "enabled": true, "criteriaAttributeValues": [domain],
-                 "adminCredentialsSecretRef": {"name": format!("{name}-admin")}}
-    });
-    merge(&mut manifest["spec"], extra);
-    manifest
+    let manifest = with_spec(manifests::microtenant(name), json!({"criteriaAttributeValues": [domain]}));
+    with_spec(manifest, extra)
 }
 
 fn profile(name: &str, extra: Value) -> Value {
-    let mut manifest = json!({
-        "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "IsolationProfile",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"description": "isolate", "regions": ["Frankfurt", "London"],
-                 "securityControls": {"copyPaste": "none", "uploadDownload": "upstream"}}
-    });
-    merge(&mut manifest["spec"], extra);
-    manifest
-}
-
-fn merge(target: &mut Value, extra: Value) {
-    if let (Some(target), Value::Object(extra)) = (target.as_object_mut(), extra) {
-        target.extend(extra);
-    }
+    with_spec(manifests::profile(name), extra)
 }
 
 fn count(cluster: &Cluster, route: &str) -> u64 {
     cluster.sim.stats().by_route.get(route).copied().unwrap_or(0)
 }
-
-const POST_MICROTENANTS: &str = "POST /mgmtconfig/v1/admin/customers/{customerId}/microtenants";
-const POST_PROFILES: &str = "POST /cbiconfig/cbi/api/customers/{customerId}/profiles";
-const PUT_PROFILE: &str = "PUT /cbiconfig/cbi/api/customers/{customerId}/profiles/{profileId}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creates_objects_and_writes_ids_and_credentials_back() {
@@ -75,7 +54,7 @@ async fn creates_objects_and_writes_ids_and_credentials_back() {
     assert_eq!(isop["metadata"]["annotations"]["zpa.operator.dev/external-id"], profile_id, "id also kept in metadata");
 
     // The admin credentials are in the Secret, owned by the Microtenant, and nowhere else.
-    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> = kube::Api::namespaced(cluster.kube.clone(), "default");
+    let secrets = cluster.api::<k8s_openapi::api::core::v1::Secret>(None);
     let secret = secrets.get("payments-admin").await.expect("credentials Secret written");
     let data = secret.data.clone().unwrap();
     let username = String::from_utf8(data["username"].0.clone()).unwrap();
@@ -249,14 +228,16 @@ async fn an_unknown_region_name_is_reported_and_nothing_is_created() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_credentials_secret_is_reported_then_heals_when_it_appears() {
     let cluster = Cluster::start().await;
-    cluster.create_provider_config("other", "late-credentials", false).await;
-    cluster.apply(microtenant("waiting", "waiting.example.com", json!({"providerConfigRef": {"name": "other"}}))).await;
+    let other = support::controlplane::unique_name("other");
+    cluster.create_provider_config(&other, "late-credentials", false).await;
+    cluster.apply(microtenant("waiting", "waiting.example.com", json!({"providerConfigRef": {"name": other}}))).await;
     let object = cluster
         .wait_for::<Microtenant>("waiting", "ReferenceNotFound", |o| {
             condition(o, "Synced").is_some_and(|c| c.reason == "ReferenceNotFound")
         })
         .await;
-    assert!(condition(&object, "Synced").unwrap().message.contains("Secret zpa-system/late-credentials"));
+    let missing = format!("Secret {}/late-credentials", cluster.system_namespace);
+    assert!(condition(&object, "Synced").unwrap().message.contains(&missing));
     assert_eq!(count(&cluster, POST_MICROTENANTS), 0);
     cluster.create_credentials_secret("late-credentials").await;
     cluster.wait_ready::<Microtenant>("waiting").await;
@@ -301,10 +282,15 @@ async fn observe_only_reports_drift_and_paused_stops_remote_calls() {
         cluster.sim.stats().by_route.iter().filter(|(route, _)| route.contains("/microtenants")).map(|(_, n)| n).sum()
     };
     let before = microtenant_calls();
+    let reconciles = || metric_sum(&cluster.metrics.encode(), "zpa_operator_reconciles_total", "kind=\"Microtenant\"");
+    let reconciled_before = reconciles();
     cluster.apply(microtenant("watched", "watched.example.com", json!({"description": "while paused"}))).await;
     cluster.wait_for::<Microtenant>("watched", "the edit seen", |o| o["metadata"]["generation"] == 2).await;
-    // Give the edit and a resync (3 s) the chance to do something wrong, then check they did not.
-    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    // The paused object's reconcile of the edit has run, and made no call.
+    eventually("the edit reconciled", std::time::Duration::from_secs(20), || async {
+        (reconciles() > reconciled_before).then_some(())
+    })
+    .await;
     assert_eq!(microtenant_calls(), before, "no Microtenant call to ZPA while paused");
     assert_eq!(remote_microtenants_named(&cluster.remote_state().await, "watched")[0]["description"], "team watched");
 }
@@ -334,13 +320,13 @@ async fn deleting_a_microtenant_that_still_has_profiles_is_reported_not_stuck_si
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_namespace_scoped_operator_leaves_other_namespaces_alone() {
-    let cluster = Cluster::start_with(std::time::Duration::from_secs(600), vec!["team-a".into()]).await;
-    cluster.create_namespace("team-a").await;
-    let mut inside = microtenant("inside", "inside.example.com", json!({}));
-    inside["metadata"]["namespace"] = json!("team-a");
-    cluster.apply(inside).await;
+    let mut cluster = Cluster::without_operator(std::time::Duration::from_secs(600), simulator()).await;
+    let team_a = cluster.create_namespace("team-a").await;
+    cluster.watch_only(vec![team_a.clone()]);
+    cluster.start_operator();
+    cluster.apply(manifests::in_namespace(microtenant("inside", "inside.example.com", json!({})), &team_a)).await;
     cluster.apply(microtenant("outside", "outside.example.com", json!({}))).await;
-    let api: kube::Api<Microtenant> = kube::Api::namespaced(cluster.kube.clone(), "team-a");
+    let api = cluster.api::<Microtenant>(Some(&team_a));
     eventually("the watched namespace reconciled", std::time::Duration::from_secs(20), || async {
         let object = api.get("inside").await.ok()?;
         object.status.and_then(|s| s.managed.id)

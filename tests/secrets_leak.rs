@@ -11,6 +11,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use rand::Rng as _;
 use serde_json::{Value, json};
+use support::controlplane::unique_name;
 use support::eventually;
 use support::processes::{World, has_condition};
 
@@ -31,7 +32,7 @@ fn secret(namespace: &str, name: &str, data: Value) -> Value {
 fn provider_config(world: &World, name: &str, customer_id: &str, secret: &str) -> Value {
     json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "ZpaProviderConfig", "metadata": {"name": name},
         "spec": {"baseUrl": world.sim_url, "customerId": customer_id, "auth": "legacy",
-                 "credentialsSecretRef": {"namespace": "zpa-system", "name": secret}}})
+                 "credentialsSecretRef": {"namespace": world.system_namespace, "name": secret}}})
 }
 
 fn microtenant(name: &str, provider: &str, description: &str) -> Value {
@@ -120,12 +121,11 @@ async fn no_secret_appears_in_logs_events_status_metrics_or_errors_at_trace_leve
     let debug_password = random_secret("debug-password");
     let rotated_debug_password = random_secret("debug-password-2");
 
-    world.kubectl_ok(&["create", "namespace", "zpa-system"]);
     apply_json(
         &world,
         "credentials.json",
         &secret(
-            "zpa-system",
+            &world.system_namespace,
             "leak-credentials",
             json!({"clientId": "leak-test-client", "clientSecret": client_secret}),
         ),
@@ -134,26 +134,27 @@ async fn no_secret_appears_in_logs_events_status_metrics_or_errors_at_trace_leve
         &world,
         "wrong.json",
         &secret(
-            "zpa-system",
+            &world.system_namespace,
             "wrong-credentials",
             json!({"clientId": "leak-test-client", "clientSecret": wrong_secret}),
         ),
     );
-    apply_json(&world, "debug.json", &secret("default", "debug-password", json!({"password": debug_password})));
-    apply_json(&world, "pc.json", &provider_config(&world, "leak", &customer_id, "leak-credentials"));
-    apply_json(&world, "pc-wrong.json", &provider_config(&world, "leak-wrong", &customer_id, "wrong-credentials"));
+    apply_json(&world, "debug.json", &secret(&world.namespace, "debug-password", json!({"password": debug_password})));
+    let (leak, leak_wrong) = (&unique_name("leak"), &unique_name("leak-wrong"));
+    apply_json(&world, "pc.json", &provider_config(&world, leak, &customer_id, "leak-credentials"));
+    apply_json(&world, "pc-wrong.json", &provider_config(&world, leak_wrong, &customer_id, "wrong-credentials"));
 
     // Create.
-    apply_json(&world, "mt.json", &microtenant("leaky", "leak", "v1"));
-    apply_json(&world, "isop.json", &profile("leaky-web", "leak", "v1"));
+    apply_json(&world, "mt.json", &microtenant("leaky", leak, "v1"));
+    apply_json(&world, "isop.json", &profile("leaky-web", leak, "v1"));
     // A failing path: refused credentials, reported in conditions, events and logs.
-    apply_json(&world, "refused.json", &microtenant("refused", "leak-wrong", "v1"));
+    apply_json(&world, "refused.json", &microtenant("refused", leak_wrong, "v1"));
     world.wait_ready("mt", "leaky").await;
     world.wait_ready("isop", "leaky-web").await;
     world
         .wait_for("mt", "refused", "Unauthorized", |o| has_condition(o, "Synced", "False", Some("Unauthorized")))
         .await;
-    let admin = world.kubectl_ok(&["get", "secret", "leaky-admin", "-n", "default", "-o", "json"]);
+    let admin = world.kubectl_ok(&["get", "secret", "leaky-admin", "-o", "json"]);
     let admin: Value = serde_json::from_str(&admin).unwrap();
     let admin_password = String::from_utf8(
         base64::engine::general_purpose::STANDARD.decode(admin["data"]["password"].as_str().unwrap()).unwrap(),
@@ -162,9 +163,13 @@ async fn no_secret_appears_in_logs_events_status_metrics_or_errors_at_trace_leve
     let mut tokens = tokens_of(&world, &customer_id).await;
 
     // Update: spec edits and a new debug file password.
-    apply_json(&world, "debug.json", &secret("default", "debug-password", json!({"password": rotated_debug_password})));
-    apply_json(&world, "mt.json", &microtenant("leaky", "leak", "v2"));
-    apply_json(&world, "isop.json", &profile("leaky-web", "leak", "v2"));
+    apply_json(
+        &world,
+        "debug.json",
+        &secret(&world.namespace, "debug-password", json!({"password": rotated_debug_password})),
+    );
+    apply_json(&world, "mt.json", &microtenant("leaky", leak, "v2"));
+    apply_json(&world, "isop.json", &profile("leaky-web", leak, "v2"));
     for (kind, name) in [("mt", "leaky"), ("isop", "leaky-web")] {
         world.wait_for(kind, name, "the edit applied", |o| o["status"]["atProvider"]["description"] == "v2").await;
     }
@@ -173,15 +178,15 @@ async fn no_secret_appears_in_logs_events_status_metrics_or_errors_at_trace_leve
     assert!(remote.to_string().contains(&rotated_debug_password), "the new debug password reached ZPA");
     // A revoked token makes the operator sign in again: one more token to look for.
     world.sim(reqwest::Method::POST, "/__sim/tokens/revoke", Some(json!({"customerId": customer_id}))).await;
-    apply_json(&world, "mt.json", &microtenant("leaky", "leak", "v3"));
+    apply_json(&world, "mt.json", &microtenant("leaky", leak, "v3"));
     world.wait_for("mt", "leaky", "the edit applied", |o| o["status"]["atProvider"]["description"] == "v3").await;
     tokens.extend(tokens_of(&world, &customer_id).await);
     assert!(tokens.len() >= 2, "the tokens of both sign-ins were collected: {}", tokens.len());
     let before_delete = everything_visible(&world, &metrics_url).await;
 
     // Delete.
-    world.kubectl_ok(&["delete", "isop", "leaky-web", "-n", "default", "--wait=false"]);
-    world.kubectl_ok(&["delete", "mt", "leaky", "refused", "-n", "default", "--wait=false"]);
+    world.kubectl_ok(&["delete", "isop", "leaky-web", "--wait=false"]);
+    world.kubectl_ok(&["delete", "mt", "leaky", "refused", "--wait=false"]);
     world.wait_gone("isop", "leaky-web").await;
     world.wait_gone("mt", "leaky").await;
     eventually("the refused Microtenant gone", Duration::from_secs(60), || async {

@@ -72,7 +72,7 @@ fn manifests(objects: usize) -> (Vec<Value>, usize) {
         let name = format!("soak-mt-{i:04}");
         items.push(json!({
             "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "Microtenant",
-            "metadata": {"name": name, "namespace": "default"},
+            "metadata": {"name": name},
             "spec": {"description": "soak", "criteriaAttributeValues": [format!("{name}.example.com")],
                      "adminCredentialsSecretRef": {"name": format!("{name}-admin")}}
         }));
@@ -85,7 +85,7 @@ fn manifests(objects: usize) -> (Vec<Value>, usize) {
             spec["microtenantRef"] = json!({"name": format!("soak-mt-{:04}", i % microtenants)});
         }
         items.push(json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "IsolationProfile",
-                          "metadata": {"name": name, "namespace": "default"}, "spec": spec}));
+                          "metadata": {"name": name}, "spec": spec}));
     }
     (items, microtenants)
 }
@@ -118,7 +118,7 @@ fn is_ready(object: &Value) -> bool {
 }
 
 fn soak_objects(world: &World) -> Vec<Value> {
-    let output = world.kubectl(&["get", "mt,isop", "-n", "default", "-o", "json"]);
+    let output = world.kubectl(&["get", "mt,isop", "-o", "json"]);
     if !output.status.success() {
         return Vec::new();
     }
@@ -236,8 +236,8 @@ async fn objects_converge_once_each_through_faults_and_sigkills() {
     let strays = remote.keys().filter(|n| n.starts_with("soak-")).count();
 
     // Admin credentials: in the Secret, or the object was adopted after its create answer was lost.
-    let secrets: Value = serde_json::from_str(&world.kubectl_ok(&["get", "secrets", "-n", "default", "-o", "json"]))
-        .expect("kubectl JSON");
+    let secrets: Value =
+        serde_json::from_str(&world.kubectl_ok(&["get", "secrets", "-o", "json"])).expect("kubectl JSON");
     let with_credentials: HashSet<String> = secrets["items"]
         .as_array()
         .into_iter()
@@ -245,8 +245,8 @@ async fn objects_converge_once_each_through_faults_and_sigkills() {
         .filter(|s| s["data"]["username"].is_string() && s["data"]["password"].is_string())
         .filter_map(|s| s["metadata"]["name"].as_str().map(str::to_owned))
         .collect();
-    let events: Value = serde_json::from_str(&world.kubectl_ok(&["get", "events", "-n", "default", "-o", "json"]))
-        .expect("kubectl JSON");
+    let events: Value =
+        serde_json::from_str(&world.kubectl_ok(&["get", "events", "-o", "json"])).expect("kubectl JSON");
     let mut adopted: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for event in events["items"].as_array().into_iter().flatten().filter(|e| e["reason"] == "Adopted") {
         if let Some(name) = event["involvedObject"]["name"].as_str() {

@@ -16,7 +16,9 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::{Value, json};
 use support::cluster::{Cluster, condition};
+use support::controlplane::unique_name;
 use support::eventually;
+use support::manifests::{self, with_spec};
 use tokio::net::{TcpListener, TcpStream};
 use zpa_operator::crd::{Microtenant, ZpaProviderConfig};
 
@@ -113,16 +115,16 @@ impl Drop for TlsProxy {
     }
 }
 
-async fn provider_config(cluster: &Cluster, name: &str, base_url: &str, tls: Option<Value>) {
+/// A provider config of this test's, named after `prefix`, for `base_url`; returns its name.
+async fn provider_config(cluster: &Cluster, prefix: &str, base_url: &str, tls: Option<Value>) -> String {
     let mut spec = json!({"baseUrl": base_url, "customerId": cluster.sim.customer_id(), "auth": "legacy",
-        "credentialsSecretRef": {"namespace": "zpa-system", "name": "zpa-credentials"}});
+        "credentialsSecretRef": {"namespace": cluster.system_namespace, "name": "zpa-credentials"}});
     if let Some(tls) = tls {
         spec["tls"] = tls;
     }
-    cluster
-        .apply(json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "ZpaProviderConfig",
-            "metadata": {"name": name}, "spec": spec}))
-        .await;
+    let name = unique_name(prefix);
+    cluster.apply_provider_config(&name, spec).await;
+    name
 }
 
 async fn wait_ready_condition(cluster: &Cluster, name: &str, status: &str, reason: &str) -> Value {
@@ -145,20 +147,17 @@ async fn wait_ready_condition(cluster: &Cluster, name: &str, status: &str, reaso
 }
 
 fn microtenant(name: &str, provider: &str) -> Value {
-    json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "Microtenant",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"providerConfigRef": {"name": provider}, "criteriaAttributeValues": [format!("{name}.example.com")],
-                 "adminCredentialsSecretRef": {"name": format!("{name}-admin")}}})
+    with_spec(manifests::microtenant(name), json!({"providerConfigRef": {"name": provider}}))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_ca_fails_verification_clearly_and_without_a_retry_storm() {
     let cluster = Cluster::start_with_resync(Duration::from_secs(600)).await;
     let proxy = TlsProxy::start(&test_pki(), cluster.sim.addr()).await;
-    provider_config(&cluster, "proxied", &proxy.url(), None).await;
-    cluster.apply(microtenant("behind-proxy", "proxied")).await;
+    let proxied = provider_config(&cluster, "proxied", &proxy.url(), None).await;
+    cluster.apply(microtenant("behind-proxy", &proxied)).await;
 
-    let object = wait_ready_condition(&cluster, "proxied", "False", "TLSVerificationFailed").await;
+    let object = wait_ready_condition(&cluster, &proxied, "False", "TLSVerificationFailed").await;
     let message = condition(&object, "Ready").unwrap().message;
     assert!(message.contains("certificate") && message.contains("spec.tls.caBundle"), "{message}");
     let mt = cluster
@@ -185,13 +184,13 @@ async fn the_proxys_ca_in_ca_bundle_is_trusted() {
     let cluster = Cluster::start_with_resync(Duration::from_secs(600)).await;
     let pki = test_pki();
     let proxy = TlsProxy::start(&pki, cluster.sim.addr()).await;
-    provider_config(&cluster, "proxied", &proxy.url(), Some(json!({"caBundle": pki.ca_pem}))).await;
-    let object = wait_ready_condition(&cluster, "proxied", "True", "SignedIn").await;
+    let proxied = provider_config(&cluster, "proxied", &proxy.url(), Some(json!({"caBundle": pki.ca_pem}))).await;
+    let object = wait_ready_condition(&cluster, &proxied, "True", "SignedIn").await;
     assert_eq!(condition(&object, "Ready").unwrap().message, "signed in to ZPA");
-    cluster.apply(microtenant("through-proxy", "proxied")).await;
+    cluster.apply(microtenant("through-proxy", &proxied)).await;
     cluster.wait_ready::<Microtenant>("through-proxy").await;
     assert!(proxy.handshakes_done.load(Ordering::SeqCst) >= 1, "the calls went through the TLS proxy");
-    let warnings: Vec<(String, String)> = cluster.events_for("proxied").await;
+    let warnings: Vec<(String, String)> = cluster.events_for(&proxied).await;
     assert!(warnings.iter().all(|(reason, _)| reason != "InsecureTLS"), "{warnings:?}");
 }
 
@@ -200,11 +199,12 @@ async fn skipping_verification_works_only_by_name_and_warns_loudly() {
     let logs = captured_logs();
     let cluster = Cluster::start_with_resync(Duration::from_secs(600)).await;
     let proxy = TlsProxy::start(&test_pki(), cluster.sim.addr()).await;
-    provider_config(&cluster, "insecure", &proxy.url(), Some(json!({"insecureSkipTLSVerify": true}))).await;
-    let object = wait_ready_condition(&cluster, "insecure", "True", "SignedIn").await;
+    let insecure =
+        provider_config(&cluster, "insecure", &proxy.url(), Some(json!({"insecureSkipTLSVerify": true}))).await;
+    let object = wait_ready_condition(&cluster, &insecure, "True", "SignedIn").await;
     let message = condition(&object, "Ready").unwrap().message;
     assert!(message.contains("WITHOUT TLS certificate verification"), "{message}");
-    cluster.wait_event("insecure", "InsecureTLS", "TLS certificate verification is disabled").await;
+    cluster.wait_event(&insecure, "InsecureTLS", "TLS certificate verification is disabled").await;
     let events: Api<k8s_openapi::api::events::v1::Event> = Api::all(cluster.kube.clone());
     let warning = events
         .list(&Default::default())
@@ -212,7 +212,10 @@ async fn skipping_verification_works_only_by_name_and_warns_loudly() {
         .unwrap()
         .items
         .into_iter()
-        .find(|e| e.reason.as_deref() == Some("InsecureTLS"))
+        .find(|e| {
+            e.reason.as_deref() == Some("InsecureTLS")
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(insecure.as_str())
+        })
         .unwrap();
     assert_eq!(warning.type_.as_deref(), Some("Warning"));
     let warned = logs.text();
@@ -226,12 +229,16 @@ async fn skipping_verification_works_only_by_name_and_warns_loudly() {
     // With a named cloud the API server refuses it.
     let api: Api<ZpaProviderConfig> = Api::all(cluster.kube.clone());
     let manifest = json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "ZpaProviderConfig",
-        "metadata": {"name": "insecure-cloud"},
+        "metadata": {"name": unique_name("insecure-cloud")},
         "spec": {"cloud": "PRODUCTION", "customerId": "1", "auth": "legacy",
-                 "credentialsSecretRef": {"namespace": "zpa-system", "name": "zpa-credentials"},
+                 "credentialsSecretRef": {"namespace": cluster.system_namespace, "name": "zpa-credentials"},
                  "tls": {"insecureSkipTLSVerify": true}}});
     let refused = api
-        .patch("insecure-cloud", &PatchParams::apply("test-user").force(), &Patch::Apply(&manifest))
+        .patch(
+            manifest["metadata"]["name"].as_str().unwrap(),
+            &PatchParams::apply("test-user").force(),
+            &Patch::Apply(&manifest),
+        )
         .await
         .expect_err("refused by validation");
     assert!(refused.to_string().contains("insecureSkipTLSVerify is allowed only with baseUrl"), "{refused}");
@@ -242,14 +249,14 @@ async fn a_bad_ca_bundle_is_reported_with_its_own_reason() {
     let cluster = Cluster::start_with_resync(Duration::from_secs(600)).await;
     let proxy = TlsProxy::start(&test_pki(), cluster.sim.addr()).await;
     let garbage = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
-    provider_config(&cluster, "bad-bundle", &proxy.url(), Some(json!({"caBundle": garbage}))).await;
-    let object = wait_ready_condition(&cluster, "bad-bundle", "False", "InvalidCABundle").await;
+    let bad_bundle = provider_config(&cluster, "bad-bundle", &proxy.url(), Some(json!({"caBundle": garbage}))).await;
+    let object = wait_ready_condition(&cluster, &bad_bundle, "False", "InvalidCABundle").await;
     let message = condition(&object, "Ready").unwrap().message;
     assert!(message.contains("spec.tls.caBundle") && message.contains("certificate 1"), "{message}");
-    provider_config(&cluster, "no-pem", &proxy.url(), Some(json!({"caBundle": "just text"}))).await;
-    wait_ready_condition(&cluster, "no-pem", "False", "InvalidCABundle").await;
+    let no_pem = provider_config(&cluster, "no-pem", &proxy.url(), Some(json!({"caBundle": "just text"}))).await;
+    wait_ready_condition(&cluster, &no_pem, "False", "InvalidCABundle").await;
     // The operator keeps working for everything else.
-    cluster.apply(microtenant("unaffected", "default")).await;
+    cluster.apply(microtenant("unaffected", &cluster.provider_config)).await;
     cluster.wait_ready::<Microtenant>("unaffected").await;
     eventually("no handshake was attempted with a bad bundle", Duration::from_secs(1), || async {
         (proxy.handshakes_failed.load(Ordering::SeqCst) + proxy.handshakes_done.load(Ordering::SeqCst) == 0)

@@ -89,12 +89,11 @@ pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOpti
                 .collect::<Vec<_>>()
         });
     }
-    let mut controllers: Vec<BoxFuture<'static, ()>> = vec![
-        provider_controller
-            .run(provider::reconcile, provider::error_policy, ctx.clone())
-            .for_each(|result| async move { log_outcome("ZpaProviderConfig", result) })
-            .boxed(),
-    ];
+    let provider_run = provider_controller
+        .run(provider::reconcile, provider::error_policy, ctx.clone())
+        .for_each(|result| async move { log_outcome("ZpaProviderConfig", result) })
+        .boxed();
+    let mut controllers: Vec<BoxFuture<'static, ()>> = vec![stop_unready_at_shutdown(provider_run, configs.clone())];
 
     for namespace in scopes {
         let microtenants =
@@ -228,10 +227,55 @@ fn managed_controller<K: ManagedResource + SecretUser>(
 }
 
 fn run_managed<K: ManagedResource>(controller: Controller<K>, ctx: Arc<Context>) -> BoxFuture<'static, ()> {
-    controller
+    let store = controller.store();
+    let run = controller
         .run(managed::reconcile::<K>, managed::error_policy::<K>, ctx)
         .for_each(|result| async move { log_outcome(<K::Kind as crate::remote::RemoteKind>::KIND, result) })
-        .boxed()
+        .boxed();
+    stop_unready_at_shutdown(run, store)
+}
+
+/// kube's Controller holds its reconciles until its store has seen a whole
+/// list, and a shutdown signal cuts its watch: signalled before that list
+/// ended, the store never gets there and the controller never finishes.
+/// It has reconciled nothing, so nothing is in flight: at the signal such a
+/// controller is dropped, and the others drain their reconciles as usual.
+fn stop_unready_at_shutdown<K>(run: BoxFuture<'static, ()>, store: Store<K>) -> BoxFuture<'static, ()>
+where
+    K: Resource + Clone + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    async move {
+        let unready_at_signal = async {
+            shutdown_signal().await;
+            if store.wait_until_ready().now_or_never().is_none() {
+                tracing::debug!("shutdown before the first full list; nothing to drain");
+                return;
+            }
+            std::future::pending::<()>().await
+        };
+        tokio::select! {
+            () = run => {}
+            () = unready_at_signal => {}
+        }
+    }
+    .boxed()
+}
+
+/// SIGTERM or SIGINT, as kube's `shutdown_on_signal` listens for them.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 fn log_outcome<T: std::fmt::Debug, E: std::fmt::Display>(kind: &str, result: Result<T, E>) {

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod controlplane;
+pub mod manifests;
 pub mod processes;
 
 use std::future::Future;
@@ -65,6 +66,15 @@ where
         assert!(tokio::time::Instant::now() < until, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The sum of a metric's samples in Prometheus text whose labels contain
+/// `labels` (e.g. `kind="Microtenant"`; empty: every sample).
+pub fn metric_sum(text: &str, metric: &str, labels: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(metric) && l[metric.len()..].starts_with(['{', ' ']) && l.contains(labels))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 /// Captures everything `tracing` writes, at every level, for secret checks.

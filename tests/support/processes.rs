@@ -1,14 +1,17 @@
-//! The end-to-end world as processes: the Kubernetes API stand-in binary,
-//! the ZPA simulator and the operator (both the real `zpa-operator`
-//! binary), and the real `kubectl`, all over HTTP on 127.0.0.1.
+//! The end-to-end world as processes: the real Kubernetes control plane of
+//! this test binary (see `controlplane.rs`), the ZPA simulator and the
+//! operator (both the real `zpa-operator` binary), and the Go-built
+//! `kubectl`, all on 127.0.0.1.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::cluster::TEST_LABEL;
+use super::controlplane::{ControlPlane, kubectl_with, unique_name};
 use super::eventually;
 
 /// A child process killed when dropped.
@@ -51,22 +54,6 @@ impl Drop for Process {
     }
 }
 
-/// Where cargo put the workspace's binaries (the test binary lives in `deps/` below it).
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
-}
-
-fn standin_binary() -> PathBuf {
-    let path = target_dir().join("kube-standin");
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with `cargo nextest run --workspace` (or `cargo build -p kube-standin`) so the stand-in is built",
-        path.display()
-    );
-    path
-}
-
 pub fn operator_binary() -> &'static str {
     env!("CARGO_BIN_EXE_zpa-operator")
 }
@@ -76,41 +63,75 @@ enum LogLevel<'a> {
     Env(&'a str),
 }
 
+/// One test's world of processes on the shared control plane: a namespace
+/// for its custom resources and one for its credentials, a ZpaProviderConfig
+/// only its operators select, a simulator process, and operator processes.
 pub struct World {
+    pub plane: &'static ControlPlane,
     pub dir: tempfile::TempDir,
+    /// The admin's kubeconfig, its context's namespace set to [`World::namespace`].
     pub kubeconfig: PathBuf,
+    /// What operator processes authenticate with (the admin's unless a test
+    /// runs them as a ServiceAccount, see [`World::run_operators_as`]).
+    operator_kubeconfig: PathBuf,
+    pub namespace: String,
+    pub system_namespace: String,
+    pub provider_config: String,
     pub sim_url: String,
-    _standin: Process,
     _sim: Process,
     operator: Option<Operator>,
     resync: String,
+    watch_namespaces: Vec<String>,
 }
 
 impl World {
-    /// The stand-in and the simulator (rate limits on, as ZPA), CRDs applied with kubectl.
+    /// The simulator (rate limits on, as ZPA) and this test's namespaces.
     pub fn start(resync: &str) -> Self {
         Self::start_with(resync, &[])
     }
 
     /// Like [`World::start`], with extra `zpa-operator simulator` flags (rate limits, faults).
     pub fn start_with(resync: &str, simulator_args: &[&str]) -> Self {
-        assert!(
-            Command::new("kubectl").arg("version").arg("--client").output().is_ok(),
-            "kubectl is not on PATH (CI installs it)"
-        );
+        let plane = ControlPlane::shared();
         let dir = tempfile::tempdir().expect("temp dir");
+        let namespace = unique_name("w");
+        let system_namespace = format!("{namespace}-system");
         let kubeconfig = dir.path().join("kubeconfig");
-        let mut standin = Command::new(standin_binary());
-        standin.args(["--listen", "127.0.0.1:0", "--kubeconfig"]).arg(&kubeconfig);
-        let (standin, _) = Process::spawn_listening(standin, "kube-standin listening on");
+        let admin = std::fs::read_to_string(plane.admin_kubeconfig()).expect("admin kubeconfig");
+        let scoped = admin.replace("    user: admin\n", &format!("    user: admin\n    namespace: {namespace}\n"));
+        std::fs::write(&kubeconfig, scoped).expect("write kubeconfig");
         let mut sim = Command::new(operator_binary());
         sim.args(["simulator", "--listen", "127.0.0.1:0"]).args(simulator_args);
         let (sim, sim_url) = Process::spawn_listening(sim, "zpa simulator listening on");
-        let world =
-            Self { dir, kubeconfig, sim_url, _standin: standin, _sim: sim, operator: None, resync: resync.to_owned() };
-        let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
-        world.kubectl_ok(&["apply", "-f", crds.to_str().unwrap()]);
+        let world = Self {
+            plane,
+            operator_kubeconfig: kubeconfig.clone(),
+            kubeconfig,
+            dir,
+            provider_config: namespace.clone(),
+            watch_namespaces: vec![namespace.clone(), system_namespace.clone()],
+            namespace,
+            system_namespace,
+            sim_url,
+            _sim: sim,
+            operator: None,
+            resync: resync.to_owned(),
+        };
+        world.kubectl_ok(&["create", "namespace", &world.namespace]);
+        world.kubectl_ok(&["create", "namespace", &world.system_namespace]);
+        assert_eq!(
+            world.kubectl_ok(&["config", "view", "--minify", "-o", "jsonpath={.contexts[0].context.namespace}"]),
+            world.namespace,
+            "kubectl defaults to this test's namespace"
+        );
         world
+    }
+
+    /// Operator processes started from now on authenticate with `kubeconfig`
+    /// (a ServiceAccount token's) and watch `namespaces` (empty: all).
+    pub fn run_operators_as(&mut self, kubeconfig: PathBuf, namespaces: Vec<String>) {
+        self.operator_kubeconfig = kubeconfig;
+        self.watch_namespaces = namespaces;
     }
 
     /// Starts (or restarts) the operator process.
@@ -152,15 +173,21 @@ impl World {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("log file");
         let mut command = Command::new(operator_binary());
         command.args(["run", "--metrics-listen", "127.0.0.1:0", "--resync-interval", &self.resync]);
+        command.arg(format!("--provider-config-selector={TEST_LABEL}={}", self.namespace));
+        if !self.watch_namespaces.is_empty() {
+            command.arg(format!("--watch-namespaces={}", self.watch_namespaces.join(",")));
+        }
         match level {
             LogLevel::Flag(level) => command.args(["--log-level", level]),
             LogLevel::Env(level) => command.env("ZPA_OPERATOR_LOG_LEVEL", level).env_remove("RUST_LOG"),
         };
         let child = command
             .args(extra_args)
-            .env("KUBECONFIG", &self.kubeconfig)
+            .env("KUBECONFIG", &self.operator_kubeconfig)
             .env("POD_NAME", name)
+            .env("POD_NAMESPACE", &self.namespace)
             .env("NO_COLOR", "1")
+            .env_remove("KUBERNETES_SERVICE_HOST")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -169,14 +196,15 @@ impl World {
         Operator { child, name: name.to_owned(), log_path }
     }
 
-    /// The Lease `name` in namespace `default`, if it exists.
+    /// The Lease `name` in this test's namespace, if it exists.
     pub fn lease(&self, name: &str) -> Option<Value> {
-        let output = self.kubectl(&["get", "lease", name, "-n", "default", "-o", "json"]);
+        let output = self.kubectl(&["get", "lease", name, "-o", "json"]);
         output.status.success().then(|| serde_json::from_slice(&output.stdout).expect("kubectl JSON"))
     }
 
+    /// The Go-built kubectl as the admin, in this test's namespace by default.
     pub fn kubectl(&self, args: &[&str]) -> Output {
-        Command::new("kubectl").args(args).env("KUBECONFIG", &self.kubeconfig).output().expect("kubectl runs")
+        kubectl_with(&self.kubeconfig, args, None)
     }
 
     pub fn kubectl_ok(&self, args: &[&str]) -> String {
@@ -185,36 +213,95 @@ impl World {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
-    /// `kubectl apply -f` of a manifest text (written to a file first).
+    /// `kubectl apply -f` of a manifest text, made this test's first (see
+    /// [`World::localize`]) and written to a file.
     pub fn apply(&self, name: &str, manifest: &str) -> Output {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, manifest).expect("write manifest");
-        self.kubectl(&["apply", "-f", path.to_str().unwrap()])
+        let mut documents = yaml_documents(manifest);
+        documents.iter_mut().for_each(|doc| self.localize(doc));
+        let path = self.write_documents(name, &documents);
+        self.kubectl(&["apply", "-f", &path])
     }
 
-    /// The examples, with the provider config pointed at this world's simulator.
-    pub fn apply_examples(&self) {
-        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-        let copy = self.dir.path().join("examples");
-        std::fs::create_dir_all(&copy).unwrap();
-        for entry in std::fs::read_dir(examples).unwrap() {
-            let path = entry.unwrap().path();
-            let text = std::fs::read_to_string(&path).unwrap().replace("http://127.0.0.1:8085", &self.sim_url);
-            std::fs::write(copy.join(path.file_name().unwrap()), text).unwrap();
+    /// A managed object without a namespace (or in `default`) goes to this
+    /// test's namespace; without a provider config reference it uses this test's.
+    /// A provider config without labels gets this test's, so that only this
+    /// test's operators select it (its name must be the test's own).
+    pub fn localize(&self, doc: &mut Value) {
+        if doc["kind"] == "ZpaProviderConfig" && doc["metadata"]["labels"].is_null() {
+            doc["metadata"]["labels"] = json!({TEST_LABEL: self.namespace});
         }
-        self.kubectl_ok(&["apply", "-f", copy.to_str().unwrap()]);
+        if matches!(doc["kind"].as_str(), Some("Microtenant" | "IsolationProfile")) {
+            if doc["metadata"]["namespace"].as_str().is_none_or(|ns| ns == "default") {
+                doc["metadata"]["namespace"] = json!(self.namespace);
+            }
+            if doc["spec"].is_object() && doc["spec"]["providerConfigRef"].is_null() {
+                doc["spec"]["providerConfigRef"] = json!({"name": self.provider_config});
+            }
+        }
     }
 
-    /// Only the provider config (and its Secret) of the examples, pointed at this world's simulator.
+    /// The examples, made this test's: its namespaces, its provider config
+    /// (pointed at this world's simulator) referenced by every managed object.
+    pub fn apply_examples(&self) {
+        let documents = self.examples_as_this_tests(None);
+        self.kubectl_ok(&["apply", "-f", self.write_documents("examples.yaml", &documents).as_str()]);
+    }
+
+    /// Only the provider config (and its Secret) of the examples.
     pub fn apply_provider_config(&self) {
-        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join("00-provider-config.yaml");
-        let text = std::fs::read_to_string(example).unwrap().replace("http://127.0.0.1:8085", &self.sim_url);
-        let output = self.apply("provider-config.yaml", &text);
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let documents = self.examples_as_this_tests(Some("00-provider-config.yaml"));
+        self.kubectl_ok(&["apply", "-f", self.write_documents("provider-config.yaml", &documents).as_str()]);
+    }
+
+    fn write_documents(&self, name: &str, documents: &[Value]) -> String {
+        let path = self.dir.path().join(name);
+        let text: Vec<String> = documents.iter().map(|d| serde_json::to_string(d).expect("JSON")).collect();
+        std::fs::write(&path, text.join("\n---\n")).expect("write manifests");
+        path.to_str().expect("a UTF-8 path").to_owned()
+    }
+
+    /// The documents of `examples/` (or of one file there), rewritten for this test.
+    fn examples_as_this_tests(&self, only: Option<&str>) -> Vec<Value> {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&examples)
+            .expect("examples/")
+            .map(|entry| entry.expect("a directory entry").path())
+            .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+            .filter(|path| only.is_none_or(|name| path.file_name().is_some_and(|f| f == name)))
+            .collect();
+        files.sort();
+        let mut documents = Vec::new();
+        for file in files {
+            for mut doc in yaml_documents(&std::fs::read_to_string(&file).expect("read example")) {
+                self.make_this_tests(&mut doc);
+                if !doc.is_null() {
+                    documents.push(doc);
+                }
+            }
+        }
+        documents
+    }
+
+    fn make_this_tests(&self, doc: &mut Value) {
+        match doc["kind"].as_str().unwrap_or_default() {
+            // This test's namespaces exist already.
+            "" | "Namespace" => *doc = Value::Null,
+            "ZpaProviderConfig" => {
+                doc["metadata"]["name"] = json!(self.provider_config);
+                doc["metadata"]["labels"] = json!({TEST_LABEL: self.namespace});
+                doc["spec"]["baseUrl"] = json!(self.sim_url);
+                doc["spec"]["credentialsSecretRef"]["namespace"] = json!(self.system_namespace);
+            }
+            "Secret" if doc["metadata"]["namespace"] == "zpa-system" => {
+                doc["metadata"]["namespace"] = json!(self.system_namespace);
+            }
+            "Microtenant" | "IsolationProfile" => self.localize(doc),
+            _ => doc["metadata"]["namespace"] = json!(self.namespace),
+        }
     }
 
     pub fn get_json(&self, kind: &str, name: &str) -> Option<Value> {
-        let output = self.kubectl(&["get", kind, name, "-n", "default", "-o", "json"]);
+        let output = self.kubectl(&["get", kind, name, "-o", "json"]);
         output.status.success().then(|| serde_json::from_slice(&output.stdout).expect("kubectl JSON"))
     }
 
@@ -314,10 +401,7 @@ impl Operator {
     /// The sum of a metric's samples, e.g. `zpa_operator_reconciles_total`.
     pub async fn metric_sum(&self, metric: &str) -> f64 {
         let (_, text) = self.http_get("/metrics").await;
-        text.lines()
-            .filter(|l| l.starts_with(metric) && l[metric.len()..].starts_with(['{', ' ']))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        super::metric_sum(&text, metric, "")
     }
 
     /// Sends a signal by name (`TERM`, `INT`) with `kill -s`.
@@ -359,6 +443,14 @@ impl Drop for Operator {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The documents of a YAML stream (empty ones left out).
+pub fn yaml_documents(text: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(text)
+        .map(|document| serde::Deserialize::deserialize(document).expect("YAML"))
+        .filter(|doc: &Value| !doc.is_null())
+        .collect()
 }
 
 pub fn has_condition(object: &Value, type_: &str, status: &str, reason: Option<&str>) -> bool {
