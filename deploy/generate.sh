@@ -4,15 +4,17 @@
 #
 #   deploy/generate.sh             # rewrite deploy/ in place
 #   deploy/generate.sh OUT_DIR     # write the same files under OUT_DIR instead
-#                                  # (tests/packaging.rs compares OUT_DIR with deploy/)
+#                                  # (tests/deploy_manifests.rs compares OUT_DIR with deploy/)
 #
 # Needs helm (3.x or 4.x; $HELM overrides the binary; deploy/install-helm.sh
 # installs the pinned one CI uses). Output does not depend on a cluster:
 # `helm template` with the charts' default values, release "zpa-operator",
-# namespace "zpa-system". The operator chart is rendered with
-# crds.install=false because the CRDs get their own file (crds.yaml, from the
-# zpa-operator-crds chart): the two files together are exactly the operator
-# chart's default render.
+# namespace "zpa-system", and the one value the operator chart has no default
+# for: image.repository, set to the local name "zpa-operator" (the image
+# `docker build -t zpa-operator:<appVersion> .` makes; point it at your
+# registry with a Kustomize `images:` entry). The CRDs come from the
+# zpa-operator-crds chart (crds.yaml), as the operator chart leaves them out
+# by default (crds.install=false).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,6 +23,7 @@ out="${1:-$here}"
 helm="${HELM:-helm}"
 release=zpa-operator
 namespace=zpa-system
+image=zpa-operator
 
 if ! command -v "$helm" >/dev/null 2>&1; then
   echo "generate.sh: '$helm' not found; install it with deploy/install-helm.sh (or set HELM)" >&2
@@ -65,14 +68,17 @@ EOF
 } >"$out/crds.yaml"
 
 {
-  banner "charts/zpa-operator (default values, crds.install=false, namespace $namespace)"
-  render "$release" "$root/charts/zpa-operator" --namespace "$namespace" --set crds.install=false
+  banner "charts/zpa-operator (default values, image.repository=$image, namespace $namespace)"
+  render "$release" "$root/charts/zpa-operator" --namespace "$namespace" --set image.repository="$image"
 } >"$out/zpa-operator.yaml"
 
 {
   banner "nothing (static)"
   cat <<'EOF'
-# Installs the CRDs and the operator with the chart's default values:
+# Installs the CRDs and the operator with the chart's default values and the
+# image zpa-operator:<appVersion> (build it from the Dockerfile; for a registry,
+# add `images: [{name: zpa-operator, newName: REGISTRY/zpa-operator}]` here or
+# in an overlay):
 #   kubectl apply -k deploy/
 # (or, to keep the CRDs out of client-side apply's last-applied annotation:
 #   kubectl apply --server-side -k deploy/)

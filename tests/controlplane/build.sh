@@ -55,6 +55,12 @@ build etcdctl go.etcd.io/etcd/etcdctl/v3
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
 build kubectl k8s.io/kubernetes/cmd/kubectl
+# The tools that check what users' tools see: Prometheus rules, offline schema
+# validation, Argo CD's Lua health checks, Flux's kstatus.
+build promtool github.com/prometheus/prometheus/cmd/promtool
+build kubeconform github.com/yannh/kubeconform/cmd/kubeconform
+build argocd-health ./cmd/argocd-health
+build kstatus ./cmd/kstatus
 
 echo "tests/controlplane/build.sh: built in $(( $(date +%s) - start )) s" >&2
 touch "$tmp/.complete"

@@ -108,3 +108,4 @@ impl std::io::Write for CapturedLogs {
         Ok(())
     }
 }
+pub mod tools;

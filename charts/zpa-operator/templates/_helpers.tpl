@@ -50,12 +50,40 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* "repository:tag" or "repository@digest"; the tag defaults to appVersion. */}}
+{{/*
+"repository:tag" or "repository@digest"; the tag defaults to appVersion. No
+public image exists, so there is no default repository: an empty one fails
+the render with what to do.
+*/}}
 {{- define "zpa-operator.image" -}}
+{{- $repository := required "image.repository is required: no public zpa-operator image is published. Build one from the repository's Dockerfile (docker build -t REGISTRY/zpa-operator:TAG .), push it, and install with --set image.repository=REGISTRY/zpa-operator" .Values.image.repository }}
 {{- if .Values.image.digest }}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- printf "%s@%s" $repository .Values.image.digest }}
 {{- else }}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- printf "%s:%s" $repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+providerConfig.customerId as a string of digits, whichever way it came in:
+a string (--set-string, a quoted YAML value), an int64 (--set parses digit
+strings that fit in int64 as integers), or a float64 (a bare number in a
+values file: YAML numbers are read as floats, exact only up to 2^53). Floats
+above 2^53 may already have lost digits: refused with how to write it.
+*/}}
+{{- define "zpa-operator.customerId" -}}
+{{- $id := required "providerConfig.customerId is required when providerConfig.create is true" .Values.providerConfig.customerId }}
+{{- if kindIs "string" $id }}
+{{- $id }}
+{{- else if or (kindIs "int64" $id) (kindIs "int" $id) }}
+{{- printf "%d" $id }}
+{{- else if kindIs "float64" $id }}
+{{- if gt $id 9007199254740992.0 }}
+{{- fail (printf "providerConfig.customerId: the values file gives it as a bare number (%v), which YAML reads as a float and may have rounded; quote it: customerId: \"<digits>\"" $id) }}
+{{- end }}
+{{- printf "%.0f" $id }}
+{{- else }}
+{{- fail (printf "providerConfig.customerId must be digits, not %v" $id) }}
 {{- end }}
 {{- end }}
 
@@ -119,7 +147,7 @@ Roles (watchNamespaces).
 The CRDs of crd-sources/ (a symlink to the repository's crds/ directory),
 byte for byte, each with `helm.sh/resource-policy: keep` inserted under its
 top-level `metadata:`. Shared with the zpa-operator-crds chart (same text);
-tests/packaging.rs checks the identity.
+tests/chart_render.rs checks the identity.
 */}}
 {{- define "zpa-operator.crds" -}}
 {{- range $path, $_ := .Files.Glob "crd-sources/*.yaml" }}
