@@ -12,8 +12,9 @@ pub mod crd;
 pub mod metrics;
 pub mod reconcile;
 pub mod remote;
-pub mod secret;
-pub mod simulator;
 pub mod telemetry;
-pub mod wire;
-pub mod zpa;
+
+pub use zpa_client as zpa;
+pub use zpa_simulator as simulator;
+pub use zpa_wire as wire;
+pub use zpa_wire::secret;

@@ -4,6 +4,8 @@
 //! lists. Every operation must come back with a `ZpaError` (or a correct
 //! result), never panic, and within the request timeout.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,11 +16,11 @@ use axum::response::Response;
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 
+use support::zpa_calls::{IsolationProfileQuery, TestCalls};
 use zpa_operator::wire::cbi::CbiProfile;
 use zpa_operator::wire::mgmt::{Microtenant, SearchRequest};
 use zpa_operator::zpa::{
-    AuthMode, ClientCredentials, Endpoint, IsolationProfileQuery, MAX_RESPONSE_BYTES, RateLimiter, RetryPolicy,
-    ZpaClient, ZpaConfig, ZpaError,
+    AuthMode, ClientCredentials, Endpoint, MAX_RESPONSE_BYTES, RateLimiter, RetryPolicy, ZpaClient, ZpaConfig, ZpaError,
 };
 
 const CUSTOMER: &str = "72057594037927936";

@@ -5,6 +5,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use support::zpa_calls::{IsolationProfileQuery, TestCalls, name_search, same_name};
 use support::{CapturedLogs, client, eventually, legacy_config, simulator, simulator_with};
 use zpa_operator::simulator::{
     DropFault, EditLockFault, FaultConfig, RateLimitConfig, ServerErrorFault, SimulatorConfig,
@@ -12,8 +13,7 @@ use zpa_operator::simulator::{
 use zpa_operator::wire::cbi::CbiProfile;
 use zpa_operator::wire::mgmt::{Filter, FilterBy, Microtenant, SearchRequest};
 use zpa_operator::zpa::{
-    AuthMode, ClientCredentials, Endpoint, IsolationProfileQuery, RateLimiter, RateLimits, ZpaClient, ZpaConfig,
-    ZpaError,
+    AuthMode, ClientCredentials, Endpoint, RateLimiter, RateLimits, ZpaClient, ZpaConfig, ZpaError,
 };
 
 async fn two_region_ids(client: &ZpaClient) -> Vec<String> {
@@ -386,4 +386,14 @@ async fn secrets_never_reach_debug_output_or_logs() {
         assert!(!text.contains(password.expose()), "admin password in {what}");
         assert!(!text.contains("eyJ"), "a bearer token in {what}");
     }
+}
+
+#[test]
+fn names_with_odd_characters_are_not_searched_server_side() {
+    assert_eq!(name_search("team-a.prod").as_deref(), Some("name+EQ+team-a.prod"));
+    assert_eq!(name_search("Two Words").as_deref(), Some("name+EQ+Two Words"));
+    assert_eq!(name_search("a&b"), None);
+    assert_eq!(name_search("  "), None);
+    assert!(same_name("Team-A", "team-a"));
+    assert!(!same_name("team a", "team  a"));
 }

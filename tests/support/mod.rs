@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod processes;
+pub mod zpa_calls;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

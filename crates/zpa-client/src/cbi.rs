@@ -1,0 +1,108 @@
+//! Cloud Browser Isolation operations: profiles (scoped to a Microtenant by
+//! `scopeId`), and the regions, certificates, banners and ZPA-side profiles
+//! that profiles refer to. CBI lists are bare arrays without paging or search.
+
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+
+use super::client::{Call, ZpaClient};
+use super::error::ZpaError;
+use zpa_wire::cbi::{CbiBanner, CbiCertificate, CbiProfile, CbiRegion, ZpaProfile, ZpaProfileLink};
+use zpa_wire::paths::{self, SCOPE_PARAM};
+
+/// The Microtenant a profile lives in; `None` is the Default Microtenant.
+pub type Scope<'a> = Option<&'a str>;
+
+impl ZpaClient {
+    fn cbi_call(&self, operation: &'static str, method: Method, path: String, scope: Scope<'_>) -> Call {
+        Call::new(operation, method, path).query_opt(SCOPE_PARAM, scope.filter(|s| *s != "0"))
+    }
+
+    /// A CBI list. A 404 (or `resource.not.found`) here means CBI is not
+    /// licensed or mapped for the tenant, never that something was deleted.
+    async fn cbi_list<T: DeserializeOwned>(&self, call: Call) -> Result<Vec<T>, ZpaError> {
+        self.json(call).await.map_err(|error| match error {
+            ZpaError::NotFound { what } => ZpaError::CbiNotAvailable { reason: what },
+            other => other,
+        })
+    }
+
+    pub async fn list_profiles(&self, scope: Scope<'_>) -> Result<Vec<CbiProfile>, ZpaError> {
+        self.list_profiles_as(scope).await
+    }
+
+    /// The same list, each profile decoded as `T`: for caches that hold
+    /// thousands of them (CBI lists are not paged) in a compact form, so
+    /// thousands of parsed profiles are never held at once.
+    pub async fn list_profiles_as<T: DeserializeOwned>(&self, scope: Scope<'_>) -> Result<Vec<T>, ZpaError> {
+        let path = paths::cbi_profiles(self.customer_id());
+        self.cbi_list(self.cbi_call("profiles.list", Method::GET, path, scope)).await
+    }
+
+    pub async fn get_profile(&self, id: &str, scope: Scope<'_>) -> Result<CbiProfile, ZpaError> {
+        let path = paths::cbi_profile(self.customer_id(), id);
+        self.json(self.cbi_call("profiles.get", Method::GET, path, scope)).await
+    }
+
+    /// Creates a profile and returns its id. The API answers with `{"id"}` (or
+    /// the whole object); either way only the id is read.
+    pub async fn create_profile(&self, profile: &CbiProfile, scope: Scope<'_>) -> Result<String, ZpaError> {
+        let path = paths::cbi_profiles(self.customer_id());
+        let call = self.cbi_call("profiles.create", Method::POST, path, scope).json(to_json(profile)?);
+        let answer: serde_json::Value = self.json(call).await?;
+        // Accepted but without an id: the profile exists and we cannot name it,
+        // so the caller must look before it creates again.
+        answer.get("id").and_then(|id| id.as_str()).filter(|id| !id.is_empty()).map(str::to_owned).ok_or_else(|| {
+            tracing::warn!("profiles.create: ZPA accepted the create but its answer carried no id");
+            ZpaError::Indeterminate { operation: "profiles.create", method: "POST" }
+        })
+    }
+
+    /// Replaces a profile. `profile` should be the last read with the desired
+    /// fields applied, so fields this operator does not manage survive.
+    pub async fn update_profile(&self, id: &str, profile: &CbiProfile, scope: Scope<'_>) -> Result<(), ZpaError> {
+        let path = paths::cbi_profile(self.customer_id(), id);
+        self.unit(self.cbi_call("profiles.update", Method::PUT, path, scope).json(to_json(profile)?)).await
+    }
+
+    pub async fn delete_profile(&self, id: &str, scope: Scope<'_>) -> Result<(), ZpaError> {
+        let path = paths::cbi_profile(self.customer_id(), id);
+        self.unit(self.cbi_call("profiles.delete", Method::DELETE, path, scope)).await
+    }
+
+    pub async fn list_regions(&self) -> Result<Vec<CbiRegion>, ZpaError> {
+        let path = paths::cbi_regions(self.customer_id());
+        self.cbi_list(Call::new("regions.list", Method::GET, path)).await
+    }
+
+    pub async fn list_certificates(&self) -> Result<Vec<CbiCertificate>, ZpaError> {
+        let path = paths::cbi_certificates(self.customer_id());
+        self.cbi_list(Call::new("certificates.list", Method::GET, path)).await
+    }
+
+    pub async fn list_banners(&self) -> Result<Vec<CbiBanner>, ZpaError> {
+        let path = paths::cbi_banners(self.customer_id());
+        self.cbi_list(Call::new("banners.list", Method::GET, path)).await
+    }
+
+    /// The ZPA-side isolation profiles (numeric ids policy rules refer to).
+    pub async fn list_zpa_profiles(&self, show_disabled: bool) -> Result<Vec<ZpaProfile>, ZpaError> {
+        self.list_zpa_profiles_as(show_disabled).await
+    }
+
+    /// The same list, only the link from each ZPA-side id to its CBI profile.
+    pub async fn list_zpa_profile_links(&self, show_disabled: bool) -> Result<Vec<ZpaProfileLink>, ZpaError> {
+        self.list_zpa_profiles_as(show_disabled).await
+    }
+
+    async fn list_zpa_profiles_as<T: DeserializeOwned>(&self, show_disabled: bool) -> Result<Vec<T>, ZpaError> {
+        let path = paths::cbi_zpa_profiles(self.customer_id());
+        let call =
+            Call::new("zpaprofiles.list", Method::GET, path).query_opt("showDisabled", show_disabled.then_some("true"));
+        self.cbi_list(call).await
+    }
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ZpaError> {
+    serde_json::to_value(value).map_err(|e| ZpaError::Terminal { detail: format!("cannot encode request body: {e}") })
+}

@@ -1,0 +1,283 @@
+//! What can go wrong talking to ZPA, classified once so every caller agrees
+//! on whether to retry and what to tell the user.
+
+use std::time::Duration;
+
+use zpa_wire::error::{ApiErrorBody, ids};
+
+/// A failed ZPA call, after the client's own retries.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ZpaError {
+    /// 404, or a body whose id is `resource.not.found`: the object is gone.
+    #[error("not found: {what}")]
+    NotFound { what: String },
+
+    /// A CBI list endpoint answered 404/400 `resource.not.found`: the tenant has
+    /// no CBI licence or mapping. Never read as "object gone".
+    #[error("Cloud Browser Isolation is not available for this tenant: {reason}")]
+    CbiNotAvailable { reason: String },
+
+    /// An object with that name already exists (`resource.already.exist`).
+    #[error("already exists: {reason}")]
+    Duplicate { reason: String },
+
+    /// Edit lock or concurrent change (409/412) that outlived the client's retries.
+    #[error("conflicting concurrent change ({id}): {reason}")]
+    Conflict { id: String, reason: String },
+
+    /// The API refused the request as invalid; `id` and `reason` are the API's own.
+    #[error("rejected by ZPA ({id}): {reason}")]
+    Invalid { status: u16, id: String, reason: String, params: Vec<String> },
+
+    /// Credentials refused, or the session could not be re-established.
+    #[error("unauthorized: {reason}")]
+    Unauthorized { reason: String },
+
+    /// 429 beyond the client's retries or its deadline.
+    #[error("rate limited by ZPA; retry after {retry_after:?}")]
+    RateLimited { retry_after: Duration },
+
+    /// 5xx, connection failures, timeouts: worth trying again later.
+    #[error("transient failure: {detail}")]
+    Transient { detail: String },
+
+    /// The request was sent but no answer came back, so it may have been
+    /// applied. Never retried blindly for a create: the caller must look first.
+    #[error("no response to {method} {operation}; the change may or may not have been applied")]
+    Indeterminate { operation: &'static str, method: &'static str },
+
+    /// The API answered, but not with what the call expects: a body that is
+    /// not JSON, is cut short, has the wrong types, or is larger than
+    /// [`MAX_RESPONSE_BYTES`]. Not repeated inside the call (the same request
+    /// most likely gets the same answer, and a huge one would be downloaded
+    /// again), but retryable later: a broken proxy or a bad API deploy heals.
+    #[error("{operation}: invalid response from ZPA: {detail}")]
+    InvalidResponse { operation: &'static str, detail: String },
+    /// The provider config's CA bundle holds no usable certificate.
+    #[error("invalid CA bundle (spec.tls.caBundle): {detail}")]
+    InvalidCaBundle { detail: String },
+
+    /// The server's certificate did not verify against the trusted roots
+    /// (a TLS-inspecting proxy needs its CA in spec.tls.caBundle).
+    #[error(
+        "TLS certificate verification failed: {detail}; if a TLS-inspecting proxy is in the path, \
+         add its CA certificate to spec.tls.caBundle"
+    )]
+    TlsVerificationFailed { detail: String },
+
+    /// Anything else: an unexpected answer that retrying will not fix.
+    #[error("{detail}")]
+    Terminal { detail: String },
+}
+
+/// The largest response body the client reads. A real CBI list of 5,000
+/// profiles is about 10 MB; anything past this is refused, not buffered.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+impl ZpaError {
+    /// Whether trying the same call again later can succeed without a change of input.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ZpaError::Conflict { .. }
+            | ZpaError::RateLimited { .. }
+            | ZpaError::Transient { .. }
+            | ZpaError::Indeterminate { .. }
+            | ZpaError::InvalidResponse { .. } => true,
+            ZpaError::NotFound { .. }
+            | ZpaError::CbiNotAvailable { .. }
+            | ZpaError::Duplicate { .. }
+            | ZpaError::Invalid { .. }
+            | ZpaError::Unauthorized { .. }
+            | ZpaError::InvalidCaBundle { .. }
+            | ZpaError::TlsVerificationFailed { .. }
+            | ZpaError::Terminal { .. } => false,
+        }
+    }
+
+    /// A stable PascalCase name, used as a metric label and by the operator's conditions.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ZpaError::NotFound { .. } => "NotFound",
+            ZpaError::CbiNotAvailable { .. } => "CbiNotAvailable",
+            ZpaError::Duplicate { .. } => "Duplicate",
+            ZpaError::Conflict { .. } => "Conflict",
+            ZpaError::Invalid { .. } => "Invalid",
+            ZpaError::Unauthorized { .. } => "Unauthorized",
+            ZpaError::RateLimited { .. } => "RateLimited",
+            ZpaError::Transient { .. } => "Transient",
+            ZpaError::Indeterminate { .. } => "Indeterminate",
+            ZpaError::InvalidResponse { .. } => "InvalidResponse",
+            ZpaError::InvalidCaBundle { .. } => "InvalidCABundle",
+            ZpaError::TlsVerificationFailed { .. } => "TLSVerificationFailed",
+            ZpaError::Terminal { .. } => "Terminal",
+        }
+    }
+
+    /// The API's error id, when it sent one.
+    pub fn api_id(&self) -> Option<&str> {
+        match self {
+            ZpaError::Invalid { id, .. } | ZpaError::Conflict { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ZpaError::NotFound { .. })
+    }
+}
+
+/// How one HTTP answer should be handled. Pure, so the whole policy is unit-tested.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Verdict {
+    Success,
+    /// Sign in again, then repeat once.
+    RefreshSession,
+    /// Wait (at least `after`, when the server said so) and repeat.
+    Retry {
+        after: Option<Duration>,
+        kind: RetryKind,
+    },
+    Fail(FailKind),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum RetryKind {
+    RateLimited,
+    EditLock,
+    ServerError,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FailKind {
+    NotFound,
+    Duplicate,
+    Invalid,
+    Unauthorized,
+    Terminal,
+}
+
+const EDIT_LOCK_MARKERS: [&str; 5] = [
+    ids::EDIT_LOCK,
+    ids::CONCURRENT_ACCESS,
+    "db.simultaneous.request",
+    "Failed during enter Org barrier",
+    ids::RESOURCE_ACCESS_BLOCKED,
+];
+
+const SESSION_MARKERS: [&str; 2] = [ids::SESSION_NOT_VALID, "Session already invalidated"];
+
+/// Classifies a response by status, `retry-after` and body text.
+pub(crate) fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> Verdict {
+    let parsed: ApiErrorBody = serde_json::from_str(body).unwrap_or_default();
+    let id = parsed.id.as_deref().or(parsed.code.as_deref()).unwrap_or("");
+    let mentions = |markers: &[&str]| markers.iter().any(|m| body.contains(m));
+    match status {
+        200..=299 => Verdict::Success,
+        429 => Verdict::Retry { after: retry_after, kind: RetryKind::RateLimited },
+        401 if mentions(&[ids::RESOURCE_ACCESS_BLOCKED]) => {
+            // OneAPI answers this under load instead of 429.
+            Verdict::Retry { after: retry_after, kind: RetryKind::EditLock }
+        }
+        401 => Verdict::RefreshSession,
+        403 if mentions(&SESSION_MARKERS) => Verdict::RefreshSession,
+        403 if id == "LIMIT_EXCEEDED" => Verdict::Fail(FailKind::Terminal),
+        403 => Verdict::Fail(FailKind::Unauthorized),
+        404 => Verdict::Fail(FailKind::NotFound),
+        409 | 412 if mentions(&EDIT_LOCK_MARKERS) => Verdict::Retry { after: retry_after, kind: RetryKind::EditLock },
+        400 | 409 if mentions(&[ids::CONCURRENT_ACCESS, "db.simultaneous.request"]) => {
+            Verdict::Retry { after: retry_after, kind: RetryKind::EditLock }
+        }
+        _ if id == ids::RESOURCE_NOT_FOUND => Verdict::Fail(FailKind::NotFound),
+        _ if id == ids::RESOURCE_ALREADY_EXISTS => Verdict::Fail(FailKind::Duplicate),
+        400 | 405 | 409 | 412 | 415 | 422 => Verdict::Fail(FailKind::Invalid),
+        501 => Verdict::Fail(FailKind::Terminal),
+        500..=599 => Verdict::Retry { after: retry_after, kind: RetryKind::ServerError },
+        _ => Verdict::Fail(FailKind::Terminal),
+    }
+}
+
+/// Parses `retry-after` as ZPA sends it (`13s`), plain seconds (`7`), or `500ms`.
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Some(ms) = value.strip_suffix("ms") {
+        return ms.trim().parse::<u64>().ok().map(Duration::from_millis);
+    }
+    let secs = value.strip_suffix(['s', 'S']).unwrap_or(value).trim();
+    secs.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        let cases = [
+            ("13s", Some(13_000)),
+            ("7", Some(7_000)),
+            (" 4S ", Some(4_000)),
+            ("250ms", Some(250)),
+            ("1.5s", Some(1_500)),
+            ("soon", None),
+            ("-1", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_retry_after(input), want.map(Duration::from_millis), "{input}");
+        }
+    }
+
+    #[test]
+    fn classification_table() {
+        let rs = Some(Duration::from_secs(13));
+        let cases: Vec<(u16, &str, Verdict)> = vec![
+            (200, "", Verdict::Success),
+            (204, "", Verdict::Success),
+            (429, r#"{"id":"invalid.toomanyrequests"}"#, Verdict::Retry { after: rs, kind: RetryKind::RateLimited }),
+            (401, r#"{"id":"SESSION_NOT_VALID"}"#, Verdict::RefreshSession),
+            (401, r#"{"id":"access.denied","reason":"Access denied"}"#, Verdict::RefreshSession),
+            (401, r#"{"reason":"Resource Access Blocked"}"#, Verdict::Retry { after: rs, kind: RetryKind::EditLock }),
+            (403, r#"{"code":"LIMIT_EXCEEDED"}"#, Verdict::Fail(FailKind::Terminal)),
+            (403, r#"{"id":"access.denied"}"#, Verdict::Fail(FailKind::Unauthorized)),
+            (404, r#"{"id":"resource.not.found"}"#, Verdict::Fail(FailKind::NotFound)),
+            (400, r#"{"id":"resource.not.found","reason":"No resource exists"}"#, Verdict::Fail(FailKind::NotFound)),
+            (409, r#"{"id":"EDIT_LOCK_NOT_AVAILABLE"}"#, Verdict::Retry { after: rs, kind: RetryKind::EditLock }),
+            (412, "Failed during enter Org barrier", Verdict::Retry { after: rs, kind: RetryKind::EditLock }),
+            (409, r#"{"id":"api.concurrent.access.error"}"#, Verdict::Retry { after: rs, kind: RetryKind::EditLock }),
+            (400, r#"{"id":"resource.already.exist"}"#, Verdict::Fail(FailKind::Duplicate)),
+            (400, r#"{"id":"invalid.resource.argument","reason":"bad"}"#, Verdict::Fail(FailKind::Invalid)),
+            (503, r#"{"id":"retryable.server.error"}"#, Verdict::Retry { after: rs, kind: RetryKind::ServerError }),
+            (500, "oops", Verdict::Retry { after: rs, kind: RetryKind::ServerError }),
+            (501, "", Verdict::Fail(FailKind::Terminal)),
+            (302, "", Verdict::Fail(FailKind::Terminal)),
+        ];
+        for (status, body, want) in cases {
+            assert_eq!(classify(status, rs, body), want, "{status} {body}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 512, failure_persistence: None, ..Default::default() })]
+
+        /// Any status with any body (error bodies are as hostile as the rest) gets a
+        /// verdict without panicking; a 2xx is always a success whatever its body.
+        #[test]
+        fn any_answer_is_classified(status in 100u16..600, body in "\\PC{0,64}|[\\[\\]{}\",:a-zA-Z0-9._ ]{0,64}") {
+            let verdict = classify(status, None, &body);
+            if (200..300).contains(&status) {
+                proptest::prop_assert_eq!(verdict, Verdict::Success);
+            }
+        }
+    }
+
+    #[test]
+    fn only_transient_kinds_are_retryable() {
+        assert!(ZpaError::Transient { detail: "x".into() }.is_retryable());
+        assert!(ZpaError::RateLimited { retry_after: Duration::from_secs(1) }.is_retryable());
+        assert!(!ZpaError::Invalid { status: 400, id: "a".into(), reason: "b".into(), params: vec![] }.is_retryable());
+        assert!(!ZpaError::Unauthorized { reason: "no".into() }.is_retryable());
+        assert!(!ZpaError::NotFound { what: "x".into() }.is_retryable());
+        let invalid = ZpaError::InvalidResponse { operation: "regions.list", detail: "the body is cut short".into() };
+        assert!(invalid.is_retryable(), "a broken answer may heal; the operator retries with backoff");
+        assert_eq!(invalid.reason(), "InvalidResponse");
+    }
+}

@@ -1,0 +1,45 @@
+//! Microtenant operations (`/mgmtconfig/v1/admin/customers/{cid}/microtenants`).
+
+use reqwest::Method;
+
+use super::cbi::to_json;
+use super::client::{Call, ZpaClient};
+use super::error::ZpaError;
+use zpa_wire::mgmt::{Me, Microtenant};
+use zpa_wire::paths;
+
+impl ZpaClient {
+    /// Every Microtenant (the Default one, id "0", included), optionally filtered
+    /// by a ZPA search expression.
+    pub async fn list_microtenants(&self, search: Option<&str>) -> Result<Vec<Microtenant>, ZpaError> {
+        let query: Vec<(&'static str, String)> = search.map(|s| ("search", s.to_owned())).into_iter().collect();
+        self.all_pages("microtenants.list", paths::microtenants(self.customer_id()), &query).await
+    }
+
+    pub async fn get_microtenant(&self, id: &str) -> Result<Microtenant, ZpaError> {
+        let path = paths::microtenant(self.customer_id(), id);
+        self.json(Call::new("microtenants.get", Method::GET, path)).await
+    }
+
+    /// Creates a Microtenant. The answer may carry the generated admin `user`
+    /// with its password: the only time ZPA ever shows it.
+    pub async fn create_microtenant(&self, microtenant: &Microtenant) -> Result<Microtenant, ZpaError> {
+        let path = paths::microtenants(self.customer_id());
+        self.json(Call::new("microtenants.create", Method::POST, path).json(to_json(microtenant)?)).await
+    }
+
+    pub async fn update_microtenant(&self, id: &str, microtenant: &Microtenant) -> Result<(), ZpaError> {
+        let path = paths::microtenant(self.customer_id(), id);
+        self.unit(Call::new("microtenants.update", Method::PUT, path).json(to_json(microtenant)?)).await
+    }
+
+    pub async fn delete_microtenant(&self, id: &str) -> Result<(), ZpaError> {
+        let path = paths::microtenant(self.customer_id(), id);
+        self.unit(Call::new("microtenants.delete", Method::DELETE, path)).await
+    }
+
+    /// The session behind the credentials.
+    pub async fn me(&self) -> Result<Me, ZpaError> {
+        self.json(Call::new("me.get", Method::GET, paths::ME.to_owned())).await
+    }
+}
