@@ -13,7 +13,7 @@ use zpa_operator::simulator::{
 use zpa_operator::wire::cbi::CbiProfile;
 use zpa_operator::wire::mgmt::{Filter, FilterBy, Microtenant, SearchRequest};
 use zpa_operator::zpa::{
-    AuthMode, ClientCredentials, Endpoint, RateLimiter, RateLimits, ZpaClient, ZpaConfig, ZpaError,
+    AuthMode, ClientCredentials, Endpoint, RateLimiter, RateLimits, Scope, ZpaClient, ZpaConfig, ZpaError,
 };
 
 async fn two_region_ids(client: &ZpaClient) -> Vec<String> {
@@ -85,23 +85,28 @@ async fn profiles_live_in_their_microtenant_scope() {
     let client = client(&sim);
     let regions = two_region_ids(&client).await;
     let mt = client.create_microtenant(&microtenant("scope-a", "scope-a.example.com")).await.unwrap();
-    let scope = mt.id.clone().unwrap();
+    let mt_id = mt.id.clone().unwrap();
+    let scope = Scope::Microtenant(mt_id.clone());
 
-    let scoped_id = client.create_profile(&profile("scoped", &regions), Some(&scope)).await.unwrap();
-    let default_id = client.create_profile(&profile("unscoped", &regions), None).await.unwrap();
+    let scoped_id = client.create_profile(&profile("scoped", &regions), &scope).await.unwrap();
+    let default_id = client.create_profile(&profile("unscoped", &regions), &Scope::Default).await.unwrap();
 
-    let in_scope: Vec<String> = client.list_profiles(Some(&scope)).await.unwrap().into_iter().map(|p| p.name).collect();
-    let in_default: Vec<String> = client.list_profiles(None).await.unwrap().into_iter().map(|p| p.name).collect();
+    let in_scope: Vec<String> = client.list_profiles(&scope).await.unwrap().into_iter().map(|p| p.name).collect();
+    let in_default: Vec<String> =
+        client.list_profiles(&Scope::Default).await.unwrap().into_iter().map(|p| p.name).collect();
     assert_eq!(in_scope, vec!["scoped"]);
     assert!(in_default.contains(&"unscoped".to_owned()) && !in_default.contains(&"scoped".to_owned()));
-    assert!(client.get_profile(&scoped_id, None).await.unwrap_err().is_not_found(), "not visible outside its scope");
+    assert!(
+        client.get_profile(&scoped_id, &Scope::Default).await.unwrap_err().is_not_found(),
+        "not visible outside its scope"
+    );
 
     // Read-modify-write keeps what the client does not model.
-    let mut fetched = client.get_profile(&scoped_id, Some(&scope)).await.unwrap();
+    let mut fetched = client.get_profile(&scoped_id, &scope).await.unwrap();
     assert_eq!(fetched.effective_region_ids().len(), 2, "GET answers with region objects");
     fetched.description = Some("edited".into());
-    client.update_profile(&scoped_id, &fetched, Some(&scope)).await.unwrap();
-    let again = client.get_profile(&scoped_id, Some(&scope)).await.unwrap();
+    client.update_profile(&scoped_id, &fetched, &scope).await.unwrap();
+    let again = client.get_profile(&scoped_id, &scope).await.unwrap();
     assert_eq!(again.description.as_deref(), Some("edited"));
     assert_eq!(again.cbi_url, fetched.cbi_url);
 
@@ -114,12 +119,12 @@ async fn profiles_live_in_their_microtenant_scope() {
     assert_eq!(mgmt[0].isolation_profile_id.as_deref(), Some(scoped_id.as_str()));
 
     // The Microtenant cannot go while it holds a profile.
-    let refused = client.delete_microtenant(&scope).await.unwrap_err();
+    let refused = client.delete_microtenant(&mt_id).await.unwrap_err();
     assert!(matches!(&refused, ZpaError::Invalid { id, .. } if id == "resource.in.use"), "{refused:?}");
-    client.delete_profile(&scoped_id, Some(&scope)).await.unwrap();
-    client.delete_profile(&default_id, None).await.unwrap();
-    assert!(client.get_profile(&scoped_id, Some(&scope)).await.unwrap_err().is_not_found());
-    client.delete_microtenant(&scope).await.unwrap();
+    client.delete_profile(&scoped_id, &scope).await.unwrap();
+    client.delete_profile(&default_id, &Scope::Default).await.unwrap();
+    assert!(client.get_profile(&scoped_id, &scope).await.unwrap_err().is_not_found());
+    client.delete_microtenant(&mt_id).await.unwrap();
 }
 
 #[tokio::test]
@@ -176,7 +181,7 @@ async fn pagination_walks_every_page_at_pagesize_500() {
         let creates = (0..100).map(|i| {
             let client = client.clone();
             let body = profile(&format!("bulk-{:04}", batch * 100 + i), &regions);
-            async move { client.create_profile(&body, None).await }
+            async move { client.create_profile(&body, &Scope::Default).await }
         });
         for result in futures::future::join_all(creates).await {
             result.unwrap();
@@ -211,9 +216,9 @@ async fn profile_names_match_exactly_ignoring_case() {
     let sim = simulator().await;
     let client = client(&sim);
     let regions = two_region_ids(&client).await;
-    client.create_profile(&profile("Web Profile", &regions), None).await.unwrap();
-    client.create_profile(&profile("Web Profile 2", &regions), None).await.unwrap();
-    let found = client.find_profiles_by_name("WEB PROFILE", None).await.unwrap();
+    client.create_profile(&profile("Web Profile", &regions), &Scope::Default).await.unwrap();
+    client.create_profile(&profile("Web Profile 2", &regions), &Scope::Default).await.unwrap();
+    let found = client.find_profiles_by_name("WEB PROFILE", &Scope::Default).await.unwrap();
     assert_eq!(found.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), vec!["Web Profile"]);
 }
 
@@ -332,10 +337,11 @@ async fn api_refusals_carry_the_api_id_and_reason() {
     assert!(matches!(duplicate, ZpaError::Duplicate { .. }), "{duplicate:?}");
 
     let regions = two_region_ids(&client).await;
-    let one_region = client.create_profile(&profile("one-region", &regions[..1]), None).await.unwrap_err();
+    let one_region = client.create_profile(&profile("one-region", &regions[..1]), &Scope::Default).await.unwrap_err();
     assert!(matches!(&one_region, ZpaError::Invalid { id, .. } if !id.is_empty()), "{one_region:?}");
-    let default = client.list_profiles(None).await.unwrap().into_iter().find(|p| p.is_default == Some(true)).unwrap();
-    let refused = client.delete_profile(default.id.as_deref().unwrap(), None).await.unwrap_err();
+    let default =
+        client.list_profiles(&Scope::Default).await.unwrap().into_iter().find(|p| p.is_default == Some(true)).unwrap();
+    let refused = client.delete_profile(default.id.as_deref().unwrap(), &Scope::Default).await.unwrap_err();
     assert!(
         matches!(&refused, ZpaError::Invalid { id, .. } if id == "default.profile.delete.not.allowed"),
         "{refused:?}"

@@ -22,7 +22,7 @@ use crate::remote::tenant::{rate_limits_for, zpa_config_for};
 use crate::remote::{self, Created, RemoteKind, Tenant, TenantDefaults, TenantRegistry, Updated};
 use crate::simulator::{self, RunningSimulator, SimulatorConfig};
 use crate::wire::mgmt::MicrotenantUser;
-use crate::zpa::{AuthMode, ClientCredentials, Endpoint, NoopObserver, RateLimits, ZpaConfig};
+use crate::zpa::{AuthMode, ClientCredentials, Endpoint, NoopObserver, RateLimits, Scope, ZpaConfig};
 
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
@@ -195,7 +195,8 @@ impl Engine<'_> {
         let managed = &object.spec.managed;
         let tenant = self.tenant(managed.provider_config_name())?;
         let desired = DesiredMicrotenant::new(&remote_name(managed, &object.name_any()), &object.spec);
-        let (step, created) = self.converge::<MicrotenantKind>(&tenant, managed, &desired, None, None).await?;
+        let (step, created) =
+            self.converge::<MicrotenantKind>(&tenant, managed, &desired, None, &Scope::Default).await?;
         if let Some(user) = created.and_then(|c| c.admin_user) {
             let note = self.keep_credentials(object, &user);
             self.notes.push(note);
@@ -209,11 +210,11 @@ impl Engine<'_> {
         let managed = &spec.managed;
         let namespace = object.namespace().unwrap_or_default();
         let scope = match (&spec.microtenant_id, &spec.microtenant_ref) {
-            (Some(id), _) => Some(id.clone()),
+            (Some(id), _) => Scope::Microtenant(id.clone()),
             (None, Some(reference)) => {
                 let name = format!("{namespace}/{}", reference.name);
                 match self.microtenant_ids.get(&name) {
-                    Some(Some(id)) => Some(id.clone()),
+                    Some(Some(id)) => Scope::Microtenant(id.clone()),
                     // Its Microtenant is only planned: so is this profile.
                     Some(None) => return Ok(Step::AfterCreate { what: format!("Microtenant {name}") }),
                     None => {
@@ -223,7 +224,7 @@ impl Engine<'_> {
                     }
                 }
             }
-            (None, None) => None,
+            (None, None) => Scope::Default,
         };
         let tenant = self.tenant(managed.provider_config_name())?;
         let password = match spec.debug_mode.as_ref().and_then(|d| d.file_password_secret_ref.as_ref()) {
@@ -242,9 +243,8 @@ impl Engine<'_> {
             .with_create_defaults(&tenant.client, refs)
             .await?
             .map(|refs| DesiredProfile::new(&name, spec, refs));
-        let (step, _) = self
-            .converge::<IsolationProfileKind>(&tenant, managed, &desired, create_desired.as_ref(), scope.as_deref())
-            .await?;
+        let (step, _) =
+            self.converge::<IsolationProfileKind>(&tenant, managed, &desired, create_desired.as_ref(), &scope).await?;
         Ok(step)
     }
 
@@ -255,7 +255,7 @@ impl Engine<'_> {
         managed: &ManagedFields,
         desired: &K::Desired,
         create_desired: Option<&K::Desired>,
-        scope: Option<&str>,
+        scope: &Scope,
     ) -> Result<(Step, Option<Created<K::Remote>>), ReconcileError> {
         let identity = managed.external_id.clone().map_or(Identity::Fresh, Identity::External);
         let policy = managed.management_policy();

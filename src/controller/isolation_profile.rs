@@ -17,6 +17,7 @@ use crate::reconcile::ReconcileError;
 use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind, observation};
 use crate::remote::tenant::ZpaProfileIndex;
 use crate::wire::cbi::CbiProfile;
+use crate::zpa::Scope;
 
 impl ManagedResource for IsolationProfile {
     type Kind = IsolationProfileKind;
@@ -35,15 +36,16 @@ impl ManagedResource for IsolationProfile {
 
     /// Once created, the profile lives in the scope recorded in status; the
     /// scope is immutable, so this stays right even if the Microtenant is gone.
-    fn recorded_scope(&self) -> Option<String> {
-        self.status.as_ref().and_then(|s| s.microtenant_id.clone()).or_else(|| self.spec.microtenant_id.clone())
+    fn recorded_scope(&self) -> Scope {
+        let recorded = self.status.as_ref().and_then(|s| s.microtenant_id.as_deref());
+        Scope::from_id(recorded.or(self.spec.microtenant_id.as_deref()))
     }
 
     async fn prepare(&self, ctx: &Context) -> Result<Prepared<IsolationProfileKind>, ReconcileError> {
         let tenant = tenant_for(ctx, self.spec.managed.provider_config_name()).await?;
         let scope = match self.recorded_scope() {
-            Some(scope) => Some(scope),
-            None => self.microtenant_scope(ctx).await?,
+            Scope::Default => self.microtenant_scope(ctx).await?,
+            recorded => recorded,
         };
         let password_ref = self.spec.debug_mode.as_ref().and_then(|d| d.file_password_secret_ref.as_ref());
         let password = match password_ref {
@@ -91,7 +93,8 @@ impl ManagedResource for IsolationProfile {
                 view
             })
             .or(previous.at_provider);
-        let microtenant_id = report.scope.clone().or(previous.microtenant_id).filter(|_| report.id.is_some());
+        let microtenant_id =
+            report.scope.id().map(str::to_owned).or(previous.microtenant_id).filter(|_| report.id.is_some());
         let mut fields = Map::new();
         fields.insert("zpaProfileId".into(), json!(zpa_profile_id));
         fields.insert("microtenantId".into(), json!(microtenant_id));
@@ -102,12 +105,12 @@ impl ManagedResource for IsolationProfile {
 
 impl IsolationProfile {
     /// The scope from `microtenantId`, or the id of the `Microtenant` named by `microtenantRef`.
-    async fn microtenant_scope(&self, ctx: &Context) -> Result<Option<String>, ReconcileError> {
+    async fn microtenant_scope(&self, ctx: &Context) -> Result<Scope, ReconcileError> {
         if let Some(id) = &self.spec.microtenant_id {
-            return Ok(Some(id.clone()));
+            return Ok(Scope::Microtenant(id.clone()));
         }
         let Some(reference) = &self.spec.microtenant_ref else {
-            return Ok(None);
+            return Ok(Scope::Default);
         };
         let namespace = self.namespace().unwrap_or_default();
         let described = format!("Microtenant {namespace}/{}", reference.name);
@@ -133,6 +136,7 @@ impl IsolationProfile {
             .clone()
             .or_else(|| microtenant.annotations().get(annotations::EXTERNAL_ID).cloned())
             .or_else(|| microtenant.status.as_ref().and_then(|s| s.managed.id.clone()));
-        id.map(Some).ok_or(ReconcileError::ReferenceNotReady { what: format!("{described} to get a ZPA id") })
+        id.map(Scope::Microtenant)
+            .ok_or(ReconcileError::ReferenceNotReady { what: format!("{described} to get a ZPA id") })
     }
 }

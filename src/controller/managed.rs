@@ -32,7 +32,7 @@ use crate::reconcile::conditions::{ConditionState, Reason, next_conditions};
 use crate::reconcile::lifecycle::{self, Deletion};
 use crate::reconcile::{FieldChange, Found, Identity, PendingCreate, Plan, ReconcileError, Target, plan};
 use crate::remote::{self, Created, RemoteKind, Tenant, Updated};
-use crate::zpa::ZpaError;
+use crate::zpa::{Scope, ZpaError};
 
 /// What a reconcile needs that depends on the kind.
 pub struct Prepared<K: RemoteKind> {
@@ -42,7 +42,7 @@ pub struct Prepared<K: RemoteKind> {
     /// the spec leaves a required field unmanaged.
     pub create_desired: Option<K::Desired>,
     /// The Microtenant scope, for kinds that have one.
-    pub scope: Option<String>,
+    pub scope: Scope,
 }
 
 /// What a reconcile found and did, for the status.
@@ -52,7 +52,7 @@ pub struct Report<R> {
     pub ready: ConditionState,
     pub drift: Vec<FieldChange>,
     pub tenant: Option<Arc<Tenant>>,
-    pub scope: Option<String>,
+    pub scope: Scope,
     /// Come back sooner than the resync interval.
     pub requeue_after: Option<Duration>,
 }
@@ -80,8 +80,8 @@ pub trait ManagedResource:
     fn prepare(&self, ctx: &Context) -> impl Future<Output = Result<Prepared<Self::Kind>, ReconcileError>> + Send;
 
     /// The scope to delete in, without resolving references that may be gone.
-    fn recorded_scope(&self) -> Option<String> {
-        None
+    fn recorded_scope(&self) -> Scope {
+        Scope::Default
     }
 
     /// Runs right after a create, before the id is recorded. It must not
@@ -218,7 +218,7 @@ impl<R> Report<R> {
             ready,
             drift: Vec::new(),
             tenant: None,
-            scope: None,
+            scope: Scope::Default,
             requeue_after: None,
         }
     }
@@ -267,7 +267,7 @@ async fn sync<R: ManagedResource>(
     let identity = identity_of(object);
     let name = <R::Kind as crate::reconcile::ManagedKind>::desired_name(&desired).to_owned();
 
-    let found: Found<RemoteOf<R>> = remote::observe::<R::Kind>(&tenant, &identity, &name, scope.as_deref()).await?;
+    let found: Found<RemoteOf<R>> = remote::observe::<R::Kind>(&tenant, &identity, &name, &scope).await?;
     match crate::reconcile::target::choose(&identity, found, managed.adoption(), policy)? {
         Target::Wait(wait) => {
             report.ready =
@@ -308,8 +308,7 @@ async fn sync<R: ManagedResource>(
                     report.remote = Some(remote);
                     report.drift = changes;
                 }
-                Plan::Update { .. } => match remote::update::<R::Kind>(&tenant, &desired, &id, scope.as_deref()).await?
-                {
+                Plan::Update { .. } => match remote::update::<R::Kind>(&tenant, &desired, &id, &scope).await? {
                     Updated::Written(changes, sent) => {
                         ctx.metrics.remote_write(R::Kind::KIND, "update");
                         let summary = changes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
@@ -344,7 +343,7 @@ async fn sync<R: ManagedResource>(
             report.ready = ConditionState::no(Reason::Creating, "creating in ZPA");
             report.id = None;
             mark_create_pending(object, ctx, &name).await?;
-            let created = match remote::create::<R::Kind>(&tenant, &body, scope.as_deref()).await {
+            let created = match remote::create::<R::Kind>(&tenant, &body, &scope).await {
                 Ok(created) => created,
                 // No answer: the marker stays, and the next reconcile looks before it creates.
                 Err(error @ ZpaError::Indeterminate { .. }) => return Err(error.into()),
@@ -407,7 +406,7 @@ async fn delete_remote<R: ManagedResource>(
         Some(id) => id,
         None => {
             let identity = identity_of(object);
-            match remote::observe::<R::Kind>(&tenant, &identity, &remote_name(object), scope.as_deref()).await? {
+            match remote::observe::<R::Kind>(&tenant, &identity, &remote_name(object), &scope).await? {
                 Found::ByName(matches) if matches.is_empty() => return Ok(None),
                 Found::ByName(matches) if matches.len() == 1 => {
                     match crate::reconcile::RemoteObject::remote_id(&matches[0]) {
@@ -430,7 +429,7 @@ async fn delete_remote<R: ManagedResource>(
             }
         }
     };
-    match remote::delete::<R::Kind>(&tenant, &id, scope.as_deref()).await {
+    match remote::delete::<R::Kind>(&tenant, &id, &scope).await {
         Ok(()) => Ok(Some(id)),
         Err(ZpaError::Invalid { reason, .. } | ZpaError::Conflict { reason, .. }) => {
             Err(ReconcileError::DeleteRefused { id, reason })

@@ -16,6 +16,7 @@ use crate::reconcile::ReconcileError;
 use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind, observation};
 use crate::remote::Created;
 use crate::wire::mgmt::Microtenant as RemoteMicrotenant;
+use crate::zpa::Scope;
 
 impl ManagedResource for Microtenant {
     type Kind = MicrotenantKind;
@@ -35,7 +36,7 @@ impl ManagedResource for Microtenant {
     async fn prepare(&self, ctx: &Context) -> Result<Prepared<MicrotenantKind>, ReconcileError> {
         let tenant = tenant_for(ctx, self.spec.managed.provider_config_name()).await?;
         let desired = DesiredMicrotenant::new(&remote_name(self), &self.spec);
-        Ok(Prepared { tenant, desired, create_desired: None, scope: None })
+        Ok(Prepared { tenant, desired, create_desired: None, scope: Scope::Default })
     }
 
     /// The admin user and password go to the Secret before anything else is

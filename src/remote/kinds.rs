@@ -13,7 +13,7 @@ use crate::reconcile::isolation_profile::IsolationProfileKind;
 use crate::reconcile::microtenant::MicrotenantKind;
 use crate::wire::cbi::CbiProfile;
 use crate::wire::mgmt::{Microtenant, MicrotenantUser};
-use crate::zpa::{ZpaClient, ZpaError};
+use crate::zpa::{Scope, ZpaClient, ZpaError};
 
 /// What a create returned.
 #[derive(Debug, Clone)]
@@ -33,30 +33,26 @@ pub trait RemoteKind:
     const KIND: &'static str;
 
     fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<Self::Remote>>;
-    /// The snapshot a scope lives in.
-    fn scope_key(scope: Option<&str>) -> String;
+    /// The snapshot a scope's objects live in.
+    fn scope_key(scope: &Scope) -> String;
     /// Every object of a scope, packed as the snapshots keep them.
     fn list(
         client: &ZpaClient,
-        scope: Option<&str>,
+        scope: &Scope,
     ) -> impl Future<Output = Result<Vec<Listed<Self::Remote>>, ZpaError>> + Send;
-    fn get(
-        client: &ZpaClient,
-        id: &str,
-        scope: Option<&str>,
-    ) -> impl Future<Output = Result<Self::Remote, ZpaError>> + Send;
+    fn get(client: &ZpaClient, id: &str, scope: &Scope) -> impl Future<Output = Result<Self::Remote, ZpaError>> + Send;
     fn create(
         client: &ZpaClient,
         body: &Self::Remote,
-        scope: Option<&str>,
+        scope: &Scope,
     ) -> impl Future<Output = Result<Created<Self::Remote>, ZpaError>> + Send;
     fn update(
         client: &ZpaClient,
         id: &str,
         body: &Self::Remote,
-        scope: Option<&str>,
+        scope: &Scope,
     ) -> impl Future<Output = Result<(), ZpaError>> + Send;
-    fn delete(client: &ZpaClient, id: &str, scope: Option<&str>) -> impl Future<Output = Result<(), ZpaError>> + Send;
+    fn delete(client: &ZpaClient, id: &str, scope: &Scope) -> impl Future<Output = Result<(), ZpaError>> + Send;
 }
 
 impl RemoteKind for IsolationProfileKind {
@@ -66,32 +62,28 @@ impl RemoteKind for IsolationProfileKind {
         &tenant.profiles
     }
 
-    fn scope_key(scope: Option<&str>) -> String {
-        scope.unwrap_or("0").to_owned()
+    fn scope_key(scope: &Scope) -> String {
+        scope.key().to_owned()
     }
 
-    async fn list(client: &ZpaClient, scope: Option<&str>) -> Result<Vec<Listed<CbiProfile>>, ZpaError> {
+    async fn list(client: &ZpaClient, scope: &Scope) -> Result<Vec<Listed<CbiProfile>>, ZpaError> {
         client.list_profiles_as(scope).await
     }
 
-    async fn get(client: &ZpaClient, id: &str, scope: Option<&str>) -> Result<CbiProfile, ZpaError> {
+    async fn get(client: &ZpaClient, id: &str, scope: &Scope) -> Result<CbiProfile, ZpaError> {
         client.get_profile(id, scope).await
     }
 
-    async fn create(
-        client: &ZpaClient,
-        body: &CbiProfile,
-        scope: Option<&str>,
-    ) -> Result<Created<CbiProfile>, ZpaError> {
+    async fn create(client: &ZpaClient, body: &CbiProfile, scope: &Scope) -> Result<Created<CbiProfile>, ZpaError> {
         let id = client.create_profile(body, scope).await?;
         Ok(Created { remote: CbiProfile { id: Some(id.clone()), ..body.clone() }, id, admin_user: None })
     }
 
-    async fn update(client: &ZpaClient, id: &str, body: &CbiProfile, scope: Option<&str>) -> Result<(), ZpaError> {
+    async fn update(client: &ZpaClient, id: &str, body: &CbiProfile, scope: &Scope) -> Result<(), ZpaError> {
         client.update_profile(id, body, scope).await
     }
 
-    async fn delete(client: &ZpaClient, id: &str, scope: Option<&str>) -> Result<(), ZpaError> {
+    async fn delete(client: &ZpaClient, id: &str, scope: &Scope) -> Result<(), ZpaError> {
         client.delete_profile(id, scope).await
     }
 }
@@ -103,20 +95,21 @@ impl RemoteKind for MicrotenantKind {
         &tenant.microtenants
     }
 
-    fn scope_key(_: Option<&str>) -> String {
+    /// Microtenants are listed tenant-wide: one snapshot.
+    fn scope_key(_: &Scope) -> String {
         String::new()
     }
 
-    async fn list(client: &ZpaClient, _: Option<&str>) -> Result<Vec<Listed<Microtenant>>, ZpaError> {
+    async fn list(client: &ZpaClient, _: &Scope) -> Result<Vec<Listed<Microtenant>>, ZpaError> {
         // Paged at 500 (and at most 500 per tenant): small enough to pack after the fact.
         client.list_microtenants(None).await?.iter().map(Listed::new).collect()
     }
 
-    async fn get(client: &ZpaClient, id: &str, _: Option<&str>) -> Result<Microtenant, ZpaError> {
+    async fn get(client: &ZpaClient, id: &str, _: &Scope) -> Result<Microtenant, ZpaError> {
         client.get_microtenant(id).await
     }
 
-    async fn create(client: &ZpaClient, body: &Microtenant, _: Option<&str>) -> Result<Created<Microtenant>, ZpaError> {
+    async fn create(client: &ZpaClient, body: &Microtenant, _: &Scope) -> Result<Created<Microtenant>, ZpaError> {
         let mut created = client.create_microtenant(body).await?;
         let admin_user = created.user.take();
         let id = created
@@ -128,11 +121,11 @@ impl RemoteKind for MicrotenantKind {
         Ok(Created { id, remote: created, admin_user })
     }
 
-    async fn update(client: &ZpaClient, id: &str, body: &Microtenant, _: Option<&str>) -> Result<(), ZpaError> {
+    async fn update(client: &ZpaClient, id: &str, body: &Microtenant, _: &Scope) -> Result<(), ZpaError> {
         client.update_microtenant(id, body).await
     }
 
-    async fn delete(client: &ZpaClient, id: &str, _: Option<&str>) -> Result<(), ZpaError> {
+    async fn delete(client: &ZpaClient, id: &str, _: &Scope) -> Result<(), ZpaError> {
         client.delete_microtenant(id).await
     }
 }

@@ -8,7 +8,7 @@ pub mod snapshot;
 pub mod tenant;
 
 use crate::reconcile::{Found, Identity, ReconcileError, diff};
-use crate::zpa::ZpaError;
+use crate::zpa::{Scope, ZpaError};
 pub use kinds::{Created, RemoteKind};
 use packed::Packed;
 pub use tenant::{Tenant, TenantDefaults, TenantRegistry};
@@ -21,7 +21,7 @@ pub async fn observe<K: RemoteKind>(
     tenant: &Tenant,
     identity: &Identity,
     desired_name: &str,
-    scope: Option<&str>,
+    scope: &Scope,
 ) -> Result<Found<K::Remote>, ZpaError> {
     let key = K::scope_key(scope);
     let snapshots = K::snapshots(tenant);
@@ -59,7 +59,7 @@ pub async fn observe<K: RemoteKind>(
 
 async fn list_with_ids<K: RemoteKind>(
     tenant: &Tenant,
-    scope: Option<&str>,
+    scope: &Scope,
 ) -> Result<Vec<(String, Arc<Packed<K::Remote>>)>, ZpaError> {
     let all = K::list(&tenant.client, scope).await?;
     Ok(all.into_iter().filter_map(|listed| Some((listed.id?, Arc::new(listed.packed)))).collect())
@@ -81,7 +81,7 @@ fn record<K: RemoteKind>(tenant: &Tenant, key: &str, id: &str, remote: &K::Remot
 pub async fn create<K: RemoteKind>(
     tenant: &Tenant,
     body: &K::Remote,
-    scope: Option<&str>,
+    scope: &Scope,
 ) -> Result<Created<K::Remote>, ZpaError> {
     let key = K::scope_key(scope);
     match K::create(&tenant.client, body, scope).await {
@@ -116,7 +116,7 @@ pub async fn update<K: RemoteKind>(
     tenant: &Tenant,
     desired: &K::Desired,
     id: &str,
-    scope: Option<&str>,
+    scope: &Scope,
 ) -> Result<Updated<K::Remote>, ReconcileError> {
     let key = K::scope_key(scope);
     let snapshots = K::snapshots(tenant);
@@ -140,7 +140,7 @@ pub async fn update<K: RemoteKind>(
 }
 
 /// Deletes the object; already gone counts as deleted.
-pub async fn delete<K: RemoteKind>(tenant: &Tenant, id: &str, scope: Option<&str>) -> Result<(), ZpaError> {
+pub async fn delete<K: RemoteKind>(tenant: &Tenant, id: &str, scope: &Scope) -> Result<(), ZpaError> {
     match K::delete(&tenant.client, id, scope).await {
         Ok(()) | Err(ZpaError::NotFound { .. }) => {
             K::snapshots(tenant).remove(&K::scope_key(scope), id);

@@ -22,7 +22,7 @@ use crate::zpa::{
 
 pub struct Tenant {
     pub client: ZpaClient,
-    /// CBI profiles by scope (Microtenant id, "0" for Default).
+    /// CBI profiles by scope ([`Scope::key`](crate::zpa::Scope::key)).
     pub profiles: SnapshotCache<Packed<CbiProfile>>,
     pub microtenants: SnapshotCache<Packed<Microtenant>>,
     pub zpa_profiles: ZpaProfileIndex,

@@ -51,7 +51,7 @@ pub fn same_name(a: &str, b: &str) -> bool {
 #[allow(async_fn_in_trait)]
 pub trait TestCalls {
     /// Profiles in `scope` whose name matches exactly, ignoring case.
-    async fn find_profiles_by_name(&self, name: &str, scope: Scope<'_>) -> Result<Vec<CbiProfile>, ZpaError>;
+    async fn find_profiles_by_name(&self, name: &str, scope: &Scope) -> Result<Vec<CbiProfile>, ZpaError>;
     /// Microtenants named exactly `name`, ignoring case: a server-side search
     /// narrows the list, the exact match is made here.
     async fn find_microtenants_by_name(&self, name: &str) -> Result<Vec<MgmtMicrotenant>, ZpaError>;
@@ -76,7 +76,7 @@ pub trait TestCalls {
 }
 
 impl TestCalls for ZpaClient {
-    async fn find_profiles_by_name(&self, name: &str, scope: Scope<'_>) -> Result<Vec<CbiProfile>, ZpaError> {
+    async fn find_profiles_by_name(&self, name: &str, scope: &Scope) -> Result<Vec<CbiProfile>, ZpaError> {
         let mut all = self.list_profiles(scope).await?;
         all.retain(|p| same_name(&p.name, name));
         Ok(all)

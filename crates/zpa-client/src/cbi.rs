@@ -1,5 +1,5 @@
-//! Cloud Browser Isolation operations: profiles (scoped to a Microtenant by
-//! `scopeId`), and the regions, certificates, banners and ZPA-side profiles
+//! Cloud Browser Isolation operations: profiles (scoped to a Microtenant, see
+//! [`Scope`]), and the regions, certificates, banners and ZPA-side profiles
 //! that profiles refer to. CBI lists are bare arrays without paging or search.
 
 use reqwest::Method;
@@ -7,15 +7,17 @@ use serde::de::DeserializeOwned;
 
 use super::client::{Call, ZpaClient};
 use super::error::ZpaError;
+use super::scope::Scope;
 use zpa_wire::cbi::{CbiBanner, CbiCertificate, CbiProfile, CbiRegion, ZpaProfile, ZpaProfileLink};
-use zpa_wire::paths::{self, SCOPE_PARAM};
-
-/// The Microtenant a profile lives in; `None` is the Default Microtenant.
-pub type Scope<'a> = Option<&'a str>;
+use zpa_wire::paths;
 
 impl ZpaClient {
-    fn cbi_call(&self, operation: &'static str, method: Method, path: String, scope: Scope<'_>) -> Call {
-        Call::new(operation, method, path).query_opt(SCOPE_PARAM, scope.filter(|s| *s != "0"))
+    fn cbi_call(&self, operation: &'static str, method: Method, path: String, scope: &Scope) -> Call {
+        let call = Call::new(operation, method, path);
+        match scope.query_param() {
+            Some((key, value)) => call.query(key, value),
+            None => call,
+        }
     }
 
     /// A CBI list. A 404 (or `resource.not.found`) here means CBI is not
@@ -27,26 +29,26 @@ impl ZpaClient {
         })
     }
 
-    pub async fn list_profiles(&self, scope: Scope<'_>) -> Result<Vec<CbiProfile>, ZpaError> {
+    pub async fn list_profiles(&self, scope: &Scope) -> Result<Vec<CbiProfile>, ZpaError> {
         self.list_profiles_as(scope).await
     }
 
     /// The same list, each profile decoded as `T`: for caches that hold
     /// thousands of them (CBI lists are not paged) in a compact form, so
     /// thousands of parsed profiles are never held at once.
-    pub async fn list_profiles_as<T: DeserializeOwned>(&self, scope: Scope<'_>) -> Result<Vec<T>, ZpaError> {
+    pub async fn list_profiles_as<T: DeserializeOwned>(&self, scope: &Scope) -> Result<Vec<T>, ZpaError> {
         let path = paths::cbi_profiles(self.customer_id());
         self.cbi_list(self.cbi_call("profiles.list", Method::GET, path, scope)).await
     }
 
-    pub async fn get_profile(&self, id: &str, scope: Scope<'_>) -> Result<CbiProfile, ZpaError> {
+    pub async fn get_profile(&self, id: &str, scope: &Scope) -> Result<CbiProfile, ZpaError> {
         let path = paths::cbi_profile(self.customer_id(), id);
         self.json(self.cbi_call("profiles.get", Method::GET, path, scope)).await
     }
 
     /// Creates a profile and returns its id. The API answers with `{"id"}` (or
     /// the whole object); either way only the id is read.
-    pub async fn create_profile(&self, profile: &CbiProfile, scope: Scope<'_>) -> Result<String, ZpaError> {
+    pub async fn create_profile(&self, profile: &CbiProfile, scope: &Scope) -> Result<String, ZpaError> {
         let path = paths::cbi_profiles(self.customer_id());
         let call = self.cbi_call("profiles.create", Method::POST, path, scope).json(to_json(profile)?);
         let answer: serde_json::Value = self.json(call).await?;
@@ -60,12 +62,12 @@ impl ZpaClient {
 
     /// Replaces a profile. `profile` should be the last read with the desired
     /// fields applied, so fields this operator does not manage survive.
-    pub async fn update_profile(&self, id: &str, profile: &CbiProfile, scope: Scope<'_>) -> Result<(), ZpaError> {
+    pub async fn update_profile(&self, id: &str, profile: &CbiProfile, scope: &Scope) -> Result<(), ZpaError> {
         let path = paths::cbi_profile(self.customer_id(), id);
         self.unit(self.cbi_call("profiles.update", Method::PUT, path, scope).json(to_json(profile)?)).await
     }
 
-    pub async fn delete_profile(&self, id: &str, scope: Scope<'_>) -> Result<(), ZpaError> {
+    pub async fn delete_profile(&self, id: &str, scope: &Scope) -> Result<(), ZpaError> {
         let path = paths::cbi_profile(self.customer_id(), id);
         self.unit(self.cbi_call("profiles.delete", Method::DELETE, path, scope)).await
     }
