@@ -137,8 +137,11 @@ pub fn choose<R: RemoteObject>(
                 id: matches[0].remote_id().map(str::to_owned),
             }),
         },
-        (identity, _) => Err(ReconcileError::InvalidSpec {
-            message: format!("internal: lookup kind does not match identity {identity:?}"),
+        (identity, _) => Err(ReconcileError::Internal {
+            message: format!(
+                "a lookup by {} for identity {identity:?}",
+                if identity.id().is_some() { "name" } else { "id" }
+            ),
         }),
     }
 }
@@ -146,9 +149,10 @@ pub fn choose<R: RemoteObject>(
 fn adopt<R: RemoteObject>(remote: R) -> Result<Target<R>, ReconcileError> {
     match remote.remote_id() {
         Some(id) => Ok(Target::Existing { id: id.to_owned(), remote, adopted: true }),
-        None => {
-            Err(ReconcileError::InvalidSpec { message: format!("remote object {:?} has no id", remote.remote_name()) })
-        }
+        // Snapshots hold only objects with an id: one without is our bug.
+        None => Err(ReconcileError::Internal {
+            message: format!("remote object {:?} to adopt has no id", remote.remote_name()),
+        }),
     }
 }
 

@@ -46,7 +46,7 @@ impl<T: Serialize + DeserializeOwned + RemoteObject> Packed<T> {
 }
 
 fn internal(what: &str, error: &serde_json::Error) -> ZpaError {
-    ZpaError::Terminal { detail: format!("internal: cannot {what} a snapshot entry: {error}") }
+    ZpaError::Internal { detail: format!("cannot {what} a snapshot entry: {error}") }
 }
 
 /// A list item decoded straight into its packed form, so a list of

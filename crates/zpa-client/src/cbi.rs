@@ -106,5 +106,5 @@ impl ZpaClient {
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ZpaError> {
-    serde_json::to_value(value).map_err(|e| ZpaError::Terminal { detail: format!("cannot encode request body: {e}") })
+    serde_json::to_value(value).map_err(|e| ZpaError::Internal { detail: format!("cannot encode request body: {e}") })
 }

@@ -306,7 +306,7 @@ fn http_client(config: &ZpaConfig) -> Result<reqwest::Client, ZpaError> {
         let detail = transport_detail(&e);
         match config.tls.ca_bundle {
             Some(_) => ZpaError::InvalidCaBundle { detail },
-            None => ZpaError::Terminal { detail: format!("cannot build HTTP client: {detail}") },
+            None => ZpaError::Internal { detail: format!("cannot build HTTP client: {detail}") },
         }
     })
 }

@@ -68,6 +68,26 @@ pub enum ZpaError {
     /// Anything else: an unexpected answer that retrying will not fix.
     #[error("{detail}")]
     Terminal { detail: String },
+
+    /// Not ZPA's doing: this side could not build the request (a body that
+    /// does not encode, an HTTP client that does not build) or read back
+    /// what it keeps itself. A bug, reported as one; nothing was sent.
+    #[error("internal error (a bug on this side, nothing was sent): {detail}")]
+    Internal { detail: String },
+}
+
+/// Which side of a call an error points at: who can fix it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// What the caller asked for or configured: a body ZPA refuses, a name
+    /// already taken, an id that is not there, credentials, a CA bundle or a
+    /// certificate chain that do not work.
+    Caller,
+    /// ZPA, or the way to it: rate limits, outages, edit locks, answers that
+    /// cannot be used, a tenant without CBI.
+    Service,
+    /// This side's own code: see [`ZpaError::Internal`].
+    Internal,
 }
 
 /// The largest response body the client reads. A real CBI list of 5,000
@@ -90,7 +110,28 @@ impl ZpaError {
             | ZpaError::Unauthorized { .. }
             | ZpaError::InvalidCaBundle { .. }
             | ZpaError::TlsVerificationFailed { .. }
-            | ZpaError::Terminal { .. } => false,
+            | ZpaError::Terminal { .. }
+            | ZpaError::Internal { .. } => false,
+        }
+    }
+
+    /// Who can fix it.
+    pub fn fault(&self) -> Fault {
+        match self {
+            ZpaError::NotFound { .. }
+            | ZpaError::Duplicate { .. }
+            | ZpaError::Invalid { .. }
+            | ZpaError::Unauthorized { .. }
+            | ZpaError::InvalidCaBundle { .. }
+            | ZpaError::TlsVerificationFailed { .. } => Fault::Caller,
+            ZpaError::CbiNotAvailable { .. }
+            | ZpaError::Conflict { .. }
+            | ZpaError::RateLimited { .. }
+            | ZpaError::Transient { .. }
+            | ZpaError::Indeterminate { .. }
+            | ZpaError::InvalidResponse { .. }
+            | ZpaError::Terminal { .. } => Fault::Service,
+            ZpaError::Internal { .. } => Fault::Internal,
         }
     }
 
@@ -110,6 +151,7 @@ impl ZpaError {
             ZpaError::InvalidCaBundle { .. } => "InvalidCABundle",
             ZpaError::TlsVerificationFailed { .. } => "TLSVerificationFailed",
             ZpaError::Terminal { .. } => "Terminal",
+            ZpaError::Internal { .. } => "Internal",
         }
     }
 
@@ -279,5 +321,21 @@ mod tests {
         let invalid = ZpaError::InvalidResponse { operation: "regions.list", detail: "the body is cut short".into() };
         assert!(invalid.is_retryable(), "a broken answer may heal; the operator retries with backoff");
         assert_eq!(invalid.reason(), "InvalidResponse");
+    }
+
+    #[test]
+    fn each_error_points_at_who_can_fix_it() {
+        let cases = [
+            (ZpaError::Invalid { status: 400, id: "a".into(), reason: "b".into(), params: vec![] }, Fault::Caller),
+            (ZpaError::Unauthorized { reason: "no".into() }, Fault::Caller),
+            (ZpaError::RateLimited { retry_after: Duration::from_secs(1) }, Fault::Service),
+            (ZpaError::InvalidResponse { operation: "x", detail: "cut".into() }, Fault::Service),
+            (ZpaError::Internal { detail: "cannot encode request body".into() }, Fault::Internal),
+        ];
+        for (error, fault) in cases {
+            assert_eq!(error.fault(), fault, "{error}");
+        }
+        let internal = ZpaError::Internal { detail: "x".into() };
+        assert_eq!((internal.reason(), internal.is_retryable()), ("Internal", false));
     }
 }

@@ -27,7 +27,7 @@ mod tls;
 pub use auth::{ClientCredentials, SignIn};
 pub use client::{ZpaClient, ZpaConfig};
 pub use cloud::{ApiBase, Cloud};
-pub use error::{MAX_RESPONSE_BYTES, ZpaError};
+pub use error::{Fault, MAX_RESPONSE_BYTES, ZpaError};
 pub use limiter::{Budget, RateLimiter, RateLimits};
 pub use observe::{NoopObserver, Outcome, RequestObserver};
 pub use pages::{MAX_PAGES, more_pages};
