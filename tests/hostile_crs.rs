@@ -196,5 +196,5 @@ async fn unicode_names_and_descriptions_round_trip_to_zpa_unchanged() {
             .unwrap();
     let refs = ResolvedReferences { region_ids: read.effective_region_ids(), ..ResolvedReferences::default() };
     let desired = DesiredProfile::new(name, &spec, refs);
-    assert_eq!(diff::<IsolationProfileKind>(&desired, &read), vec![], "nothing to update");
+    assert_eq!(diff::<IsolationProfileKind>(&desired, &read).unwrap(), vec![], "nothing to update");
 }

@@ -1,13 +1,16 @@
-//! The reconcile flow every managed kind shares:
+//! The reconcile flow every managed kind shares, and its Kubernetes effects:
 //!
 //! ```text
-//! paused? ─▶ finalizer ─┬─ Apply:   prepare (tenant, references) ─▶ identity ─▶ observe ─▶ choose target
-//!                       │           ─▶ plan ─▶ create (pending marker, POST, id) | update | nothing ─▶ status
-//!                       └─ Cleanup: delete remotely unless Orphan/ObserveOnly ─▶ status on refusal
+//! paused? ─▶ finalizer ─┬─ Apply:   prepare (from the cluster) ─▶ identity (metadata, status)
+//!                       │           ─▶ remote::converge::converge (observe, decide, write)
+//!                       │              with this object's journal (marker before POST, id after, events)
+//!                       │           ─▶ outcome ─▶ events, metrics, status
+//!                       └─ Cleanup: remote::converge::delete unless Orphan/ObserveOnly ─▶ status on refusal
 //! ```
 //!
-//! Kinds plug in through [`ManagedResource`]: how to build the desired state,
-//! what to do right after a create, and their own status fields.
+//! Deciding and talking to ZPA is the converge step's; this module keeps the
+//! custom resource's side. Kinds plug in through [`ManagedResource`]: what
+//! to do right after a create, and their own status fields.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -27,23 +30,14 @@ use tokio::time::Instant;
 
 use super::backoff::Backoffs;
 use super::context::Context;
+use super::sources::ClusterSources;
 use crate::crd::{Condition, FINALIZER, ManagedFields, ManagedStatus, SYNCED, annotations, find_condition};
 use crate::reconcile::conditions::{ConditionState, Reason, next_conditions};
 use crate::reconcile::lifecycle::{self, Deletion};
-use crate::reconcile::{FieldChange, Found, Identity, PendingCreate, Plan, ReconcileError, Target, plan};
-use crate::remote::{self, Created, RemoteKind, Tenant, Updated};
-use crate::zpa::{Scope, ZpaError};
-
-/// What a reconcile needs that depends on the kind.
-pub struct Prepared<K: RemoteKind> {
-    pub tenant: Arc<Tenant>,
-    pub desired: K::Desired,
-    /// The desired state of a create, with tenant defaults filled in where
-    /// the spec leaves a required field unmanaged.
-    pub create_desired: Option<K::Desired>,
-    /// The Microtenant scope, for kinds that have one.
-    pub scope: Scope,
-}
+use crate::reconcile::{FieldChange, Identity, PendingCreate, ReconcileError};
+use crate::remote::converge::{self, Journal, Outcome, Reached, Rules, Stopped, Writes};
+use crate::remote::{Created, RemoteKind, Tenant};
+use crate::zpa::Scope;
 
 /// What a reconcile found and did, for the status.
 pub struct Report<R> {
@@ -68,7 +62,7 @@ pub trait ManagedResource:
     + Sync
     + 'static
 {
-    type Kind: RemoteKind;
+    type Kind: RemoteKind<Resource = Self>;
     const API_VERSION: &'static str = "zpa.operator.dev/v1alpha1";
 
     fn managed(&self) -> &ManagedFields;
@@ -76,8 +70,6 @@ pub trait ManagedResource:
     fn managed_status(&self) -> Option<&ManagedStatus>;
     /// The whole current status as JSON (to compare with the next one).
     fn status_json(&self) -> Value;
-
-    fn prepare(&self, ctx: &Context) -> impl Future<Output = Result<Prepared<Self::Kind>, ReconcileError>> + Send;
 
     /// The scope to delete in, without resolving references that may be gone.
     fn recorded_scope(&self) -> Scope {
@@ -145,7 +137,7 @@ async fn reconcile_inner<R: ManagedResource>(object: Arc<R>, ctx: &Arc<Context>)
         finalizer::Error::AddFinalizer(source) | finalizer::Error::RemoveFinalizer(source) => {
             ReconcileError::Kubernetes { operation: "patch finalizers", source }
         }
-        other => ReconcileError::InvalidSpec { message: other.to_string() },
+        other => ReconcileError::Internal { message: other.to_string() },
     })
 }
 
@@ -179,7 +171,7 @@ fn status_conditions<R: ManagedResource>(object: &R) -> &[Condition] {
 
 /// The remote name: `spec.name`, else `metadata.name`.
 pub fn remote_name<R: ManagedResource>(object: &R) -> String {
-    object.managed().name.clone().unwrap_or_else(|| object.name_any())
+    object.managed().remote_name(&object.name_any())
 }
 
 /// What the object records about its remote identity.
@@ -253,128 +245,148 @@ fn resync_after<R: Resource>(object: &R, ctx: &Context) -> Duration {
     ctx.settings.resync_interval.mul_f64(1.0 + f64::from(spread) / 10_000.0)
 }
 
+/// The Kubernetes side of one converge step: prepare from the cluster, run
+/// the shared step with this object's journal, and turn its outcome into
+/// the report (status), events and metrics.
 async fn sync<R: ManagedResource>(
     object: &R,
     ctx: &Context,
     report: &mut Report<RemoteOf<R>>,
 ) -> Result<(), ReconcileError> {
-    let prepared = object.prepare(ctx).await?;
-    let Prepared { tenant, desired, create_desired, scope } = prepared;
-    report.tenant = Some(tenant.clone());
-    report.scope = scope.clone();
+    let prepared = R::Kind::prepare(object, &ClusterSources { ctx }).await?;
+    report.tenant = Some(prepared.tenant.clone());
+    report.scope = prepared.scope.clone();
     let managed = object.managed();
-    let policy = managed.management_policy();
+    let rules = Rules { adoption: managed.adoption(), policy: managed.management_policy(), writes: Writes::Apply };
     let identity = identity_of(object);
-    let name = <R::Kind as crate::reconcile::ManagedKind>::desired_name(&desired).to_owned();
-
-    let found: Found<RemoteOf<R>> = remote::observe::<R::Kind>(&tenant, &identity, &name, &scope).await?;
-    match crate::reconcile::target::choose(&identity, found, managed.adoption(), policy)? {
-        Target::Wait(wait) => {
+    let journal = ObjectJournal { object, ctx, identity: &identity };
+    let outcome = match converge::converge::<R::Kind>(&prepared, &identity, rules, &journal).await {
+        Ok(outcome) => outcome,
+        Err(Stopped { reached, error }) => {
+            match reached {
+                Reached::Nothing => {}
+                Reached::Existing { id } => {
+                    report.id = Some(id);
+                    report.ready = ConditionState::yes(Reason::Available, "");
+                }
+                Reached::Creating => {
+                    report.id = None;
+                    report.ready = ConditionState::no(Reason::Creating, "creating in ZPA");
+                }
+            }
+            return Err(error);
+        }
+    };
+    let available = ConditionState::yes(Reason::Available, "");
+    match outcome {
+        Outcome::Wait(wait) => {
             report.ready =
                 ConditionState::no(Reason::Creating, "waiting for a create that was started to show up in ZPA");
             report.requeue_after = Some(wait);
-            Ok(())
         }
-        Target::Existing { id, remote, adopted } => {
-            if !matches!(identity, Identity::External(_)) && recorded_external_id(object) != Some(id.as_str()) {
-                record_id(object, ctx, &id).await?;
-            }
-            if adopted {
-                ctx.metrics.remote_write(R::Kind::KIND, "adopt");
-                let (kind, message) = match identity {
-                    Identity::Pending { .. } => match object.after_lost_create(ctx).await {
-                        Some(lost) => (
-                            EventType::Warning,
-                            format!(
-                                "adopted existing ZPA object {id}, found by name after the answer to its create was lost; {lost}"
-                            ),
-                        ),
-                        None => (
-                            EventType::Normal,
-                            format!(
-                                "adopted existing ZPA object {id}, found by name after the answer to its create was lost"
-                            ),
-                        ),
-                    },
-                    _ => (EventType::Normal, format!("adopted existing ZPA object {id}")),
-                };
-                ctx.publish(object, kind, "Adopted", "Adopt", message).await;
-            }
-            report.id = Some(id.clone());
-            report.ready = ConditionState::yes(Reason::Available, "");
-            match plan::<R::Kind>(&desired, Some(&remote), policy)? {
-                Plan::InSync | Plan::Create { .. } => report.remote = Some(remote),
-                Plan::Drift { changes } => {
-                    report.remote = Some(remote);
-                    report.drift = changes;
-                }
-                Plan::Update { .. } => match remote::update::<R::Kind>(&tenant, &desired, &id, &scope).await? {
-                    Updated::Written(changes, sent) => {
-                        ctx.metrics.remote_write(R::Kind::KIND, "update");
-                        let summary = changes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-                        ctx.publish(
-                            object,
-                            EventType::Normal,
-                            "Updated",
-                            "Update",
-                            format!("updated ZPA object {id}: {summary}"),
-                        )
-                        .await;
-                        report.remote = Some(sent);
-                    }
-                    Updated::AlreadyInSync(fresh) => report.remote = Some(fresh),
-                    Updated::Gone => {
-                        report.ready = ConditionState::no(Reason::Unavailable, format!("ZPA object {id} disappeared"));
-                        report.requeue_after = Some(Duration::ZERO);
-                    }
-                },
-            }
-            Ok(())
+        Outcome::InSync { id, remote } => {
+            (report.id, report.remote, report.ready) = (Some(id), Some(remote), available)
         }
-        Target::Absent { vanished_id } => {
-            if let Some(old) = &vanished_id {
-                let note = format!("ZPA object {old} no longer exists; it will be created again");
-                ctx.publish(object, EventType::Warning, "RemoteObjectMissing", "Observe", note).await;
-            }
-            let create_desired = create_desired.as_ref().unwrap_or(&desired);
-            let Plan::Create { body } = plan::<R::Kind>(create_desired, None, policy)? else {
-                return Ok(());
-            };
-            report.ready = ConditionState::no(Reason::Creating, "creating in ZPA");
-            report.id = None;
-            mark_create_pending(object, ctx, &name).await?;
-            let created = match remote::create::<R::Kind>(&tenant, &body, &scope).await {
-                Ok(created) => created,
-                // No answer: the marker stays, and the next reconcile looks before it creates.
-                Err(error @ ZpaError::Indeterminate { .. }) => return Err(error.into()),
-                Err(error) => {
-                    clear_create_pending(object, ctx).await?;
-                    return Err(error.into());
-                }
-            };
-            object.after_create(ctx, &created).await;
-            record_id(object, ctx, &created.id).await?;
+        Outcome::Drift { id, remote, changes } => {
+            (report.id, report.remote, report.ready) = (Some(id), Some(remote), available);
+            report.drift = changes;
+        }
+        Outcome::Updated { id, changes, sent } => {
+            ctx.metrics.remote_write(R::Kind::KIND, "update");
+            let summary = changes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let note = format!("updated ZPA object {id}: {summary}");
+            ctx.publish(object, EventType::Normal, "Updated", "Update", note).await;
+            (report.id, report.remote, report.ready) = (Some(id), Some(sent), available);
+        }
+        // Changed in ZPA since it was observed: the next step plans from the fresh read.
+        Outcome::Outdated { id, remote } => {
+            (report.id, report.remote, report.ready) = (Some(id), Some(remote), available);
+            report.requeue_after = Some(Duration::ZERO);
+        }
+        Outcome::Gone { id } => {
+            report.ready = ConditionState::no(Reason::Unavailable, format!("ZPA object {id} disappeared"));
+            report.id = Some(id);
+            report.requeue_after = Some(Duration::ZERO);
+        }
+        Outcome::Created(created) => {
             ctx.metrics.remote_write(R::Kind::KIND, "create");
-            ctx.publish(object, EventType::Normal, "Created", "Create", format!("created ZPA object {}", created.id))
-                .await;
-            report.id = Some(created.id);
-            report.remote = Some(created.remote);
-            report.ready = ConditionState::yes(Reason::Available, "");
-            Ok(())
+            let note = format!("created ZPA object {}", created.id);
+            ctx.publish(object, EventType::Normal, "Created", "Create", note).await;
+            let Created { id, remote, .. } = *created;
+            (report.id, report.remote, report.ready) = (Some(id), Some(remote), available);
         }
+        Outcome::WouldCreate | Outcome::WouldUpdate { .. } => {
+            return Err(ReconcileError::Internal { message: "a dry-run outcome in the controller".into() });
+        }
+    }
+    Ok(())
+}
+
+/// What the converge step persists on the custom resource, and tells.
+struct ObjectJournal<'a, R> {
+    object: &'a R,
+    ctx: &'a Context,
+    identity: &'a Identity,
+}
+
+impl<R: ManagedResource> Journal<RemoteOf<R>> for ObjectJournal<'_, R> {
+    /// The id goes into metadata (unless `externalId` names it); an adoption
+    /// is an event, with what a lost create answer held, if it matters.
+    async fn manage(&self, id: &str, adopted: bool) -> Result<(), ReconcileError> {
+        let (object, ctx) = (self.object, self.ctx);
+        if !matches!(self.identity, Identity::External(_)) && recorded_external_id(object) != Some(id) {
+            record_id(object, ctx, id).await?;
+        }
+        if !adopted {
+            return Ok(());
+        }
+        ctx.metrics.remote_write(R::Kind::KIND, "adopt");
+        let (kind, message) = match self.identity {
+            Identity::Pending { .. } => {
+                let found =
+                    format!("adopted existing ZPA object {id}, found by name after the answer to its create was lost");
+                match object.after_lost_create(ctx).await {
+                    Some(lost) => (EventType::Warning, format!("{found}; {lost}")),
+                    None => (EventType::Normal, found),
+                }
+            }
+            _ => (EventType::Normal, format!("adopted existing ZPA object {id}")),
+        };
+        ctx.publish(object, kind, "Adopted", "Adopt", message).await;
+        Ok(())
+    }
+
+    async fn vanished(&self, id: &str) {
+        let note = format!("ZPA object {id} no longer exists; it will be created again");
+        self.ctx.publish(self.object, EventType::Warning, "RemoteObjectMissing", "Observe", note).await;
+    }
+
+    async fn create_pending(&self, name: &str) -> Result<(), ReconcileError> {
+        mark_create_pending(self.object, self.ctx, name).await
+    }
+
+    async fn create_refused(&self) -> Result<(), ReconcileError> {
+        clear_create_pending(self.object, self.ctx).await
+    }
+
+    /// What only the answer holds goes first (it must not fail the step: the
+    /// remote object exists whatever happens there), then the id.
+    async fn created(&self, created: &Created<RemoteOf<R>>) -> Result<(), ReconcileError> {
+        self.object.after_create(self.ctx, created).await;
+        record_id(self.object, self.ctx, &created.id).await
     }
 }
 
 async fn cleanup<R: ManagedResource>(object: &R, ctx: &Context) -> Result<Action, ReconcileError> {
-    let result = match lifecycle::deletion(object.managed(), &identity_of(object)) {
+    let identity = identity_of(object);
+    let result = match lifecycle::deletion(object.managed(), &identity) {
         Deletion::Nothing | Deletion::Keep { id: None } => return Ok(Action::await_change()),
         Deletion::Keep { id: Some(id) } => {
             let note = format!("left ZPA object {id} in place (deletionPolicy Orphan or ObserveOnly)");
             ctx.publish(object, EventType::Normal, "Orphaned", "Delete", note).await;
             return Ok(Action::await_change());
         }
-        Deletion::Delete { id } => delete_remote(object, ctx, Some(id)).await,
-        Deletion::DeletePendingCreate => delete_remote(object, ctx, None).await,
+        Deletion::Delete { .. } | Deletion::DeletePendingCreate => delete_remote(object, ctx, &identity).await,
     };
     match result {
         Ok(Some(id)) => {
@@ -393,49 +405,15 @@ async fn cleanup<R: ManagedResource>(object: &R, ctx: &Context) -> Result<Action
     }
 }
 
-/// Deletes the remote object (`id`, or what a pending create made); returns
-/// the id deleted, if there was one.
+/// Deletes the remote object in the scope it was created in, without
+/// resolving references that may be gone.
 async fn delete_remote<R: ManagedResource>(
     object: &R,
     ctx: &Context,
-    id: Option<String>,
+    identity: &Identity,
 ) -> Result<Option<String>, ReconcileError> {
     let tenant = super::provider::tenant_for(ctx, object.managed().provider_config_name()).await?;
-    let scope = object.recorded_scope();
-    let id = match id {
-        Some(id) => id,
-        None => {
-            let identity = identity_of(object);
-            match remote::observe::<R::Kind>(&tenant, &identity, &remote_name(object), &scope).await? {
-                Found::ByName(matches) if matches.is_empty() => return Ok(None),
-                Found::ByName(matches) if matches.len() == 1 => {
-                    match crate::reconcile::RemoteObject::remote_id(&matches[0]) {
-                        Some(id) => id.to_owned(),
-                        None => return Ok(None),
-                    }
-                }
-                Found::ByName(matches) => {
-                    let since = match &identity {
-                        Identity::Pending { marker, .. } => marker.at.clone(),
-                        _ => String::new(),
-                    };
-                    return Err(ReconcileError::CreateIncomplete {
-                        since,
-                        name: remote_name(object),
-                        matches: matches.len(),
-                    });
-                }
-                Found::ById(_) => return Ok(None),
-            }
-        }
-    };
-    match remote::delete::<R::Kind>(&tenant, &id, &scope).await {
-        Ok(()) => Ok(Some(id)),
-        Err(ZpaError::Invalid { reason, .. } | ZpaError::Conflict { reason, .. }) => {
-            Err(ReconcileError::DeleteRefused { id, reason })
-        }
-        Err(error) => Err(error.into()),
-    }
+    converge::delete::<R::Kind>(&tenant, identity, &remote_name(object), &object.recorded_scope()).await
 }
 
 fn recorded_external_id<R: Resource>(object: &R) -> Option<&str> {
@@ -447,7 +425,9 @@ fn recorded_external_id<R: Resource>(object: &R) -> Option<&str> {
 /// not seen our last id write) fail here instead of creating twice.
 async fn mark_create_pending<R: ManagedResource>(object: &R, ctx: &Context, name: &str) -> Result<(), ReconcileError> {
     let marker = PendingCreate { at: jiff::Timestamp::now().to_string(), name: name.to_owned() };
-    let value = serde_json::to_string(&marker).unwrap_or_default();
+    let value = serde_json::to_string(&marker).map_err(|error| ReconcileError::Internal {
+        message: format!("cannot encode the create-pending marker: {error}"),
+    })?;
     let patch = json!({"metadata": {
         "resourceVersion": object.resource_version(),
         "annotations": {annotations::CREATE_PENDING: value},

@@ -1,5 +1,5 @@
-//! `Microtenant` reconciler: the shared flow plus the admin credentials,
-//! which ZPA returns once, in the create response.
+//! `Microtenant` in the cluster: the admin credentials, which ZPA returns
+//! once, in the create response, and its status fields.
 
 use std::time::Duration;
 
@@ -8,15 +8,13 @@ use kube::runtime::events::EventType;
 use serde_json::{Map, Value, json};
 
 use super::context::Context;
-use super::managed::{ManagedResource, Prepared, Report, remote_name};
-use super::provider::tenant_for;
+use super::managed::{ManagedResource, Report};
 use super::secrets::{PASSWORD_KEY, read_key, store_admin_credentials};
 use crate::crd::{ManagedFields, ManagedStatus, Microtenant};
 use crate::reconcile::ReconcileError;
-use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind, observation};
+use crate::reconcile::microtenant::{MicrotenantKind, observation};
 use crate::remote::Created;
 use crate::wire::mgmt::Microtenant as RemoteMicrotenant;
-use crate::zpa::Scope;
 
 impl ManagedResource for Microtenant {
     type Kind = MicrotenantKind;
@@ -33,12 +31,6 @@ impl ManagedResource for Microtenant {
         serde_json::to_value(self.status.clone().unwrap_or_default()).unwrap_or_default()
     }
 
-    async fn prepare(&self, ctx: &Context) -> Result<Prepared<MicrotenantKind>, ReconcileError> {
-        let tenant = tenant_for(ctx, self.spec.managed.provider_config_name()).await?;
-        let desired = DesiredMicrotenant::new(&remote_name(self), &self.spec);
-        Ok(Prepared { tenant, desired, create_desired: None, scope: Scope::Default })
-    }
-
     /// The admin user and password go to the Secret before anything else is
     /// recorded, and nowhere else.
     async fn after_create(&self, ctx: &Context, created: &Created<RemoteMicrotenant>) {
@@ -53,6 +45,10 @@ impl ManagedResource for Microtenant {
                         ctx.publish(self, EventType::Normal, "CredentialsStored", "Create", note).await;
                     }
                     Err(error) => {
+                        let error = match error {
+                            ReconcileError::Kubernetes { source, .. } => source.to_string(),
+                            other => other.to_string(),
+                        };
                         let note = format!(
                             "could not store the admin credentials in Secret {}: {error}; ZPA will not show them again, reset the admin password in the ZPA portal",
                             secret.name

@@ -1,8 +1,10 @@
 //! The Kubernetes side: controllers for `Microtenant` and `IsolationProfile`
 //! (and `ZpaProviderConfig` status), their watches, and the shared context.
 //!
-//! - `managed.rs`: the reconcile flow every managed kind shares;
+//! - `managed.rs`: the reconcile flow every managed kind shares: the Kubernetes
+//!   effects (marker, id, events, status) around the shared converge step;
 //! - `microtenant.rs`, `isolation_profile.rs`: what differs per kind;
+//! - `sources.rs`: what a kind's `prepare` reads from the cluster;
 //! - `provider.rs`: provider config -> ZPA tenant, and its Ready status;
 //! - `secrets.rs`: credentials in and out; `backoff.rs`: per-object error backoff;
 //! - `server.rs`: `/metrics`, `/healthz`, `/readyz`; `leader.rs`: Lease-based leader election.
@@ -16,6 +18,7 @@ pub mod microtenant;
 pub mod provider;
 pub mod secrets;
 pub mod server;
+pub mod sources;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};

@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use super::diff::{FieldChange, overlay, strip_nulls};
-use super::plan::ManagedKind;
+use super::error::ReconcileError;
+use super::plan::{ManagedKind, wire_body, wire_json};
 use crate::crd::{
     IsolationProfileObservation, IsolationProfileSpec, NamedId, SecurityControlsSpec, UserExperienceSpec,
 };
@@ -58,6 +59,8 @@ impl DesiredProfile {
 
 pub struct IsolationProfileKind;
 
+const KIND: &str = "IsolationProfile";
+
 impl ManagedKind for IsolationProfileKind {
     type Desired = DesiredProfile;
     type Remote = CbiProfile;
@@ -77,12 +80,12 @@ impl ManagedKind for IsolationProfileKind {
 
     /// GET returns reference objects and may omit the id arrays: compare ids
     /// from whichever form is there.
-    fn observed_json(remote: &CbiProfile) -> Value {
-        let mut observed = serde_json::to_value(remote).unwrap_or(Value::Null);
+    fn observed_json(remote: &CbiProfile) -> Result<Value, ReconcileError> {
+        let mut observed = wire_json(remote)?;
         observed["regionIds"] = json!(remote.effective_region_ids());
         observed["certificateIds"] = json!(remote.effective_certificate_ids());
         observed["bannerId"] = json!(remote.effective_banner_id());
-        observed
+        Ok(observed)
     }
 
     /// The debug password is compared only when ZPA returns it.
@@ -99,15 +102,15 @@ impl ManagedKind for IsolationProfileKind {
     }
 
     /// Create sends the id forms only (as the Terraform provider does).
-    fn create_body(desired: &DesiredProfile) -> CbiProfile {
+    fn create_body(desired: &DesiredProfile) -> Result<CbiProfile, ReconcileError> {
         let mut body = strip_nulls(&Self::managed_json(desired));
         set_password(&mut body, desired);
-        decode(body)
+        wire_body(KIND, body)
     }
 
     /// Update sends both reference forms, over the last read.
-    fn update_body(desired: &DesiredProfile, remote: &CbiProfile) -> CbiProfile {
-        let mut body = serde_json::to_value(remote).unwrap_or_else(|_| json!({}));
+    fn update_body(desired: &DesiredProfile, remote: &CbiProfile) -> Result<CbiProfile, ReconcileError> {
+        let mut body = wire_json(remote)?;
         overlay(&mut body, &Self::managed_json(desired));
         body["regions"] = refs(&desired.region_ids);
         if let Some(ids) = &desired.certificate_ids {
@@ -117,7 +120,7 @@ impl ManagedKind for IsolationProfileKind {
             body["banner"] = json!({"id": id});
         }
         set_password(&mut body, desired);
-        decode(body)
+        wire_body(KIND, body)
     }
 }
 
@@ -129,11 +132,6 @@ fn set_password(body: &mut Value, desired: &DesiredProfile) {
     if let (Some(password), Some(debug)) = (&desired.debug_file_password, body.get_mut("debugMode")) {
         debug["filePassword"] = json!(password.expose());
     }
-}
-
-/// Our own JSON always decodes; a failure would be a bug, surfaced as an empty body.
-fn decode(body: Value) -> CbiProfile {
-    serde_json::from_value(body).unwrap_or_default()
 }
 
 /// What `status.atProvider` shows: the server's view of the managed fields.
@@ -309,11 +307,7 @@ mod tests {
     #[test]
     fn update_body_is_the_last_read_with_managed_fields_over_it() {
         let remote = edit(|v| v["securityControls"]["copyPaste"] = json!("all"));
-        let Plan::Update { body, .. } =
-            plan::<IsolationProfileKind>(&desired(), Some(&remote), ManagementPolicy::Manage).unwrap()
-        else {
-            panic!("expected update")
-        };
+        let body = IsolationProfileKind::update_body(&desired(), &remote).unwrap();
         let sent = serde_json::to_value(&body).unwrap();
         assert_eq!(sent["serverOnly"], 42, "unknown server fields survive");
         assert_eq!(sent["securityControls"]["documentViewer"], true, "unmanaged nested fields survive");
@@ -356,6 +350,20 @@ mod tests {
         let changes = plan::<IsolationProfileKind>(&desired, Some(&remote), ManagementPolicy::Manage).unwrap();
         let shown: Vec<String> = changes.changes().iter().map(|c| c.to_string()).collect();
         assert_eq!(shown, vec!["debugMode.filePassword: \"***\" -> \"***\""]);
+    }
+
+    /// Bodies are built from the operator's own JSON; when that does not
+    /// decode (a bug), the answer is an Internal error, never an empty body.
+    #[test]
+    fn a_body_the_operator_cannot_build_is_an_internal_error() {
+        let mut broken = desired();
+        broken.fields["isDefault"] = json!("yes");
+        let create = plan::<IsolationProfileKind>(&broken, None, ManagementPolicy::Manage).unwrap_err();
+        let update = IsolationProfileKind::update_body(&broken, &remote_in_sync()).unwrap_err();
+        for error in [create, update] {
+            assert_eq!(error.reason(), crate::reconcile::Reason::Internal, "{error}");
+            assert!(error.to_string().contains("cannot build the IsolationProfile request body"), "{error}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The plan: given what is desired and what exists, what to write. Pure and
 //! the same for every kind, through [`ManagedKind`].
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::diff::{FieldChange, managed_changes};
@@ -19,14 +21,29 @@ pub trait ManagedKind {
     /// The managed fields in wire form (unmanaged fields null or absent).
     fn managed_json(desired: &Self::Desired) -> Value;
     /// The remote object in the same normalised wire form.
-    fn observed_json(remote: &Self::Remote) -> Value;
+    fn observed_json(remote: &Self::Remote) -> Result<Value, ReconcileError>;
     /// Managed changes that JSON cannot show (secrets).
     fn secret_changes(_desired: &Self::Desired, _remote: &Self::Remote) -> Vec<FieldChange> {
         Vec::new()
     }
-    fn create_body(desired: &Self::Desired) -> Self::Remote;
+    /// The POST body. Built from our own JSON: failing is an operator bug
+    /// ([`ReconcileError::Internal`]), never an empty body.
+    fn create_body(desired: &Self::Desired) -> Result<Self::Remote, ReconcileError>;
     /// The full PUT body: the last read with the managed fields laid over it.
-    fn update_body(desired: &Self::Desired, remote: &Self::Remote) -> Self::Remote;
+    fn update_body(desired: &Self::Desired, remote: &Self::Remote) -> Result<Self::Remote, ReconcileError>;
+}
+
+/// A wire object as JSON, to compare or to build a body over.
+pub fn wire_json<T: Serialize>(object: &T) -> Result<Value, ReconcileError> {
+    serde_json::to_value(object)
+        .map_err(|error| ReconcileError::Internal { message: format!("cannot encode a ZPA object as JSON: {error}") })
+}
+
+/// A request body from the JSON the operator built. It always decodes unless
+/// the operator has a bug, which is reported as one: no body is sent.
+pub fn wire_body<T: DeserializeOwned>(kind: &str, body: Value) -> Result<T, ReconcileError> {
+    serde_json::from_value(body)
+        .map_err(|error| ReconcileError::Internal { message: format!("cannot build the {kind} request body: {error}") })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,8 +53,10 @@ pub enum Plan<R> {
     Create {
         body: R,
     },
+    /// These managed fields differ. The PUT body is built when it is sent,
+    /// over a fresh read that must need exactly these changes
+    /// (`remote::converge`), so fields others changed meanwhile are kept.
     Update {
-        body: R,
         changes: Vec<FieldChange>,
     },
     /// ObserveOnly and the remote object differs: report, never write.
@@ -56,10 +75,10 @@ impl<R> Plan<R> {
 }
 
 /// The managed fields of `desired` that `remote` does not match.
-pub fn diff<K: ManagedKind>(desired: &K::Desired, remote: &K::Remote) -> Vec<FieldChange> {
-    let mut changes = managed_changes(&K::managed_json(desired), &K::observed_json(remote));
+pub fn diff<K: ManagedKind>(desired: &K::Desired, remote: &K::Remote) -> Result<Vec<FieldChange>, ReconcileError> {
+    let mut changes = managed_changes(&K::managed_json(desired), &K::observed_json(remote)?);
     changes.extend(K::secret_changes(desired, remote));
-    changes
+    Ok(changes)
 }
 
 /// `remote` is `None` when no remote object exists.
@@ -69,16 +88,16 @@ pub fn plan<K: ManagedKind>(
     policy: ManagementPolicy,
 ) -> Result<Plan<K::Remote>, ReconcileError> {
     match (remote, policy) {
-        (None, ManagementPolicy::Manage) => Ok(Plan::Create { body: K::create_body(desired) }),
+        (None, ManagementPolicy::Manage) => Ok(Plan::Create { body: K::create_body(desired)? }),
         (None, ManagementPolicy::ObserveOnly) => {
             Err(ReconcileError::ExternalNotFound { what: format!("named {:?} to observe", K::desired_name(desired)) })
         }
         (Some(remote), policy) => {
-            let changes = diff::<K>(desired, remote);
+            let changes = diff::<K>(desired, remote)?;
             Ok(match (changes.is_empty(), policy) {
                 (true, _) => Plan::InSync,
                 (false, ManagementPolicy::ObserveOnly) => Plan::Drift { changes },
-                (false, ManagementPolicy::Manage) => Plan::Update { body: K::update_body(desired, remote), changes },
+                (false, ManagementPolicy::Manage) => Plan::Update { changes },
             })
         }
     }

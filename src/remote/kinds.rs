@@ -1,22 +1,28 @@
-//! How each managed kind is listed, read, created, updated and deleted in ZPA.
+//! Per managed kind: how its desired state is prepared from the custom
+//! resource (for the controller and the CLI alike), and how it is listed,
+//! read, created, updated and deleted in ZPA.
 
+use std::fmt::Debug;
 use std::future::Future;
 
+use kube::ResourceExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::converge::{Prepared, Sources};
 use super::packed::{Listed, Packed};
 use super::snapshot::SnapshotCache;
 use super::tenant::Tenant;
-use crate::reconcile::ManagedKind;
-use crate::reconcile::isolation_profile::IsolationProfileKind;
-use crate::reconcile::microtenant::MicrotenantKind;
+use crate::crd;
+use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind};
+use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind};
+use crate::reconcile::{ManagedKind, ReconcileError};
 use crate::wire::cbi::CbiProfile;
 use crate::wire::mgmt::{Microtenant, MicrotenantUser};
 use crate::zpa::{Scope, ZpaClient, ZpaError};
 
 /// What a create returned.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Created<R> {
     pub id: String,
     /// What ZPA now holds, as far as we know without reading it back.
@@ -26,11 +32,23 @@ pub struct Created<R> {
 }
 
 /// The I/O side of a managed kind.
-pub trait RemoteKind:
-    ManagedKind<Remote: Serialize + DeserializeOwned + Send + Sync + 'static, Desired: Send + Sync> + Send + Sync + 'static
+pub trait RemoteKind: Sized
+    + ManagedKind<Remote: Serialize + DeserializeOwned + Debug + PartialEq + Send + Sync + 'static, Desired: Send + Sync>
+    + Send
+    + Sync
+    + 'static
 {
     /// The kind as users see it, for messages and metrics.
     const KIND: &'static str;
+    /// Its custom resource.
+    type Resource: Send + Sync;
+
+    /// The desired state (and the desired state of a create) of `object`:
+    /// its spec with every reference resolved, read through `sources`.
+    fn prepare(
+        object: &Self::Resource,
+        sources: &impl Sources,
+    ) -> impl Future<Output = Result<Prepared<Self>, ReconcileError>> + Send;
 
     fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<Self::Remote>>;
     /// The snapshot a scope's objects live in.
@@ -57,6 +75,35 @@ pub trait RemoteKind:
 
 impl RemoteKind for IsolationProfileKind {
     const KIND: &'static str = "IsolationProfile";
+    type Resource = crd::IsolationProfile;
+
+    /// The scope once recorded, else `microtenantRef`'s id; the debug file
+    /// password from its Secret; region, certificate and banner names as ids.
+    async fn prepare(object: &crd::IsolationProfile, sources: &impl Sources) -> Result<Prepared<Self>, ReconcileError> {
+        let spec = &object.spec;
+        let namespace = object.namespace().unwrap_or_default();
+        let provider_config = spec.managed.provider_config_name();
+        let tenant = sources.tenant(provider_config).await?;
+        let scope = match (recorded_scope(object), &spec.microtenant_ref) {
+            (Scope::Default, Some(reference)) => {
+                Scope::Microtenant(sources.microtenant_id(&namespace, &reference.name, provider_config).await?)
+            }
+            (scope, _) => scope,
+        };
+        let password = match spec.debug_mode.as_ref().and_then(|d| d.file_password_secret_ref.as_ref()) {
+            Some(r) => Some(sources.secret_key(&namespace, &r.name, &r.key).await?),
+            None => None,
+        };
+        let refs = tenant.references.resolve_profile(&tenant.client, spec, password).await?;
+        let name = spec.managed.remote_name(&object.name_any());
+        let desired = DesiredProfile::new(&name, spec, refs.clone());
+        let create_desired = tenant
+            .references
+            .with_create_defaults(&tenant.client, refs)
+            .await?
+            .map(|refs| DesiredProfile::new(&name, spec, refs));
+        Ok(Prepared { tenant, desired, create_desired, scope })
+    }
 
     fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<CbiProfile>> {
         &tenant.profiles
@@ -88,8 +135,23 @@ impl RemoteKind for IsolationProfileKind {
     }
 }
 
+/// The scope a profile lives in: the one status recorded at its create, else
+/// `spec.microtenantId`. The scope is immutable, so this stays right even
+/// when the Microtenant `microtenantRef` names is gone (deletion uses it).
+pub fn recorded_scope(profile: &crd::IsolationProfile) -> Scope {
+    let recorded = profile.status.as_ref().and_then(|s| s.microtenant_id.as_deref());
+    Scope::from_id(recorded.or(profile.spec.microtenant_id.as_deref()))
+}
+
 impl RemoteKind for MicrotenantKind {
     const KIND: &'static str = "Microtenant";
+    type Resource = crd::Microtenant;
+
+    async fn prepare(object: &crd::Microtenant, sources: &impl Sources) -> Result<Prepared<Self>, ReconcileError> {
+        let tenant = sources.tenant(object.spec.managed.provider_config_name()).await?;
+        let desired = DesiredMicrotenant::new(&object.spec.managed.remote_name(&object.name_any()), &object.spec);
+        Ok(Prepared { tenant, desired, create_desired: None, scope: Scope::Default })
+    }
 
     fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<Microtenant>> {
         &tenant.microtenants
