@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use support::zpa_calls::{IsolationProfileQuery, TestCalls};
 use zpa_operator::wire::cbi::CbiProfile;
-use zpa_operator::wire::mgmt::{Microtenant, SearchRequest};
+use zpa_operator::wire::mgmt::{MgmtMicrotenant, SearchRequest};
 use zpa_operator::zpa::{
     AuthMode, ClientCredentials, Endpoint, MAX_RESPONSE_BYTES, RateLimiter, RetryPolicy, Scope, ZpaClient, ZpaConfig,
     ZpaError,
@@ -245,7 +245,7 @@ type Outcome = (&'static str, Shape, Result<(), ZpaError>);
 /// Every public client operation, once.
 async fn every_operation(client: &ZpaClient) -> Vec<Outcome> {
     let profile = CbiProfile { name: "p".into(), region_ids: Some(vec!["a".into(), "b".into()]), ..Default::default() };
-    let microtenant = Microtenant { name: "m".into(), ..Default::default() };
+    let microtenant = MgmtMicrotenant { name: "m".into(), ..Default::default() };
     let query = IsolationProfileQuery { search: Some("name+EQ+p".into()), show_disabled: true };
     vec![
         ("profiles.list", Shape::Read, ok(client.list_profiles(&Scope::Microtenant("7".into())).await)),

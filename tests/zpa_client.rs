@@ -11,7 +11,7 @@ use zpa_operator::simulator::{
     DropFault, EditLockFault, FaultConfig, RateLimitConfig, ServerErrorFault, SimulatorConfig,
 };
 use zpa_operator::wire::cbi::CbiProfile;
-use zpa_operator::wire::mgmt::{Filter, FilterBy, Microtenant, SearchRequest};
+use zpa_operator::wire::mgmt::{Filter, FilterBy, MgmtMicrotenant, SearchRequest};
 use zpa_operator::zpa::{
     AuthMode, ClientCredentials, Endpoint, RateLimiter, RateLimits, Scope, ZpaClient, ZpaConfig, ZpaError,
 };
@@ -24,8 +24,8 @@ fn profile(name: &str, regions: &[String]) -> CbiProfile {
     CbiProfile { name: name.into(), region_ids: Some(regions.to_vec()), ..Default::default() }
 }
 
-fn microtenant(name: &str, domain: &str) -> Microtenant {
-    Microtenant {
+fn microtenant(name: &str, domain: &str) -> MgmtMicrotenant {
+    MgmtMicrotenant {
         name: name.into(),
         enabled: Some(true),
         criteria_attribute: Some("AuthDomain".into()),

@@ -108,7 +108,7 @@ async fn run(args: PlanArgs, apply: bool) -> ExitCode {
     } else {
         None
     };
-    let mut engine = Engine {
+    let mut engine = ManifestRun {
         manifests: &manifests,
         tenants: TenantRegistry::new(TenantDefaults {
             rate_limits: Some(RateLimits::default()),
@@ -158,7 +158,7 @@ fn print_summary(verb: &str, summary: &Summary, applied: bool) {
     println!("Objects in ZPA that these manifests do not name are left alone.");
 }
 
-struct Engine<'a> {
+struct ManifestRun<'a> {
     manifests: &'a Manifests,
     tenants: TenantRegistry,
     simulator: Option<RunningSimulator>,
@@ -173,7 +173,7 @@ struct Engine<'a> {
     notes: Vec<String>,
 }
 
-impl Engine<'_> {
+impl ManifestRun<'_> {
     async fn converge_all(&mut self) {
         let manifests = self.manifests;
         for microtenant in &manifests.microtenants {
@@ -365,9 +365,9 @@ impl Engine<'_> {
 
 /// The manifests (and the ids of the Microtenants this run converged), in
 /// place of the cluster.
-impl Sources for Engine<'_> {
+impl Sources for ManifestRun<'_> {
     async fn tenant(&self, provider_config: &str) -> Result<Arc<Tenant>, ReconcileError> {
-        Engine::tenant(self, provider_config)
+        ManifestRun::tenant(self, provider_config)
     }
 
     async fn secret_key(&self, namespace: &str, name: &str, key: &str) -> Result<SecretString, ReconcileError> {

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
+use kube::ResourceExt;
 use serde_json::{Map, Value, json};
 
-use super::managed::{ManagedResource, Report};
+use super::managed::{ControllerKind, Report};
 use crate::crd::{IsolationProfile, ManagedFields, ManagedStatus};
 use crate::reconcile::isolation_profile::{IsolationProfileKind, observation};
 use crate::remote::kinds::recorded_scope;
@@ -14,7 +15,7 @@ use crate::remote::tenant::ZpaProfileIndex;
 use crate::wire::cbi::CbiProfile;
 use crate::zpa::Scope;
 
-impl ManagedResource for IsolationProfile {
+impl ControllerKind for IsolationProfile {
     type Kind = IsolationProfileKind;
 
     fn managed(&self) -> &ManagedFields {
@@ -31,6 +32,16 @@ impl ManagedResource for IsolationProfile {
 
     fn recorded_scope(&self) -> Scope {
         recorded_scope(self)
+    }
+
+    fn uses_secret(&self, namespace: &str, name: &str) -> bool {
+        self.namespace().as_deref() == Some(namespace)
+            && self
+                .spec
+                .debug_mode
+                .as_ref()
+                .and_then(|d| d.file_password_secret_ref.as_ref())
+                .is_some_and(|r| r.name == name)
     }
 
     async fn status_fields(&self, report: &Report<CbiProfile>) -> (Map<String, Value>, Option<Duration>) {

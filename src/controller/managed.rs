@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Deciding and talking to ZPA is the converge step's; this module keeps the
-//! custom resource's side. Kinds plug in through [`ManagedResource`]: what
+//! custom resource's side. Kinds plug in through [`ControllerKind`]: what
 //! to do right after a create, and their own status fields.
 
 use std::fmt::Debug;
@@ -51,8 +51,11 @@ pub struct Report<R> {
     pub requeue_after: Option<Duration>,
 }
 
-/// A custom resource kind the operator manages in ZPA.
-pub trait ManagedResource:
+/// What the controller layer needs of a managed kind: its custom resource,
+/// the hooks around a create, its status fields and the Secrets it reads.
+/// (The pure core's part is `reconcile::ReconcileKind`, the ZPA side's
+/// `remote::RemoteKind`.)
+pub trait ControllerKind:
     Resource<DynamicType = (), Scope = NamespaceResourceScope>
     + Clone
     + Debug
@@ -81,7 +84,7 @@ pub trait ManagedResource:
     fn after_create(
         &self,
         _ctx: &Context,
-        _created: &Created<<Self::Kind as crate::reconcile::ManagedKind>::Remote>,
+        _created: &Created<<Self::Kind as crate::reconcile::ReconcileKind>::Remote>,
     ) -> impl Future<Output = ()> + Send {
         async {}
     }
@@ -92,17 +95,23 @@ pub trait ManagedResource:
         async { None }
     }
 
+    /// Whether the object reads this Secret itself (beyond its provider
+    /// config's), so that a change of it reconciles the object.
+    fn uses_secret(&self, _namespace: &str, _name: &str) -> bool {
+        false
+    }
+
     /// Kind-specific status fields (`atProvider`, ...), merged into the status.
     fn status_fields(
         &self,
-        report: &Report<<Self::Kind as crate::reconcile::ManagedKind>::Remote>,
+        report: &Report<<Self::Kind as crate::reconcile::ReconcileKind>::Remote>,
     ) -> impl Future<Output = (Map<String, Value>, Option<Duration>)> + Send;
 }
 
-type RemoteOf<R> = <<R as ManagedResource>::Kind as crate::reconcile::ManagedKind>::Remote;
+type RemoteOf<R> = <<R as ControllerKind>::Kind as crate::reconcile::ReconcileKind>::Remote;
 
 /// The entry point the kube controller calls.
-pub async fn reconcile<R: ManagedResource>(object: Arc<R>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+pub async fn reconcile<R: ControllerKind>(object: Arc<R>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let started = Instant::now();
     let result = reconcile_inner(object.clone(), &ctx).await;
     let label = match &result {
@@ -117,7 +126,7 @@ pub async fn reconcile<R: ManagedResource>(object: Arc<R>, ctx: Arc<Context>) ->
     result
 }
 
-async fn reconcile_inner<R: ManagedResource>(object: Arc<R>, ctx: &Arc<Context>) -> Result<Action, ReconcileError> {
+async fn reconcile_inner<R: ControllerKind>(object: Arc<R>, ctx: &Arc<Context>) -> Result<Action, ReconcileError> {
     if is_paused(object.as_ref()) {
         let report = Report::starting(object.as_ref());
         let deleting = object.meta().deletion_timestamp.is_some();
@@ -145,7 +154,7 @@ async fn reconcile_inner<R: ManagedResource>(object: Arc<R>, ctx: &Arc<Context>)
 /// object's exponential backoff. Errors that waiting cannot fix come back
 /// at the backoff's pace too, since references may appear (watches usually
 /// bring them back sooner).
-pub fn error_policy<R: ManagedResource>(object: Arc<R>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+pub fn error_policy<R: ControllerKind>(object: Arc<R>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
     let delay = ctx.backoffs.next_delay(&Backoffs::key(object.as_ref()));
     let delay = error.retry_after().map_or(delay, |hint| hint.max(delay));
     ctx.metrics.backed_off(R::Kind::KIND, error.reason().as_str(), delay);
@@ -153,7 +162,7 @@ pub fn error_policy<R: ManagedResource>(object: Arc<R>, error: &ReconcileError, 
     Action::requeue(delay)
 }
 
-fn api_for<R: ManagedResource>(object: &R, ctx: &Context) -> Api<R> {
+fn api_for<R: ControllerKind>(object: &R, ctx: &Context) -> Api<R> {
     Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default())
 }
 
@@ -161,21 +170,21 @@ pub fn is_paused<R: Resource>(object: &R) -> bool {
     object.meta().annotations.as_ref().and_then(|a| a.get(annotations::PAUSED)).is_some_and(|v| v == "true")
 }
 
-fn status_id<R: ManagedResource>(object: &R) -> Option<&str> {
+fn status_id<R: ControllerKind>(object: &R) -> Option<&str> {
     object.managed_status()?.id.as_deref()
 }
 
-fn status_conditions<R: ManagedResource>(object: &R) -> &[Condition] {
+fn status_conditions<R: ControllerKind>(object: &R) -> &[Condition] {
     object.managed_status().map_or(&[], |s| &s.conditions)
 }
 
 /// The remote name: `spec.name`, else `metadata.name`.
-pub fn remote_name<R: ManagedResource>(object: &R) -> String {
+pub fn remote_name<R: ControllerKind>(object: &R) -> String {
     object.managed().remote_name(&object.name_any())
 }
 
 /// What the object records about its remote identity.
-pub fn identity_of<R: ManagedResource>(object: &R) -> Identity {
+pub fn identity_of<R: ControllerKind>(object: &R) -> Identity {
     let annotations = object.meta().annotations.clone().unwrap_or_default();
     if let Some(external) = &object.managed().external_id {
         return Identity::External(external.clone());
@@ -196,7 +205,7 @@ pub fn identity_of<R: ManagedResource>(object: &R) -> Identity {
 }
 
 impl<R> Report<R> {
-    fn starting<M: ManagedResource>(object: &M) -> Self {
+    fn starting<M: ControllerKind>(object: &M) -> Self {
         let ready = find_condition(status_conditions(object), crate::crd::READY)
             .map(|c| ConditionState {
                 status: c.status == "True",
@@ -224,7 +233,7 @@ fn reason_from(text: &str) -> Reason {
         .unwrap_or(Reason::Unavailable)
 }
 
-async fn apply<R: ManagedResource>(object: &R, ctx: &Context) -> Result<Action, ReconcileError> {
+async fn apply<R: ControllerKind>(object: &R, ctx: &Context) -> Result<Action, ReconcileError> {
     let mut report = Report::starting(object);
     let result = sync(object, ctx, &mut report).await;
     let synced = lifecycle::synced(result.as_ref().map(|()| report.drift.as_slice()));
@@ -248,7 +257,7 @@ fn resync_after<R: Resource>(object: &R, ctx: &Context) -> Duration {
 /// The Kubernetes side of one converge step: prepare from the cluster, run
 /// the shared step with this object's journal, and turn its outcome into
 /// the report (status), events and metrics.
-async fn sync<R: ManagedResource>(
+async fn sync<R: ControllerKind>(
     object: &R,
     ctx: &Context,
     report: &mut Report<RemoteOf<R>>,
@@ -329,7 +338,7 @@ struct ObjectJournal<'a, R> {
     identity: &'a Identity,
 }
 
-impl<R: ManagedResource> Journal<RemoteOf<R>> for ObjectJournal<'_, R> {
+impl<R: ControllerKind> Journal<RemoteOf<R>> for ObjectJournal<'_, R> {
     /// The id goes into metadata (unless `externalId` names it); an adoption
     /// is an event, with what a lost create answer held, if it matters.
     async fn manage(&self, id: &str, adopted: bool) -> Result<(), ReconcileError> {
@@ -377,7 +386,7 @@ impl<R: ManagedResource> Journal<RemoteOf<R>> for ObjectJournal<'_, R> {
     }
 }
 
-async fn cleanup<R: ManagedResource>(object: &R, ctx: &Context) -> Result<Action, ReconcileError> {
+async fn cleanup<R: ControllerKind>(object: &R, ctx: &Context) -> Result<Action, ReconcileError> {
     let identity = identity_of(object);
     let result = match lifecycle::deletion(object.managed(), &identity) {
         Deletion::Nothing | Deletion::Keep { id: None } => return Ok(Action::await_change()),
@@ -407,7 +416,7 @@ async fn cleanup<R: ManagedResource>(object: &R, ctx: &Context) -> Result<Action
 
 /// Deletes the remote object in the scope it was created in, without
 /// resolving references that may be gone.
-async fn delete_remote<R: ManagedResource>(
+async fn delete_remote<R: ControllerKind>(
     object: &R,
     ctx: &Context,
     identity: &Identity,
@@ -423,7 +432,7 @@ fn recorded_external_id<R: Resource>(object: &R) -> Option<&str> {
 /// Persists the create-pending marker before the POST. The resourceVersion
 /// precondition makes a reconcile working from a stale cache (one that has
 /// not seen our last id write) fail here instead of creating twice.
-async fn mark_create_pending<R: ManagedResource>(object: &R, ctx: &Context, name: &str) -> Result<(), ReconcileError> {
+async fn mark_create_pending<R: ControllerKind>(object: &R, ctx: &Context, name: &str) -> Result<(), ReconcileError> {
     let marker = PendingCreate { at: jiff::Timestamp::now().to_string(), name: name.to_owned() };
     let value = serde_json::to_string(&marker).map_err(|error| ReconcileError::Internal {
         message: format!("cannot encode the create-pending marker: {error}"),
@@ -435,18 +444,18 @@ async fn mark_create_pending<R: ManagedResource>(object: &R, ctx: &Context, name
     patch_metadata(object, ctx, &patch, "record create-pending marker").await
 }
 
-async fn clear_create_pending<R: ManagedResource>(object: &R, ctx: &Context) -> Result<(), ReconcileError> {
+async fn clear_create_pending<R: ControllerKind>(object: &R, ctx: &Context) -> Result<(), ReconcileError> {
     let patch = json!({"metadata": {"annotations": {annotations::CREATE_PENDING: null}}});
     patch_metadata(object, ctx, &patch, "clear create-pending marker").await
 }
 
 /// Persists the remote id in metadata (it survives status loss) and clears the marker.
-async fn record_id<R: ManagedResource>(object: &R, ctx: &Context, id: &str) -> Result<(), ReconcileError> {
+async fn record_id<R: ControllerKind>(object: &R, ctx: &Context, id: &str) -> Result<(), ReconcileError> {
     let patch = json!({"metadata": {"annotations": {annotations::EXTERNAL_ID: id, annotations::CREATE_PENDING: null}}});
     patch_metadata(object, ctx, &patch, "record external id").await
 }
 
-async fn patch_metadata<R: ManagedResource>(
+async fn patch_metadata<R: ControllerKind>(
     object: &R,
     ctx: &Context,
     patch: &Value,
@@ -462,7 +471,7 @@ async fn patch_metadata<R: ManagedResource>(
 
 /// Writes the status when it differs from the current one (server-side
 /// apply, our own field manager). Returns the kind's requeue hint.
-async fn write_status<R: ManagedResource>(
+async fn write_status<R: ControllerKind>(
     object: &R,
     ctx: &Context,
     report: &Report<RemoteOf<R>>,

@@ -8,15 +8,15 @@ use kube::runtime::events::EventType;
 use serde_json::{Map, Value, json};
 
 use super::context::Context;
-use super::managed::{ManagedResource, Report};
+use super::managed::{ControllerKind, Report};
 use super::secrets::{PASSWORD_KEY, read_key, store_admin_credentials};
 use crate::crd::{ManagedFields, ManagedStatus, Microtenant};
 use crate::reconcile::ReconcileError;
 use crate::reconcile::microtenant::{MicrotenantKind, observation};
 use crate::remote::Created;
-use crate::wire::mgmt::Microtenant as RemoteMicrotenant;
+use crate::wire::mgmt::MgmtMicrotenant;
 
-impl ManagedResource for Microtenant {
+impl ControllerKind for Microtenant {
     type Kind = MicrotenantKind;
 
     fn managed(&self) -> &ManagedFields {
@@ -33,7 +33,7 @@ impl ManagedResource for Microtenant {
 
     /// The admin user and password go to the Secret before anything else is
     /// recorded, and nowhere else.
-    async fn after_create(&self, ctx: &Context, created: &Created<RemoteMicrotenant>) {
+    async fn after_create(&self, ctx: &Context, created: &Created<MgmtMicrotenant>) {
         let user = created.admin_user.as_ref();
         let credentials = user.and_then(|u| Some((u.username.as_deref()?, u.password.as_ref()?)));
         match (&self.spec.admin_credentials_secret_ref, credentials) {
@@ -82,7 +82,7 @@ impl ManagedResource for Microtenant {
         ))
     }
 
-    async fn status_fields(&self, report: &Report<RemoteMicrotenant>) -> (Map<String, Value>, Option<Duration>) {
+    async fn status_fields(&self, report: &Report<MgmtMicrotenant>) -> (Map<String, Value>, Option<Duration>) {
         let previous = self.status.as_ref().and_then(|s| s.at_provider.clone());
         let at_provider = report.remote.as_ref().map(observation).or(previous);
         let mut fields = Map::new();

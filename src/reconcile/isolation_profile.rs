@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::diff::{FieldChange, overlay, strip_nulls};
 use super::error::ReconcileError;
-use super::plan::{ManagedKind, wire_body, wire_json};
+use super::plan::{ReconcileKind, wire_body, wire_json};
 use crate::crd::{
     IsolationProfileObservation, IsolationProfileSpec, NamedId, SecurityControlsSpec, UserExperienceSpec,
 };
@@ -61,7 +61,7 @@ pub struct IsolationProfileKind;
 
 const KIND: &str = "IsolationProfile";
 
-impl ManagedKind for IsolationProfileKind {
+impl ReconcileKind for IsolationProfileKind {
     type Desired = DesiredProfile;
     type Remote = CbiProfile;
 

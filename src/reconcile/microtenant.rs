@@ -4,9 +4,9 @@ use serde_json::{Value, json};
 
 use super::diff::{overlay, strip_nulls};
 use super::error::ReconcileError;
-use super::plan::{ManagedKind, wire_body, wire_json};
+use super::plan::{ReconcileKind, wire_body, wire_json};
 use crate::crd::{CriteriaAttribute, MicrotenantObservation, MicrotenantSpec};
-use crate::wire::mgmt::Microtenant;
+use crate::wire::mgmt::MgmtMicrotenant;
 
 /// A Microtenant ready to compare and send.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,9 +37,9 @@ pub struct MicrotenantKind;
 
 const KIND: &str = "Microtenant";
 
-impl ManagedKind for MicrotenantKind {
+impl ReconcileKind for MicrotenantKind {
     type Desired = DesiredMicrotenant;
-    type Remote = Microtenant;
+    type Remote = MgmtMicrotenant;
 
     fn desired_name(desired: &DesiredMicrotenant) -> &str {
         &desired.name
@@ -51,11 +51,11 @@ impl ManagedKind for MicrotenantKind {
         managed
     }
 
-    fn observed_json(remote: &Microtenant) -> Result<Value, ReconcileError> {
+    fn observed_json(remote: &MgmtMicrotenant) -> Result<Value, ReconcileError> {
         wire_json(remote)
     }
 
-    fn create_body(desired: &DesiredMicrotenant) -> Result<Microtenant, ReconcileError> {
+    fn create_body(desired: &DesiredMicrotenant) -> Result<MgmtMicrotenant, ReconcileError> {
         let mut body = strip_nulls(&Self::managed_json(desired));
         // The API requires the criteria attribute; AuthDomain is the only one.
         if body.get("criteriaAttribute").is_none() {
@@ -64,7 +64,7 @@ impl ManagedKind for MicrotenantKind {
         wire_body(KIND, body)
     }
 
-    fn update_body(desired: &DesiredMicrotenant, remote: &Microtenant) -> Result<Microtenant, ReconcileError> {
+    fn update_body(desired: &DesiredMicrotenant, remote: &MgmtMicrotenant) -> Result<MgmtMicrotenant, ReconcileError> {
         let mut body = wire_json(remote)?;
         overlay(&mut body, &Self::managed_json(desired));
         if let Some(fields) = body.as_object_mut() {
@@ -77,7 +77,7 @@ impl ManagedKind for MicrotenantKind {
 }
 
 /// What `status.atProvider` shows.
-pub fn observation(remote: &Microtenant) -> MicrotenantObservation {
+pub fn observation(remote: &MgmtMicrotenant) -> MicrotenantObservation {
     let mut values = remote.criteria_attribute_values.clone().unwrap_or_default();
     values.sort();
     MicrotenantObservation {
@@ -106,14 +106,14 @@ mod tests {
         }
     }
 
-    fn remote() -> Microtenant {
+    fn remote() -> MgmtMicrotenant {
         serde_json::from_value(json!({"id": "7205", "name": "team-a", "description": "team a", "enabled": true,
             "operator": "OR", "criteriaAttribute": "AuthDomain", "scopeOrder": "3",
             "criteriaAttributeValues": ["b.example.com", "a.example.com"], "creationTime": "1663791107"}))
         .unwrap()
     }
 
-    fn edit(f: impl FnOnce(&mut Value)) -> Microtenant {
+    fn edit(f: impl FnOnce(&mut Value)) -> MgmtMicrotenant {
         let mut value = serde_json::to_value(remote()).unwrap();
         f(&mut value);
         serde_json::from_value(value).unwrap()
@@ -122,7 +122,7 @@ mod tests {
     #[test]
     fn each_field_change_is_an_update_with_exactly_that_change() {
         let desired = DesiredMicrotenant::new("team-a", &spec());
-        let cases: Vec<(&str, Microtenant, Vec<&str>)> = vec![
+        let cases: Vec<(&str, MgmtMicrotenant, Vec<&str>)> = vec![
             ("in sync", remote(), vec![]),
             ("name", edit(|v| v["name"] = json!("team-b")), vec!["name"]),
             ("description", edit(|v| v["description"] = json!("x")), vec!["description"]),

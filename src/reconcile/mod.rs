@@ -18,5 +18,5 @@ pub mod target;
 pub use conditions::{ConditionState, Reason};
 pub use diff::FieldChange;
 pub use error::ReconcileError;
-pub use plan::{ManagedKind, Plan, diff, plan};
+pub use plan::{Plan, ReconcileKind, diff, plan};
 pub use target::{Found, Identity, PendingCreate, RemoteObject, Target};

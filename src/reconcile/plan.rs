@@ -1,5 +1,5 @@
 //! The plan: given what is desired and what exists, what to write. Pure and
-//! the same for every kind, through [`ManagedKind`].
+//! the same for every kind, through [`ReconcileKind`].
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -10,8 +10,10 @@ use super::error::ReconcileError;
 use super::target::RemoteObject;
 use crate::crd::ManagementPolicy;
 
-/// What a kind must provide for planning.
-pub trait ManagedKind {
+/// What the pure core needs of a managed kind: its desired and remote
+/// types, their comparable JSON, and the bodies to send. (The ZPA side's
+/// part is `remote::RemoteKind`, the Kubernetes side's `controller::ControllerKind`.)
+pub trait ReconcileKind {
     /// The spec with every reference resolved.
     type Desired;
     /// The remote object, as the API returns it.
@@ -75,14 +77,14 @@ impl<R> Plan<R> {
 }
 
 /// The managed fields of `desired` that `remote` does not match.
-pub fn diff<K: ManagedKind>(desired: &K::Desired, remote: &K::Remote) -> Result<Vec<FieldChange>, ReconcileError> {
+pub fn diff<K: ReconcileKind>(desired: &K::Desired, remote: &K::Remote) -> Result<Vec<FieldChange>, ReconcileError> {
     let mut changes = managed_changes(&K::managed_json(desired), &K::observed_json(remote)?);
     changes.extend(K::secret_changes(desired, remote));
     Ok(changes)
 }
 
 /// `remote` is `None` when no remote object exists.
-pub fn plan<K: ManagedKind>(
+pub fn plan<K: ReconcileKind>(
     desired: &K::Desired,
     remote: Option<&K::Remote>,
     policy: ManagementPolicy,

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! The decisions are the pure core's ([`crate::reconcile::target::choose`],
-//! [`crate::reconcile::plan`]); this module does the ZPA I/O around them.
+//! [`crate::reconcile::plan()`]); this module does the ZPA I/O around them.
 //! What must be persisted between reads and writes for crash safety (the
 //! create-pending marker, the id) goes through the caller's [`Journal`]: the
 //! controller writes it on the custom resource, the CLI keeps nothing.

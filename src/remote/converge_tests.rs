@@ -19,7 +19,7 @@ use crate::reconcile::{Identity, PendingCreate, Reason, ReconcileError};
 use crate::secret::SecretString;
 use crate::simulator::{self, RunningSimulator, SimulatorConfig};
 use crate::wire::cbi::CbiProfile;
-use crate::wire::mgmt::Microtenant as MgmtMicrotenant;
+use crate::wire::mgmt::MgmtMicrotenant;
 use crate::zpa::{AuthMode, ClientCredentials, Endpoint, RateLimiter, Scope, ZpaClient, ZpaConfig};
 
 const NAME: &str = "web";

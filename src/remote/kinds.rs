@@ -16,9 +16,9 @@ use super::tenant::Tenant;
 use crate::crd;
 use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind};
 use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind};
-use crate::reconcile::{ManagedKind, ReconcileError};
+use crate::reconcile::{ReconcileError, ReconcileKind};
 use crate::wire::cbi::CbiProfile;
-use crate::wire::mgmt::{Microtenant, MicrotenantUser};
+use crate::wire::mgmt::{MgmtMicrotenant, MicrotenantUser};
 use crate::zpa::{Scope, ZpaClient, ZpaError};
 
 /// What a create returned.
@@ -31,10 +31,14 @@ pub struct Created<R> {
     pub admin_user: Option<MicrotenantUser>,
 }
 
-/// The I/O side of a managed kind.
-pub trait RemoteKind: Sized
-    + ManagedKind<Remote: Serialize + DeserializeOwned + Debug + PartialEq + Send + Sync + 'static, Desired: Send + Sync>
-    + Send
+/// What the remote layer needs of a managed kind: how to prepare its
+/// desired state from the custom resource, and its ZPA calls and snapshots.
+pub trait RemoteKind:
+    Sized
+    + ReconcileKind<
+        Remote: Serialize + DeserializeOwned + Debug + PartialEq + Send + Sync + 'static,
+        Desired: Send + Sync,
+    > + Send
     + Sync
     + 'static
 {
@@ -153,7 +157,7 @@ impl RemoteKind for MicrotenantKind {
         Ok(Prepared { tenant, desired, create_desired: None, scope: Scope::Default })
     }
 
-    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<Microtenant>> {
+    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<MgmtMicrotenant>> {
         &tenant.microtenants
     }
 
@@ -162,16 +166,20 @@ impl RemoteKind for MicrotenantKind {
         String::new()
     }
 
-    async fn list(client: &ZpaClient, _: &Scope) -> Result<Vec<Listed<Microtenant>>, ZpaError> {
+    async fn list(client: &ZpaClient, _: &Scope) -> Result<Vec<Listed<MgmtMicrotenant>>, ZpaError> {
         // Paged at 500 (and at most 500 per tenant): small enough to pack after the fact.
         client.list_microtenants(None).await?.iter().map(Listed::new).collect()
     }
 
-    async fn get(client: &ZpaClient, id: &str, _: &Scope) -> Result<Microtenant, ZpaError> {
+    async fn get(client: &ZpaClient, id: &str, _: &Scope) -> Result<MgmtMicrotenant, ZpaError> {
         client.get_microtenant(id).await
     }
 
-    async fn create(client: &ZpaClient, body: &Microtenant, _: &Scope) -> Result<Created<Microtenant>, ZpaError> {
+    async fn create(
+        client: &ZpaClient,
+        body: &MgmtMicrotenant,
+        _: &Scope,
+    ) -> Result<Created<MgmtMicrotenant>, ZpaError> {
         let mut created = client.create_microtenant(body).await?;
         let admin_user = created.user.take();
         let id = created
@@ -183,7 +191,7 @@ impl RemoteKind for MicrotenantKind {
         Ok(Created { id, remote: created, admin_user })
     }
 
-    async fn update(client: &ZpaClient, id: &str, body: &Microtenant, _: &Scope) -> Result<(), ZpaError> {
+    async fn update(client: &ZpaClient, id: &str, body: &MgmtMicrotenant, _: &Scope) -> Result<(), ZpaError> {
         client.update_microtenant(id, body).await
     }
 

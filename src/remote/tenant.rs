@@ -14,7 +14,7 @@ use super::snapshot::SnapshotCache;
 use crate::crd::{AuthFlow, ZpaProviderConfigSpec};
 use crate::reconcile::ReconcileError;
 use crate::wire::cbi::CbiProfile;
-use crate::wire::mgmt::Microtenant;
+use crate::wire::mgmt::MgmtMicrotenant;
 use crate::zpa::{
     AuthMode, ClientCredentials, Cloud, Endpoint, RateLimiter, RateLimits, RequestObserver, TenantKey, TlsSettings,
     ZpaClient, ZpaConfig, ZpaError,
@@ -24,7 +24,7 @@ pub struct Tenant {
     pub client: ZpaClient,
     /// CBI profiles by scope ([`Scope::key`](crate::zpa::Scope::key)).
     pub profiles: SnapshotCache<Packed<CbiProfile>>,
-    pub microtenants: SnapshotCache<Packed<Microtenant>>,
+    pub microtenants: SnapshotCache<Packed<MgmtMicrotenant>>,
     pub zpa_profiles: ZpaProfileIndex,
     pub references: ReferenceCache,
 }

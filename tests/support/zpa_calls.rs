@@ -8,8 +8,7 @@
 
 use zpa_operator::wire::cbi::CbiProfile;
 use zpa_operator::wire::mgmt::{
-    AuthDomains, IsolationProfile as MgmtIsolationProfile, Microtenant as MgmtMicrotenant, MicrotenantSummary, PageBy,
-    SearchRequest,
+    AuthDomains, MgmtIsolationProfile, MgmtMicrotenant, MicrotenantSummary, PageBy, SearchRequest,
 };
 use zpa_operator::wire::{MAX_PAGE_SIZE, Page, paths};
 use zpa_operator::zpa::{Scope, ZpaClient, ZpaError, more_pages};

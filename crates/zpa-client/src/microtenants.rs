@@ -5,30 +5,30 @@ use reqwest::Method;
 use super::cbi::to_json;
 use super::client::{Call, ZpaClient};
 use super::error::ZpaError;
-use zpa_wire::mgmt::{Me, Microtenant};
+use zpa_wire::mgmt::{Me, MgmtMicrotenant};
 use zpa_wire::paths;
 
 impl ZpaClient {
     /// Every Microtenant (the Default one, id "0", included), optionally filtered
     /// by a ZPA search expression.
-    pub async fn list_microtenants(&self, search: Option<&str>) -> Result<Vec<Microtenant>, ZpaError> {
+    pub async fn list_microtenants(&self, search: Option<&str>) -> Result<Vec<MgmtMicrotenant>, ZpaError> {
         let query: Vec<(&'static str, String)> = search.map(|s| ("search", s.to_owned())).into_iter().collect();
         self.all_pages("microtenants.list", paths::microtenants(self.customer_id()), &query).await
     }
 
-    pub async fn get_microtenant(&self, id: &str) -> Result<Microtenant, ZpaError> {
+    pub async fn get_microtenant(&self, id: &str) -> Result<MgmtMicrotenant, ZpaError> {
         let path = paths::microtenant(self.customer_id(), id);
         self.json(Call::new("microtenants.get", Method::GET, path)).await
     }
 
     /// Creates a Microtenant. The answer may carry the generated admin `user`
     /// with its password: the only time ZPA ever shows it.
-    pub async fn create_microtenant(&self, microtenant: &Microtenant) -> Result<Microtenant, ZpaError> {
+    pub async fn create_microtenant(&self, microtenant: &MgmtMicrotenant) -> Result<MgmtMicrotenant, ZpaError> {
         let path = paths::microtenants(self.customer_id());
         self.json(Call::new("microtenants.create", Method::POST, path).json(to_json(microtenant)?)).await
     }
 
-    pub async fn update_microtenant(&self, id: &str, microtenant: &Microtenant) -> Result<(), ZpaError> {
+    pub async fn update_microtenant(&self, id: &str, microtenant: &MgmtMicrotenant) -> Result<(), ZpaError> {
         let path = paths::microtenant(self.customer_id(), id);
         self.unit(Call::new("microtenants.update", Method::PUT, path).json(to_json(microtenant)?)).await
     }

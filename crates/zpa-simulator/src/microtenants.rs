@@ -14,7 +14,7 @@ use super::customer::{Customer, DEFAULT_SCOPE};
 use super::error::{ApiError, sim_ids};
 use super::profiles::merge_patch;
 use zpa_wire::error::ids;
-use zpa_wire::mgmt::Microtenant;
+use zpa_wire::mgmt::MgmtMicrotenant;
 
 type Object = Map<String, Value>;
 
@@ -184,7 +184,7 @@ fn build(
     now: u64,
     strict: bool,
 ) -> Result<Object, ApiError> {
-    let typed: Microtenant = serde_json::from_value(Value::Object(input.clone()))
+    let typed: MgmtMicrotenant = serde_json::from_value(Value::Object(input.clone()))
         .map_err(|err| ApiError::malformed(format!("Invalid Microtenant: {err}")))?;
     let name = typed.name.clone();
     if strict {

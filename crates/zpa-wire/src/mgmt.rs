@@ -6,11 +6,13 @@ use serde::{Deserialize, Serialize};
 use super::{Extra, lenient};
 use crate::secret::SecretString;
 
-/// A Microtenant (`/mgmtconfig/v1/admin/customers/{cid}/microtenants`).
+/// A Microtenant as the mgmtconfig API speaks it
+/// (`/mgmtconfig/v1/admin/customers/{cid}/microtenants`); the custom
+/// resource of the same name is the operator's `crd::Microtenant`.
 /// The Default Microtenant has id `"0"`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Microtenant {
+pub struct MgmtMicrotenant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(default)]
@@ -188,10 +190,11 @@ pub struct Me {
 }
 
 /// `GET /mgmtconfig/v1/admin/customers/{cid}/isolation/profiles` items: the
-/// ZPA-side isolation profile. `isolationProfileId` is the CBI profile UUID.
+/// ZPA-side isolation profile (not the CBI profile the operator's
+/// `IsolationProfile` manages, which is [`crate::cbi::CbiProfile`]). `isolationProfileId` is the CBI profile UUID.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct IsolationProfile {
+pub struct MgmtIsolationProfile {
     pub id: String,
     #[serde(default)]
     pub name: String,
@@ -228,7 +231,7 @@ mod tests {
         let body = r##"{"id":"73186051597800513","name":"Example Microtenant","enabled":false,
             "criteriaAttribute":"AuthDomain","criteriaAttributeValues":["dummytest.com"],
             "user":{"id":"1","username":"mtAdmin_1@dummytest.com","password":"#<6I!7WE","roleId":"12"}}"##;
-        let mt: Microtenant = serde_json::from_str(body).unwrap();
+        let mt: MgmtMicrotenant = serde_json::from_str(body).unwrap();
         let user = mt.user.as_ref().unwrap();
         assert_eq!(user.password.as_ref().unwrap().expose(), "#<6I!7WE");
         assert!(!format!("{mt:?}").contains("#<6I!7WE"));
