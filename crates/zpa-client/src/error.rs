@@ -90,8 +90,9 @@ pub enum Fault {
     Internal,
 }
 
-/// The largest response body the client reads. A real CBI list of 5,000
-/// profiles is about 10 MB; anything past this is refused, not buffered.
+/// The largest response body the client reads, well above the largest real
+/// answer (an unpaged CBI list holding every profile of a scope). Anything
+/// past this is refused, not buffered.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 impl ZpaError {
