@@ -10,9 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::converge::{Prepared, Sources};
-use super::packed::{Listed, Packed};
-use super::snapshot::SnapshotCache;
-use super::tenant::Tenant;
+use super::packed::Listed;
 use crate::crd;
 use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind};
 use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind};
@@ -54,7 +52,6 @@ pub trait RemoteKind:
         sources: &impl Sources,
     ) -> impl Future<Output = Result<Prepared<Self>, ReconcileError>> + Send;
 
-    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<Self::Remote>>;
     /// The snapshot a scope's objects live in.
     fn scope_key(scope: &Scope) -> String;
     /// Every object of a scope, packed as the snapshots keep them.
@@ -109,10 +106,6 @@ impl RemoteKind for IsolationProfileKind {
         Ok(Prepared { tenant, desired, create_desired, scope })
     }
 
-    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<CbiProfile>> {
-        &tenant.profiles
-    }
-
     fn scope_key(scope: &Scope) -> String {
         scope.key().to_owned()
     }
@@ -155,10 +148,6 @@ impl RemoteKind for MicrotenantKind {
         let tenant = sources.tenant(object.spec.managed.provider_config_name()).await?;
         let desired = DesiredMicrotenant::new(&object.spec.managed.remote_name(&object.name_any()), &object.spec);
         Ok(Prepared { tenant, desired, create_desired: None, scope: Scope::Default })
-    }
-
-    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<MgmtMicrotenant>> {
-        &tenant.microtenants
     }
 
     /// Microtenants are listed tenant-wide: one snapshot.

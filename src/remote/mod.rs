@@ -37,7 +37,7 @@ async fn observe<K: RemoteKind>(
     scope: &Scope,
 ) -> Result<Found<K::Remote>, ZpaError> {
     let key = K::scope_key(scope);
-    let snapshots = K::snapshots(tenant);
+    let snapshots = tenant.snapshots::<K::Remote>();
     let load = || list_with_ids::<K>(tenant, scope);
     if let Some(id) = identity.id() {
         let cached = snapshots.with_fresh(&key, load, |all| all.get(id).map(|p| p.unpack())).await?.transpose()?;
@@ -82,10 +82,10 @@ async fn list_with_ids<K: RemoteKind>(
 /// cannot be stored, the snapshot must not go on claiming the old state.
 fn record<K: RemoteKind>(tenant: &Tenant, key: &str, id: &str, remote: &K::Remote) {
     match Packed::pack(remote) {
-        Ok(packed) => K::snapshots(tenant).upsert(key, id, packed),
+        Ok(packed) => tenant.snapshots::<K::Remote>().upsert(key, id, packed),
         Err(error) => {
             tracing::warn!(%error, "dropping a snapshot that cannot record a write");
-            K::snapshots(tenant).invalidate(key);
+            tenant.snapshots::<K::Remote>().invalidate(key);
         }
     }
 }
@@ -105,7 +105,7 @@ async fn create<K: RemoteKind>(
         Err(error) => {
             // The snapshot missed something (a clash) or cannot know (no answer).
             if matches!(error, ZpaError::Duplicate { .. } | ZpaError::Indeterminate { .. }) {
-                K::snapshots(tenant).invalidate(&key);
+                tenant.snapshots::<K::Remote>().invalidate(&key);
             }
             Err(error)
         }
@@ -137,7 +137,7 @@ async fn update<K: RemoteKind>(
     planned: &[FieldChange],
 ) -> Result<Updated<K::Remote>, ReconcileError> {
     let key = K::scope_key(scope);
-    let snapshots = K::snapshots(tenant);
+    let snapshots = tenant.snapshots::<K::Remote>();
     let fresh = match K::get(&tenant.client, id, scope).await {
         Ok(fresh) => fresh,
         Err(ZpaError::NotFound { .. }) => {
@@ -165,7 +165,7 @@ async fn update<K: RemoteKind>(
 async fn delete<K: RemoteKind>(tenant: &Tenant, id: &str, scope: &Scope) -> Result<(), ZpaError> {
     match K::delete(&tenant.client, id, scope).await {
         Ok(()) | Err(ZpaError::NotFound { .. }) => {
-            K::snapshots(tenant).remove(&K::scope_key(scope), id);
+            tenant.snapshots::<K::Remote>().remove(&K::scope_key(scope), id);
             Ok(())
         }
         Err(error) => Err(error),
