@@ -8,7 +8,7 @@ use kube::ResourceExt;
 use serde_json::{Map, Value, json};
 
 use super::managed::{ControllerKind, Report};
-use crate::crd::{IsolationProfile, ManagedFields, ManagedStatus};
+use crate::crd::IsolationProfile;
 use crate::reconcile::isolation_profile::{IsolationProfileKind, observation};
 use crate::remote::kinds::recorded_scope;
 use crate::remote::tenant::ZpaProfileIndex;
@@ -17,18 +17,6 @@ use crate::zpa::Scope;
 
 impl ControllerKind for IsolationProfile {
     type Kind = IsolationProfileKind;
-
-    fn managed(&self) -> &ManagedFields {
-        &self.spec.managed
-    }
-
-    fn managed_status(&self) -> Option<&ManagedStatus> {
-        self.status.as_ref().map(|s| &s.managed)
-    }
-
-    fn status_json(&self) -> Value {
-        serde_json::to_value(self.status.clone().unwrap_or_default()).unwrap_or_default()
-    }
 
     fn recorded_scope(&self) -> Scope {
         recorded_scope(self)

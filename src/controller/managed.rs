@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::NamespaceResourceScope;
+use kube::core::object::{HasSpec, HasStatus};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{self, finalizer};
@@ -34,7 +35,7 @@ use super::sources::ClusterSources;
 use crate::crd::{Condition, FINALIZER, ManagedFields, ManagedStatus, SYNCED, annotations, find_condition};
 use crate::reconcile::conditions::{ConditionState, Reason, next_conditions};
 use crate::reconcile::lifecycle::{self, Deletion};
-use crate::reconcile::{FieldChange, Identity, PendingCreate, ReconcileError};
+use crate::reconcile::{FieldChange, Identity, PendingCreate, ReconcileError, ReconcileKind};
 use crate::remote::converge::{self, Journal, Outcome, Reached, Rules, Stopped, Writes};
 use crate::remote::{Created, RemoteKind, Tenant};
 use crate::zpa::Scope;
@@ -57,6 +58,8 @@ pub struct Report<R> {
 /// `remote::RemoteKind`.)
 pub trait ControllerKind:
     Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + HasSpec<Spec: AsRef<ManagedFields>>
+    + HasStatus<Status: AsRef<ManagedStatus> + Serialize + Default + Clone>
     + Clone
     + Debug
     + Serialize
@@ -68,11 +71,20 @@ pub trait ControllerKind:
     type Kind: RemoteKind<Resource = Self>;
     const API_VERSION: &'static str = "zpa.operator.dev/v1alpha1";
 
-    fn managed(&self) -> &ManagedFields;
+    /// The spec fields every managed kind has.
+    fn managed(&self) -> &ManagedFields {
+        self.spec().as_ref()
+    }
+
     /// The status fields every managed kind has.
-    fn managed_status(&self) -> Option<&ManagedStatus>;
+    fn managed_status(&self) -> Option<&ManagedStatus> {
+        self.status().map(AsRef::as_ref)
+    }
+
     /// The whole current status as JSON (to compare with the next one).
-    fn status_json(&self) -> Value;
+    fn status_json(&self) -> Value {
+        serde_json::to_value(self.status().cloned().unwrap_or_default()).unwrap_or_default()
+    }
 
     /// The scope to delete in, without resolving references that may be gone.
     fn recorded_scope(&self) -> Scope {
@@ -81,11 +93,7 @@ pub trait ControllerKind:
 
     /// Runs right after a create, before the id is recorded. It must not
     /// fail the reconcile: the remote object exists whatever happens here.
-    fn after_create(
-        &self,
-        _ctx: &Context,
-        _created: &Created<<Self::Kind as crate::reconcile::ReconcileKind>::Remote>,
-    ) -> impl Future<Output = ()> + Send {
+    fn after_create(&self, _ctx: &Context, _created: &Created<RemoteOf<Self>>) -> impl Future<Output = ()> + Send {
         async {}
     }
 
@@ -104,11 +112,12 @@ pub trait ControllerKind:
     /// Kind-specific status fields (`atProvider`, ...), merged into the status.
     fn status_fields(
         &self,
-        report: &Report<<Self::Kind as crate::reconcile::ReconcileKind>::Remote>,
+        report: &Report<RemoteOf<Self>>,
     ) -> impl Future<Output = (Map<String, Value>, Option<Duration>)> + Send;
 }
 
-type RemoteOf<R> = <<R as ControllerKind>::Kind as crate::reconcile::ReconcileKind>::Remote;
+/// The remote object type of a controller kind.
+type RemoteOf<R> = <<R as ControllerKind>::Kind as ReconcileKind>::Remote;
 
 /// The entry point the kube controller calls.
 pub async fn reconcile<R: ControllerKind>(object: Arc<R>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::context::Context;
 use super::managed::{ControllerKind, Report};
 use super::secrets::{PASSWORD_KEY, read_key, store_admin_credentials};
-use crate::crd::{ManagedFields, ManagedStatus, Microtenant};
+use crate::crd::Microtenant;
 use crate::reconcile::ReconcileError;
 use crate::reconcile::microtenant::{MicrotenantKind, observation};
 use crate::remote::Created;
@@ -18,18 +18,6 @@ use crate::wire::mgmt::MgmtMicrotenant;
 
 impl ControllerKind for Microtenant {
     type Kind = MicrotenantKind;
-
-    fn managed(&self) -> &ManagedFields {
-        &self.spec.managed
-    }
-
-    fn managed_status(&self) -> Option<&ManagedStatus> {
-        self.status.as_ref().map(|s| &s.managed)
-    }
-
-    fn status_json(&self) -> Value {
-        serde_json::to_value(self.status.clone().unwrap_or_default()).unwrap_or_default()
-    }
 
     /// The admin user and password go to the Secret before anything else is
     /// recorded, and nowhere else.

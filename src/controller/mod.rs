@@ -223,7 +223,7 @@ fn managed_controller<K: ControllerKind>(
 fn run_managed<K: ControllerKind>(controller: Controller<K>, ctx: Arc<Context>) -> BoxFuture<'static, ()> {
     controller
         .run(managed::reconcile::<K>, managed::error_policy::<K>, ctx)
-        .for_each(|result| async move { log_outcome(<K::Kind as crate::remote::RemoteKind>::KIND, result) })
+        .for_each(|result| async move { log_outcome(<K::Kind as crate::reconcile::ReconcileKind>::KIND, result) })
         .boxed()
 }
 

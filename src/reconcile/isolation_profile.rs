@@ -59,9 +59,8 @@ impl DesiredProfile {
 
 pub struct IsolationProfileKind;
 
-const KIND: &str = "IsolationProfile";
-
 impl ReconcileKind for IsolationProfileKind {
+    const KIND: &'static str = "IsolationProfile";
     type Desired = DesiredProfile;
     type Remote = CbiProfile;
 
@@ -105,7 +104,7 @@ impl ReconcileKind for IsolationProfileKind {
     fn create_body(desired: &DesiredProfile) -> Result<CbiProfile, ReconcileError> {
         let mut body = strip_nulls(&Self::managed_json(desired));
         set_password(&mut body, desired);
-        wire_body(KIND, body)
+        wire_body(Self::KIND, body)
     }
 
     /// Update sends both reference forms, over the last read.
@@ -120,7 +119,7 @@ impl ReconcileKind for IsolationProfileKind {
             body["banner"] = json!({"id": id});
         }
         set_password(&mut body, desired);
-        wire_body(KIND, body)
+        wire_body(Self::KIND, body)
     }
 }
 

@@ -35,9 +35,8 @@ const NEVER_SENT: [&str; 1] = ["user"];
 
 pub struct MicrotenantKind;
 
-const KIND: &str = "Microtenant";
-
 impl ReconcileKind for MicrotenantKind {
+    const KIND: &'static str = "Microtenant";
     type Desired = DesiredMicrotenant;
     type Remote = MgmtMicrotenant;
 
@@ -61,7 +60,7 @@ impl ReconcileKind for MicrotenantKind {
         if body.get("criteriaAttribute").is_none() {
             body["criteriaAttribute"] = json!(CriteriaAttribute::AuthDomain.as_str());
         }
-        wire_body(KIND, body)
+        wire_body(Self::KIND, body)
     }
 
     fn update_body(desired: &DesiredMicrotenant, remote: &MgmtMicrotenant) -> Result<MgmtMicrotenant, ReconcileError> {
@@ -72,7 +71,7 @@ impl ReconcileKind for MicrotenantKind {
                 fields.remove(field);
             }
         }
-        wire_body(KIND, body)
+        wire_body(Self::KIND, body)
     }
 }
 

@@ -14,6 +14,8 @@ use crate::crd::ManagementPolicy;
 /// types, their comparable JSON, and the bodies to send. (The ZPA side's
 /// part is `remote::RemoteKind`, the Kubernetes side's `controller::ControllerKind`.)
 pub trait ReconcileKind {
+    /// The kind as users see it, for messages and metrics.
+    const KIND: &'static str;
     /// The spec with every reference resolved.
     type Desired;
     /// The remote object, as the API returns it.

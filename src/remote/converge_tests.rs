@@ -455,27 +455,35 @@ fn identity_external(identity: &Identity) -> Option<String> {
     }
 }
 
-/// Someone changes the object between the observation and the update: the
-/// step writes nothing it did not plan, and the next one plans from that read.
-async fn an_outdated_plan_is_not_written<K: Fixture>() {
+fn manage(writes: Writes) -> Rules {
+    Rules { adoption: Adoption::Never, policy: ManagementPolicy::Manage, writes }
+}
+
+/// An object ZPA holds (described "old") and its custom resource (wanting
+/// "wanted") records, observed once by a dry run, so the snapshot holds it:
+/// what the step sees when the object changes after that.
+async fn an_observed_object<K: Fixture>() -> (Zpa, String, Prepared<K>) {
     let zpa = Zpa::start().await;
     let id = K::create_remote(zpa.client(), "old", 0).await;
     let prepared = zpa.prepare::<K>(&K::object(ManagedFields::default(), "wanted", false)).await;
-    let identity = Identity::Known(id.clone());
-    let rules = |writes| Rules { adoption: Adoption::Never, policy: ManagementPolicy::Manage, writes };
-    // A dry run fills the snapshot; then the object is renamed behind its back.
-    let dry = converge::<K>(&prepared, &identity, rules(Writes::DryRun), &NoJournal).await.unwrap();
-    assert!(matches!(&dry, Outcome::WouldUpdate { changes, .. } if paths(changes) == ["description"]), "{dry:?}");
-    K::edit_remote(zpa.client(), &id, |v| v["name"] = json!("renamed")).await;
+    let dry = converge::<K>(&prepared, &Identity::Known(id.clone()), manage(Writes::DryRun), &NoJournal).await;
+    assert!(matches!(&dry, Ok(Outcome::WouldUpdate { changes, .. }) if paths(changes) == ["description"]), "{dry:?}");
+    (zpa, id, prepared)
+}
 
+/// Someone changes the object between the observation and the update: the
+/// step writes nothing it did not plan, and the next one plans from that read.
+async fn an_outdated_plan_is_not_written<K: Fixture>() {
+    let (zpa, id, prepared) = an_observed_object::<K>().await;
+    K::edit_remote(zpa.client(), &id, |v| v["name"] = json!("renamed")).await;
+    let identity = Identity::Known(id);
     let before = zpa.writes();
-    let outdated = converge::<K>(&prepared, &identity, rules(Writes::Apply), &NoJournal).await.unwrap();
-    assert!(
-        matches!(&outdated, Outcome::Outdated { remote, .. } if serde_json::to_value(remote).unwrap()["name"] == "renamed")
-    );
+    let outdated = converge::<K>(&prepared, &identity, manage(Writes::Apply), &NoJournal).await.unwrap();
+    let Outcome::Outdated { remote, .. } = &outdated else { panic!("{}: {outdated:?}", K::KIND) };
+    assert_eq!(serde_json::to_value(remote).unwrap()["name"], "renamed", "{}: the fresh read", K::KIND);
     assert_eq!(zpa.writes(), before, "{}: nothing written", K::KIND);
 
-    let again = converge::<K>(&prepared, &identity, rules(Writes::Apply), &NoJournal).await.unwrap();
+    let again = converge::<K>(&prepared, &identity, manage(Writes::Apply), &NoJournal).await.unwrap();
     let Outcome::Updated { changes, .. } = &again else { panic!("{}: {again:?}", K::KIND) };
     assert_eq!(paths(changes), ["description", "name"], "{}", K::KIND);
     assert_eq!(zpa.writes(), before + 1, "{}: one PUT", K::KIND);
@@ -483,16 +491,11 @@ async fn an_outdated_plan_is_not_written<K: Fixture>() {
 
 /// Deleted between the observation and the update: gone, nothing written.
 async fn an_object_deleted_before_its_update_is_gone<K: Fixture>() {
-    let zpa = Zpa::start().await;
-    let id = K::create_remote(zpa.client(), "old", 0).await;
-    let prepared = zpa.prepare::<K>(&K::object(ManagedFields::default(), "wanted", false)).await;
-    let identity = Identity::Known(id.clone());
-    let rules = |writes| Rules { adoption: Adoption::Never, policy: ManagementPolicy::Manage, writes };
-    converge::<K>(&prepared, &identity, rules(Writes::DryRun), &NoJournal).await.unwrap();
+    let (zpa, id, prepared) = an_observed_object::<K>().await;
     K::delete_remote(zpa.client(), &id).await;
     let before = zpa.writes();
-    let gone = converge::<K>(&prepared, &identity, rules(Writes::Apply), &NoJournal).await.unwrap();
-    assert_eq!(gone, Outcome::Gone { id }, "{}", K::KIND);
+    let gone = converge::<K>(&prepared, &Identity::Known(id.clone()), manage(Writes::Apply), &NoJournal).await;
+    assert_eq!(gone.unwrap(), Outcome::Gone { id }, "{}", K::KIND);
     assert_eq!(zpa.writes(), before, "{}", K::KIND);
 }
 
@@ -511,9 +514,8 @@ async fn a_body_that_cannot_be_built_is_internal_and_never_sent<K: Fixture>() {
         }
         let identity = id.clone().map_or(Identity::Fresh, Identity::Known);
         let log = Log::default();
-        let rules = Rules { adoption: Adoption::Never, policy: ManagementPolicy::Manage, writes: Writes::Apply };
         let before = zpa.writes();
-        let stopped = converge::<K>(&prepared, &identity, rules, &log).await.unwrap_err();
+        let stopped = converge::<K>(&prepared, &identity, manage(Writes::Apply), &log).await.unwrap_err();
         assert_eq!(stopped.error.reason(), Reason::Internal, "{}: {}", K::KIND, stopped.error);
         assert!(stopped.error.to_string().contains("request body"), "{}", stopped.error);
         let reached = match reached {
@@ -526,30 +528,20 @@ async fn a_body_that_cannot_be_built_is_internal_and_never_sent<K: Fixture>() {
     }
 }
 
-#[tokio::test]
-async fn outdated_plans_are_not_written() {
-    an_outdated_plan_is_not_written::<MicrotenantKind>().await;
-    an_outdated_plan_is_not_written::<IsolationProfileKind>().await;
+/// Each scenario is one test, run for both kinds.
+macro_rules! for_both_kinds {
+    ($($test:ident => $scenario:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $test() {
+            $scenario::<MicrotenantKind>().await;
+            $scenario::<IsolationProfileKind>().await;
+        }
+    )*};
 }
 
-#[tokio::test]
-async fn objects_deleted_before_their_update_are_gone() {
-    an_object_deleted_before_its_update_is_gone::<MicrotenantKind>().await;
-    an_object_deleted_before_its_update_is_gone::<IsolationProfileKind>().await;
-}
-
-#[tokio::test]
-async fn bodies_that_cannot_be_built_are_internal_errors_and_never_sent() {
-    a_body_that_cannot_be_built_is_internal_and_never_sent::<MicrotenantKind>().await;
-    a_body_that_cannot_be_built_is_internal_and_never_sent::<IsolationProfileKind>().await;
-}
-
-#[tokio::test]
-async fn microtenant_decision_table() {
-    run_table::<MicrotenantKind>().await;
-}
-
-#[tokio::test]
-async fn isolation_profile_decision_table() {
-    run_table::<IsolationProfileKind>().await;
+for_both_kinds! {
+    decision_tables => run_table,
+    outdated_plans_are_not_written => an_outdated_plan_is_not_written,
+    objects_deleted_before_their_update_are_gone => an_object_deleted_before_its_update_is_gone,
+    bodies_that_cannot_be_built_are_internal_errors_and_never_sent => a_body_that_cannot_be_built_is_internal_and_never_sent,
 }

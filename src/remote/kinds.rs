@@ -40,8 +40,6 @@ pub trait RemoteKind:
     + Sync
     + 'static
 {
-    /// The kind as users see it, for messages and metrics.
-    const KIND: &'static str;
     /// Its custom resource.
     type Resource: Send + Sync;
 
@@ -75,7 +73,6 @@ pub trait RemoteKind:
 }
 
 impl RemoteKind for IsolationProfileKind {
-    const KIND: &'static str = "IsolationProfile";
     type Resource = crd::IsolationProfile;
 
     /// The scope once recorded, else `microtenantRef`'s id; the debug file
@@ -141,7 +138,6 @@ pub fn recorded_scope(profile: &crd::IsolationProfile) -> Scope {
 }
 
 impl RemoteKind for MicrotenantKind {
-    const KIND: &'static str = "Microtenant";
     type Resource = crd::Microtenant;
 
     async fn prepare(object: &crd::Microtenant, sources: &impl Sources) -> Result<Prepared<Self>, ReconcileError> {
