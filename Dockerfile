@@ -14,8 +14,8 @@ ARG RUST_VERSION=1.95
 FROM docker.io/library/rust:${RUST_VERSION}-bookworm AS builder
 WORKDIR /src
 # The build context is trimmed by .dockerignore to the workspace manifests,
-# src/ and the workspace member tests/kube-standin (cargo loads every member's
-# manifest; that test-only crate is never compiled here).
+# src/, crates/ and the workspace member tests/kube-standin (cargo loads every
+# member's manifest; that test-only crate is never compiled here).
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \

@@ -11,7 +11,6 @@ use support::manifests;
 use support::manifests::routes::{POST_MICROTENANTS, POST_PROFILES, PUT_PROFILE};
 use support::processes::{World, condition_message, has_condition};
 
-
 fn remote_named(state: &serde_json::Value, collection: &str, name: &str) -> Vec<serde_json::Value> {
     let items: Vec<serde_json::Value> = match &state[collection] {
         serde_json::Value::Array(list) => list.clone(),

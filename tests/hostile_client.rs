@@ -4,6 +4,8 @@
 //! lists. Every operation must come back with a `ZpaError` (or a correct
 //! result), never panic, and within the request timeout.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,11 +16,12 @@ use axum::response::Response;
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 
+use support::zpa_calls::{IsolationProfileQuery, TestCalls};
 use zpa_operator::wire::cbi::CbiProfile;
-use zpa_operator::wire::mgmt::{Microtenant, SearchRequest};
+use zpa_operator::wire::mgmt::{MgmtMicrotenant, SearchRequest};
 use zpa_operator::zpa::{
-    AuthMode, ClientCredentials, Endpoint, IsolationProfileQuery, MAX_RESPONSE_BYTES, RateLimiter, RetryPolicy,
-    ZpaClient, ZpaConfig, ZpaError,
+    AuthMode, ClientCredentials, Endpoint, MAX_RESPONSE_BYTES, RateLimiter, RetryPolicy, Scope, ZpaClient, ZpaConfig,
+    ZpaError,
 };
 
 const CUSTOMER: &str = "72057594037927936";
@@ -242,15 +245,15 @@ type Outcome = (&'static str, Shape, Result<(), ZpaError>);
 /// Every public client operation, once.
 async fn every_operation(client: &ZpaClient) -> Vec<Outcome> {
     let profile = CbiProfile { name: "p".into(), region_ids: Some(vec!["a".into(), "b".into()]), ..Default::default() };
-    let microtenant = Microtenant { name: "m".into(), ..Default::default() };
+    let microtenant = MgmtMicrotenant { name: "m".into(), ..Default::default() };
     let query = IsolationProfileQuery { search: Some("name+EQ+p".into()), show_disabled: true };
     vec![
-        ("profiles.list", Shape::Read, ok(client.list_profiles(Some("7")).await)),
-        ("profiles.get", Shape::Read, ok(client.get_profile("u-1", None).await)),
-        ("profiles.find", Shape::Read, ok(client.find_profiles_by_name("p", None).await)),
-        ("profiles.create", Shape::Post, ok(client.create_profile(&profile, None).await)),
-        ("profiles.update", Shape::Ignored, client.update_profile("u-1", &profile, None).await),
-        ("profiles.delete", Shape::Ignored, client.delete_profile("u-1", None).await),
+        ("profiles.list", Shape::Read, ok(client.list_profiles(&Scope::Microtenant("7".into())).await)),
+        ("profiles.get", Shape::Read, ok(client.get_profile("u-1", &Scope::Default).await)),
+        ("profiles.find", Shape::Read, ok(client.find_profiles_by_name("p", &Scope::Default).await)),
+        ("profiles.create", Shape::Post, ok(client.create_profile(&profile, &Scope::Default).await)),
+        ("profiles.update", Shape::Ignored, client.update_profile("u-1", &profile, &Scope::Default).await),
+        ("profiles.delete", Shape::Ignored, client.delete_profile("u-1", &Scope::Default).await),
         ("regions.list", Shape::Read, ok(client.list_regions().await)),
         ("certificates.list", Shape::Read, ok(client.list_certificates().await)),
         ("banners.list", Shape::Read, ok(client.list_banners().await)),
@@ -360,7 +363,7 @@ async fn a_body_that_never_ends_is_bounded_by_the_request_timeout() {
     let took = started.elapsed();
     assert_eq!(error.reason(), "Transient", "{error}");
     assert!(took >= timeout && took < Duration::from_secs(3), "two attempts of {timeout:?} took {took:?}");
-    let create = hostile.client.create_profile(&CbiProfile::default(), None).await.unwrap_err();
+    let create = hostile.client.create_profile(&CbiProfile::default(), &Scope::Default).await.unwrap_err();
     assert_eq!(create.reason(), "Indeterminate", "a POST cut off mid-answer may have been applied: {create}");
     eprintln!("never-ending body: GET gave up after {took:?} (2 attempts of {timeout:?})");
 }
@@ -370,11 +373,11 @@ async fn huge_lists_are_read_in_full_and_endless_pages_are_refused() {
     let hostile = Hostile::start(fast_retries()).await;
     hostile.set(Mode::HugeLists);
     let started = Instant::now();
-    assert_eq!(hostile.client.list_profiles(None).await.unwrap().len(), 100_000);
+    assert_eq!(hostile.client.list_profiles(&Scope::Default).await.unwrap().len(), 100_000);
     let profiles_took = started.elapsed();
     assert_eq!(hostile.client.list_regions().await.unwrap().len(), 100_000);
     assert_eq!(hostile.client.list_microtenants(None).await.unwrap().len(), 100_000);
-    let found = hostile.client.find_profiles_by_name("NAME 99999", None).await.unwrap();
+    let found = hostile.client.find_profiles_by_name("NAME 99999", &Scope::Default).await.unwrap();
     assert_eq!(found.len(), 1, "exact, case-insensitive match among 100,000");
     eprintln!("100,000-profile CBI list fetched and decoded in {profiles_took:?}");
 

@@ -11,6 +11,7 @@ use support::cluster::{Cluster, remote_microtenants_named, remote_profiles_named
 use zpa_operator::crd::{IsolationProfile, IsolationProfileSpec, Microtenant};
 use zpa_operator::reconcile::diff;
 use zpa_operator::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind, ResolvedReferences};
+use zpa_operator::zpa::Scope;
 
 fn profile(name: &str, spec: Value) -> Value {
     let mut manifest = json!({
@@ -185,11 +186,11 @@ async fn unicode_names_and_descriptions_round_trip_to_zpa_unchanged() {
 
     // The unicode compares equal to the spec: a reconcile plans no update.
     let id = object["status"]["id"].as_str().unwrap();
-    let read = cluster.zpa.get_profile(id, None).await.unwrap();
+    let read = cluster.zpa.get_profile(id, &Scope::Default).await.unwrap();
     let spec: IsolationProfileSpec =
         serde_json::from_value(profile("unicode", json!({"name": name, "description": description}))["spec"].clone())
             .unwrap();
     let refs = ResolvedReferences { region_ids: read.effective_region_ids(), ..ResolvedReferences::default() };
     let desired = DesiredProfile::new(name, &spec, refs);
-    assert_eq!(diff::<IsolationProfileKind>(&desired, &read), vec![], "nothing to update");
+    assert_eq!(diff::<IsolationProfileKind>(&desired, &read).unwrap(), vec![], "nothing to update");
 }

@@ -21,7 +21,7 @@ use zpa_operator::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind};
 use zpa_operator::wire::auth::TokenResponse;
 use zpa_operator::wire::cbi::{CbiBanner, CbiCertificate, CbiProfile, CbiRegion, ZpaProfile};
 use zpa_operator::wire::error::ApiErrorBody;
-use zpa_operator::wire::mgmt::{AuthDomains, IsolationProfile, Me, Microtenant, MicrotenantSummary};
+use zpa_operator::wire::mgmt::{AuthDomains, Me, MgmtIsolationProfile, MgmtMicrotenant, MicrotenantSummary};
 use zpa_operator::wire::{IdOnly, Page};
 
 /// Decodes, then re-encodes what was decoded (so results can be compared whatever the type).
@@ -419,7 +419,7 @@ const ZPA_PROFILE: Subject = Subject {
 };
 const ISOLATION_PROFILE: Subject = Subject {
     name: "IsolationProfile",
-    codec: codec::<IsolationProfile>,
+    codec: codec::<MgmtIsolationProfile>,
     fields: &[
         ("id", Text),
         ("name", Text),
@@ -430,7 +430,7 @@ const ISOLATION_PROFILE: Subject = Subject {
 };
 const MICROTENANT: Subject = Subject {
     name: "Microtenant",
-    codec: codec::<Microtenant>,
+    codec: codec::<MgmtMicrotenant>,
     fields: &[
         ("id", OptText),
         ("name", Text),
@@ -452,7 +452,7 @@ const SUMMARY: Subject = Subject {
 };
 const PAGE: Subject = Subject {
     name: "Page",
-    codec: codec::<Page<Microtenant>>,
+    codec: codec::<Page<MgmtMicrotenant>>,
     fields: &[("totalPages", Count), ("totalCount", OptCount), ("currentCount", OptCount), ("list", List)],
 };
 const ME: Subject = Subject {
@@ -502,9 +502,9 @@ const DECODERS: &[(&str, Codec)] = &[
     ("Vec<CbiCertificate>", codec::<Vec<CbiCertificate>>),
     ("Vec<CbiBanner>", codec::<Vec<CbiBanner>>),
     ("Vec<ZpaProfile>", codec::<Vec<ZpaProfile>>),
-    ("Page<IsolationProfile>", codec::<Page<IsolationProfile>>),
-    ("Page<Microtenant>", codec::<Page<Microtenant>>),
-    ("Microtenant", codec::<Microtenant>),
+    ("Page<IsolationProfile>", codec::<Page<MgmtIsolationProfile>>),
+    ("Page<Microtenant>", codec::<Page<MgmtMicrotenant>>),
+    ("Microtenant", codec::<MgmtMicrotenant>),
     ("Vec<MicrotenantSummary>", codec::<Vec<MicrotenantSummary>>),
     ("Me", codec::<Me>),
     ("AuthDomains", codec::<AuthDomains>),
@@ -603,7 +603,7 @@ proptest! {
 
     #[test]
     fn any_microtenant_answer_can_be_viewed_and_planned(doc in microtenant()) {
-        let remote: Microtenant = serde_json::from_value(doc).unwrap();
+        let remote: MgmtMicrotenant = serde_json::from_value(doc).unwrap();
         let _ = zpa_operator::reconcile::microtenant::observation(&remote);
         let spec: MicrotenantSpec = serde_json::from_value(json!({"criteriaAttributeValues": ["a.example.com"]})).unwrap();
         let desired = DesiredMicrotenant::new("m", &spec);
@@ -626,9 +626,9 @@ fn deep_nesting_never_overflows_the_stack() {
         // Types that keep unknown fields (for read-modify-write) refuse them past the limit...
         let in_unknown_field = format!(r#"{{"id":"1","name":"p","future":{objects}}}"#);
         assert!(codec::<CbiProfile>(in_unknown_field.as_bytes()).is_err(), "nesting inside a kept unknown field");
-        assert!(codec::<Microtenant>(in_unknown_field.as_bytes()).is_err(), "nesting inside a kept unknown field");
+        assert!(codec::<MgmtMicrotenant>(in_unknown_field.as_bytes()).is_err(), "nesting inside a kept unknown field");
         let in_list = format!(r#"{{"totalPages":"1","list":[{in_unknown_field}]}}"#);
-        assert!(codec::<Page<IsolationProfile>>(in_list.as_bytes()).is_err(), "nesting inside a page item");
+        assert!(codec::<Page<MgmtIsolationProfile>>(in_list.as_bytes()).is_err(), "nesting inside a page item");
         // ...types that drop them skip the nesting, which is valid JSON.
         let ignored = format!(r#"{{"customerId":"7","future":{objects}}}"#);
         assert_eq!(codec::<Me>(ignored.as_bytes()).unwrap()["customerId"], "7");
@@ -646,9 +646,9 @@ fn lists_answered_with_the_wrong_shape_are_errors() {
         ("profiles as an object", codec::<Vec<CbiProfile>>, r#"{"list":[]}"#),
         ("regions as a string", codec::<Vec<CbiRegion>>, r#""Frankfurt""#),
         ("a region without a name", codec::<Vec<CbiRegion>>, r#"[{"id":"r1"}]"#),
-        ("a page whose list is an object", codec::<Page<Microtenant>>, r#"{"totalPages":"1","list":{}}"#),
-        ("a page with a non-numeric totalPages", codec::<Page<Microtenant>>, r#"{"totalPages":"many","list":[]}"#),
-        ("a numeric id (precision would be lost)", codec::<Microtenant>, r#"{"id":73186051597800513,"name":"m"}"#),
+        ("a page whose list is an object", codec::<Page<MgmtMicrotenant>>, r#"{"totalPages":"1","list":{}}"#),
+        ("a page with a non-numeric totalPages", codec::<Page<MgmtMicrotenant>>, r#"{"totalPages":"many","list":[]}"#),
+        ("a numeric id (precision would be lost)", codec::<MgmtMicrotenant>, r#"{"id":73186051597800513,"name":"m"}"#),
         ("null where a document is expected", codec::<Me>, "null"),
     ];
     for (what, decode, body) in cases {
@@ -658,7 +658,7 @@ fn lists_answered_with_the_wrong_shape_are_errors() {
 
 #[test]
 fn numbers_as_text_and_text_as_numbers_are_read_where_zpa_mixes_them() {
-    let page: Page<Microtenant> = serde_json::from_str(
+    let page: Page<MgmtMicrotenant> = serde_json::from_str(
         r#"{"totalPages":2,"totalCount":"7","list":[{"name":"m","priority":3,"creationTime":"1700000000"}]}"#,
     )
     .unwrap();

@@ -11,6 +11,7 @@ use support::manifests::{self, with_spec};
 use support::{CapturedLogs, eventually, metric_sum, simulator};
 use zpa_operator::crd::{IsolationProfile, Microtenant};
 use zpa_operator::simulator::{DropFault, FaultConfig};
+use zpa_operator::zpa::Scope;
 
 fn microtenant(name: &str, domain: &str, extra: Value) -> Value {
     let manifest = with_spec(manifests::microtenant(name), json!({"criteriaAttributeValues": [domain]}));
@@ -304,7 +305,7 @@ async fn deleting_a_microtenant_that_still_has_profiles_is_reported_not_stuck_si
     // A profile in its scope that the operator does not manage.
     let regions: Vec<String> = cluster.zpa.list_regions().await.unwrap().into_iter().take(2).map(|r| r.id).collect();
     let body = serde_json::from_value(json!({"name": "hand-made", "regionIds": regions})).unwrap();
-    cluster.zpa.create_profile(&body, Some(&mt_id)).await.unwrap();
+    cluster.zpa.create_profile(&body, &Scope::Microtenant(mt_id.clone())).await.unwrap();
 
     cluster.api::<Microtenant>(None).delete("busy", &DeleteParams::default()).await.unwrap();
     let object = cluster

@@ -5,16 +5,16 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use support::zpa_calls::{IsolationProfileQuery, TestCalls, name_search, same_name};
 use support::{CapturedLogs, client, eventually, legacy_config, simulator, simulator_with};
 use zpa_operator::simulator::{
     DomainHoldFault, DropFault, EditLockBody, EditLockFault, FaultConfig, NotMappedAnswer, NotMappedFault,
     RateLimitConfig, ServerErrorFault, SessionRefusal, SessionRefusedFault, SimulatorConfig, TooManyRequestsFault,
 };
 use zpa_operator::wire::cbi::CbiProfile;
-use zpa_operator::wire::mgmt::{Filter, FilterBy, Microtenant, SearchRequest};
+use zpa_operator::wire::mgmt::{Filter, FilterBy, MgmtMicrotenant, SearchRequest};
 use zpa_operator::zpa::{
-    AuthMode, ClientCredentials, Endpoint, IsolationProfileQuery, RateLimiter, RateLimits, ZpaClient, ZpaConfig,
-    ZpaError,
+    AuthMode, ClientCredentials, Endpoint, RateLimiter, RateLimits, Scope, ZpaClient, ZpaConfig, ZpaError,
 };
 
 async fn two_region_ids(client: &ZpaClient) -> Vec<String> {
@@ -25,8 +25,8 @@ fn profile(name: &str, regions: &[String]) -> CbiProfile {
     CbiProfile { name: name.into(), region_ids: Some(regions.to_vec()), ..Default::default() }
 }
 
-fn microtenant(name: &str, domain: &str) -> Microtenant {
-    Microtenant {
+fn microtenant(name: &str, domain: &str) -> MgmtMicrotenant {
+    MgmtMicrotenant {
         name: name.into(),
         enabled: Some(true),
         criteria_attribute: Some("AuthDomain".into()),
@@ -86,34 +86,38 @@ async fn profiles_live_in_their_microtenant_scope() {
     let client = client(&sim);
     let regions = two_region_ids(&client).await;
     let mt = client.create_microtenant(&microtenant("scope-a", "scope-a.example.com")).await.unwrap();
-    let scope = mt.id.clone().unwrap();
+    let mt_id = mt.id.clone().unwrap();
+    let scope = Scope::Microtenant(mt_id.clone());
 
-    let scoped_id = client.create_profile(&profile("scoped", &regions), Some(&scope)).await.unwrap();
-    let default_id = client.create_profile(&profile("unscoped", &regions), None).await.unwrap();
+    let scoped_id = client.create_profile(&profile("scoped", &regions), &scope).await.unwrap();
+    let default_id = client.create_profile(&profile("unscoped", &regions), &Scope::Default).await.unwrap();
 
-    let in_scope: Vec<String> = client.list_profiles(Some(&scope)).await.unwrap().into_iter().map(|p| p.name).collect();
+    let in_scope: Vec<String> = client.list_profiles(&scope).await.unwrap().into_iter().map(|p| p.name).collect();
+    let in_default: Vec<String> =
+        client.list_profiles(&Scope::Default).await.unwrap().into_iter().map(|p| p.name).collect();
     assert_eq!(in_scope, vec!["scoped"]);
-    // The Default scope goes out without a scopeId today (one switch in the
-    // client), and an unscoped read returns every scope's profiles.
-    let unscoped: Vec<String> = client.list_profiles(None).await.unwrap().into_iter().map(|p| p.name).collect();
-    assert!(unscoped.contains(&"unscoped".to_owned()) && unscoped.contains(&"scoped".to_owned()), "{unscoped:?}");
+    assert!(in_default.contains(&"unscoped".to_owned()) && !in_default.contains(&"scoped".to_owned()));
+    assert!(
+        client.get_profile(&scoped_id, &Scope::Default).await.unwrap_err().is_not_found(),
+        "not visible outside its scope"
+    );
     let other_scope = client.create_microtenant(&microtenant("scope-b", "scope-b.example.com")).await.unwrap();
-    let other_scope = other_scope.id.unwrap();
-    let missing = client.get_profile(&scoped_id, Some(&other_scope)).await.unwrap_err();
+    let other_scope = Scope::Microtenant(other_scope.id.unwrap());
+    let missing = client.get_profile(&scoped_id, &other_scope).await.unwrap_err();
     assert!(missing.is_not_found(), "not visible from another scope: {missing:?}");
-    let per_scope = client.list_zpa_profile_links_in(true, Some(&scope)).await.unwrap();
+    let per_scope = client.list_zpa_profile_links_in(true, &scope).await.unwrap();
     assert_eq!(
         per_scope.iter().filter_map(|l| l.cbi_profile_id.as_deref()).collect::<Vec<_>>(),
         vec![scoped_id.as_str()]
     );
-    client.delete_microtenant(&other_scope).await.unwrap();
+    client.delete_microtenant(other_scope.key()).await.unwrap();
 
     // Read-modify-write keeps what the client does not model.
-    let mut fetched = client.get_profile(&scoped_id, Some(&scope)).await.unwrap();
+    let mut fetched = client.get_profile(&scoped_id, &scope).await.unwrap();
     assert_eq!(fetched.effective_region_ids().len(), 2, "GET answers with region objects");
     fetched.description = Some("edited".into());
-    client.update_profile(&scoped_id, &fetched, Some(&scope)).await.unwrap();
-    let again = client.get_profile(&scoped_id, Some(&scope)).await.unwrap();
+    client.update_profile(&scoped_id, &fetched, &scope).await.unwrap();
+    let again = client.get_profile(&scoped_id, &scope).await.unwrap();
     assert_eq!(again.description.as_deref(), Some("edited"));
     assert_eq!(again.cbi_url, fetched.cbi_url);
 
@@ -126,12 +130,12 @@ async fn profiles_live_in_their_microtenant_scope() {
     assert_eq!(mgmt[0].isolation_profile_id.as_deref(), Some(scoped_id.as_str()));
 
     // The Microtenant cannot go while it holds a profile.
-    let refused = client.delete_microtenant(&scope).await.unwrap_err();
+    let refused = client.delete_microtenant(&mt_id).await.unwrap_err();
     assert!(matches!(&refused, ZpaError::Invalid { id, .. } if id == "resource.in.use"), "{refused:?}");
-    client.delete_profile(&scoped_id, Some(&scope)).await.unwrap();
-    client.delete_profile(&default_id, None).await.unwrap();
-    assert!(client.get_profile(&scoped_id, Some(&scope)).await.unwrap_err().is_not_found());
-    client.delete_microtenant(&scope).await.unwrap();
+    client.delete_profile(&scoped_id, &scope).await.unwrap();
+    client.delete_profile(&default_id, &Scope::Default).await.unwrap();
+    assert!(client.get_profile(&scoped_id, &scope).await.unwrap_err().is_not_found());
+    client.delete_microtenant(&mt_id).await.unwrap();
 }
 
 #[tokio::test]
@@ -188,7 +192,7 @@ async fn pagination_walks_every_page_at_pagesize_500() {
         let creates = (0..100).map(|i| {
             let client = client.clone();
             let body = profile(&format!("bulk-{:04}", batch * 100 + i), &regions);
-            async move { client.create_profile(&body, None).await }
+            async move { client.create_profile(&body, &Scope::Default).await }
         });
         for result in futures::future::join_all(creates).await {
             result.unwrap();
@@ -223,9 +227,9 @@ async fn profile_names_match_exactly_ignoring_case() {
     let sim = simulator().await;
     let client = client(&sim);
     let regions = two_region_ids(&client).await;
-    client.create_profile(&profile("Web Profile", &regions), None).await.unwrap();
-    client.create_profile(&profile("Web Profile 2", &regions), None).await.unwrap();
-    let found = client.find_profiles_by_name("WEB PROFILE", None).await.unwrap();
+    client.create_profile(&profile("Web Profile", &regions), &Scope::Default).await.unwrap();
+    client.create_profile(&profile("Web Profile 2", &regions), &Scope::Default).await.unwrap();
+    let found = client.find_profiles_by_name("WEB PROFILE", &Scope::Default).await.unwrap();
     assert_eq!(found.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), vec!["Web Profile"]);
 }
 
@@ -344,10 +348,11 @@ async fn api_refusals_carry_the_api_id_and_reason() {
     assert!(matches!(duplicate, ZpaError::Duplicate { .. }), "{duplicate:?}");
 
     let regions = two_region_ids(&client).await;
-    let one_region = client.create_profile(&profile("one-region", &regions[..1]), None).await.unwrap_err();
+    let one_region = client.create_profile(&profile("one-region", &regions[..1]), &Scope::Default).await.unwrap_err();
     assert!(matches!(&one_region, ZpaError::Invalid { id, .. } if !id.is_empty()), "{one_region:?}");
-    let default = client.list_profiles(None).await.unwrap().into_iter().find(|p| p.is_default == Some(true)).unwrap();
-    let refused = client.delete_profile(default.id.as_deref().unwrap(), None).await.unwrap_err();
+    let default =
+        client.list_profiles(&Scope::Default).await.unwrap().into_iter().find(|p| p.is_default == Some(true)).unwrap();
+    let refused = client.delete_profile(default.id.as_deref().unwrap(), &Scope::Default).await.unwrap_err();
     assert!(
         matches!(&refused, ZpaError::Invalid { id, .. } if id == "default.profile.delete.not.allowed"),
         "{refused:?}"
@@ -408,8 +413,8 @@ async fn not_mapped_answers_are_cbi_not_available_on_every_cbi_call() {
     let sim = simulator().await;
     let client = client(&sim);
     let regions = two_region_ids(&client).await;
-    let id = client.create_profile(&profile("mapped", &regions), None).await.unwrap();
-    let read = client.get_profile(&id, None).await.unwrap();
+    let id = client.create_profile(&profile("mapped", &regions), &Scope::Default).await.unwrap();
+    let read = client.get_profile(&id, &Scope::Default).await.unwrap();
     for answer in [NotMappedAnswer::ZpnCbiMapping, NotMappedAnswer::NoHandler] {
         sim.set_faults(FaultConfig {
             not_mapped: Some(NotMappedFault { answer, ..Default::default() }),
@@ -417,11 +422,11 @@ async fn not_mapped_answers_are_cbi_not_available_on_every_cbi_call() {
         })
         .unwrap();
         let results: Vec<(&str, Result<(), ZpaError>)> = vec![
-            ("profiles.list", client.list_profiles(None).await.map(drop)),
-            ("profiles.get", client.get_profile(&id, None).await.map(drop)),
-            ("profiles.update", client.update_profile(&id, &read, None).await),
-            ("profiles.delete", client.delete_profile(&id, None).await),
-            ("profiles.create", client.create_profile(&profile("again", &regions), None).await.map(drop)),
+            ("profiles.list", client.list_profiles(&Scope::Default).await.map(drop)),
+            ("profiles.get", client.get_profile(&id, &Scope::Default).await.map(drop)),
+            ("profiles.update", client.update_profile(&id, &read, &Scope::Default).await),
+            ("profiles.delete", client.delete_profile(&id, &Scope::Default).await),
+            ("profiles.create", client.create_profile(&profile("again", &regions), &Scope::Default).await.map(drop)),
             ("regions.list", client.list_regions().await.map(drop)),
             ("certificates.list", client.list_certificates().await.map(drop)),
             ("banners.list", client.list_banners().await.map(drop)),
@@ -440,9 +445,13 @@ async fn not_mapped_answers_are_cbi_not_available_on_every_cbi_call() {
     }
     assert!(sim.stats().faults_injected["notMapped"] >= 18);
     sim.set_faults(FaultConfig::default()).unwrap();
-    let still = client.get_profile(&id, None).await.unwrap();
+    let still = client.get_profile(&id, &Scope::Default).await.unwrap();
     assert_eq!(still.name, "mapped", "the DELETE answered 'not mapped' removed nothing");
-    assert_eq!(client.find_profiles_by_name("again", None).await.unwrap().len(), 0, "nor did the POST create");
+    assert_eq!(
+        client.find_profiles_by_name("again", &Scope::Default).await.unwrap().len(),
+        0,
+        "nor did the POST create"
+    );
 }
 
 /// The keys of a JSON object, sorted.
@@ -462,7 +471,7 @@ async fn put_bodies_carry_only_what_the_api_takes() {
     let sim = simulator().await;
     let client = client(&sim);
     let created = client
-        .create_microtenant(&Microtenant {
+        .create_microtenant(&MgmtMicrotenant {
             description: Some("team".into()),
             ..microtenant("bodies", "bodies.example.com")
         })
@@ -490,11 +499,11 @@ async fn put_bodies_carry_only_what_the_api_takes() {
     assert_eq!(client.get_microtenant(&id).await.unwrap().description.as_deref(), Some("edited"));
 
     let regions = two_region_ids(&client).await;
-    let profile_id = client.create_profile(&profile("bodies", &regions), None).await.unwrap();
-    let mut read = client.get_profile(&profile_id, None).await.unwrap();
+    let profile_id = client.create_profile(&profile("bodies", &regions), &Scope::Default).await.unwrap();
+    let mut read = client.get_profile(&profile_id, &Scope::Default).await.unwrap();
     assert!(read.cbi_url.is_some() && read.href.is_some() && read.creation_time.is_some(), "{read:?}");
     read.description = Some("edited".into());
-    client.update_profile(&profile_id, &read, None).await.unwrap();
+    client.update_profile(&profile_id, &read, &Scope::Default).await.unwrap();
     let sent = sim.last_request(PUT_PROFILE).expect("the PUT was recorded").body;
     assert_eq!(
         keys(&sent),
@@ -517,7 +526,7 @@ async fn put_bodies_carry_only_what_the_api_takes() {
     );
     assert_eq!(sent["regions"].as_array().unwrap().len(), 2);
     assert!(sent["regions"][0].get("name").is_none(), "object forms carry ids only, as the SDKs send them");
-    assert_eq!(client.get_profile(&profile_id, None).await.unwrap().description.as_deref(), Some("edited"));
+    assert_eq!(client.get_profile(&profile_id, &Scope::Default).await.unwrap().description.as_deref(), Some("edited"));
 }
 
 /// "Resource Access Blocked" (OneAPI under load) gets a new token before the
@@ -639,4 +648,14 @@ async fn an_unknown_refusal_ends_with_zpas_message_after_a_few_tries() {
     assert_eq!(refused.reason(), "Refused");
     let route = "DELETE /mgmtconfig/v1/admin/customers/{customerId}/microtenants/{microtenantId}";
     assert_eq!(sim.stats().by_route[route], 3, "three tries");
+}
+
+#[test]
+fn names_with_odd_characters_are_not_searched_server_side() {
+    assert_eq!(name_search("team-a.prod").as_deref(), Some("name+EQ+team-a.prod"));
+    assert_eq!(name_search("Two Words").as_deref(), Some("name+EQ+Two Words"));
+    assert_eq!(name_search("a&b"), None);
+    assert_eq!(name_search("  "), None);
+    assert!(same_name("Team-A", "team-a"));
+    assert!(!same_name("team a", "team  a"));
 }

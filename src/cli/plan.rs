@@ -1,5 +1,8 @@
-//! `zpa-operator plan -f DIR` and `sync -f DIR`: the operator's reconcile
-//! core run once over a directory of manifests, without a cluster.
+//! `zpa-operator plan -f DIR` and `sync -f DIR`: the controller's converge
+//! step (`remote::converge`), with each kind's own `prepare`, run once over
+//! a directory of manifests, without a cluster. What this file adds is the
+//! CLI's own: reading the manifests in place of the cluster (the
+//! [`Sources`] of a prepare), the order of objects, and the report.
 //!
 //! Without status to remember ids, objects are found by `spec.externalId`
 //! or by name (adoption by name). Objects in ZPA that the manifests do not
@@ -14,12 +17,14 @@ use clap::Args;
 use kube::ResourceExt;
 
 use super::manifests::Manifests;
-use crate::crd::{Adoption, IsolationProfile, ManagedFields, Microtenant};
-use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind};
-use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind};
-use crate::reconcile::{FieldChange, Identity, Plan, ReconcileError, Target, plan};
+use crate::crd::{Adoption, ManagedFields, Microtenant};
+use crate::reconcile::isolation_profile::IsolationProfileKind;
+use crate::reconcile::microtenant::MicrotenantKind;
+use crate::reconcile::{FieldChange, Identity, ReconcileError};
+use crate::remote::converge::{self, NoJournal, Outcome, Rules, Sources, Stopped, Writes};
 use crate::remote::tenant::{rate_limits_for, zpa_config_for};
-use crate::remote::{self, Created, RemoteKind, Tenant, TenantDefaults, TenantRegistry, Updated};
+use crate::remote::{Created, RemoteKind, Tenant, TenantDefaults, TenantRegistry};
+use crate::secret::SecretString;
 use crate::simulator::{self, RunningSimulator, SimulatorConfig};
 use crate::wire::mgmt::MicrotenantUser;
 use crate::zpa::{AuthMode, ClientCredentials, Endpoint, NoopObserver, RateLimits, ZpaConfig};
@@ -103,7 +108,7 @@ async fn run(args: PlanArgs, apply: bool) -> ExitCode {
     } else {
         None
     };
-    let mut engine = Engine {
+    let mut engine = ManifestRun {
         manifests: &manifests,
         tenants: TenantRegistry::new(TenantDefaults {
             rate_limits: Some(RateLimits::default()),
@@ -153,7 +158,7 @@ fn print_summary(verb: &str, summary: &Summary, applied: bool) {
     println!("Objects in ZPA that these manifests do not name are left alone.");
 }
 
-struct Engine<'a> {
+struct ManifestRun<'a> {
     manifests: &'a Manifests,
     tenants: TenantRegistry,
     simulator: Option<RunningSimulator>,
@@ -168,128 +173,89 @@ struct Engine<'a> {
     notes: Vec<String>,
 }
 
-impl Engine<'_> {
+impl ManifestRun<'_> {
     async fn converge_all(&mut self) {
         let manifests = self.manifests;
         for microtenant in &manifests.microtenants {
-            let label =
-                format!("Microtenant {}/{}", microtenant.namespace().unwrap_or_default(), microtenant.name_any());
-            let result = self.microtenant(microtenant).await;
+            let managed = &microtenant.spec.managed;
+            let result = self.converge::<MicrotenantKind>(microtenant, managed, microtenant.validate_cel()).await;
+            let result = result.map(|(step, admin_user)| {
+                if let Some(user) = admin_user {
+                    let note = self.keep_credentials(microtenant, &user);
+                    self.notes.push(note);
+                }
+                step
+            });
             let id = match &result {
                 Ok(Step::Create { id }) => id.clone(),
                 Ok(Step::Update { id, .. } | Step::InSync { id } | Step::Drift { id, .. }) => Some(id.clone()),
                 Ok(Step::AfterCreate { .. }) | Err(_) => None,
             };
             self.microtenant_ids.insert(key(microtenant), id);
-            self.report(&label, result);
+            self.report(&label("Microtenant", microtenant), result);
         }
         for profile in &manifests.profiles {
-            let label = format!("IsolationProfile {}/{}", profile.namespace().unwrap_or_default(), profile.name_any());
-            let result = self.profile(profile).await;
-            self.report(&label, result);
+            let managed = &profile.spec.managed;
+            let result = self.converge::<IsolationProfileKind>(profile, managed, profile.validate_cel()).await;
+            self.report(&label("IsolationProfile", profile), result.map(|(step, _)| step));
         }
     }
 
-    async fn microtenant(&mut self, object: &Microtenant) -> Result<Step, ReconcileError> {
-        check_cel(object.validate_cel())?;
-        let managed = &object.spec.managed;
-        let tenant = self.tenant(managed.provider_config_name())?;
-        let desired = DesiredMicrotenant::new(&remote_name(managed, &object.name_any()), &object.spec);
-        let (step, created) = self.converge::<MicrotenantKind>(&tenant, managed, &desired, None, None).await?;
-        if let Some(user) = created.and_then(|c| c.admin_user) {
-            let note = self.keep_credentials(object, &user);
-            self.notes.push(note);
-        }
-        Ok(step)
-    }
-
-    async fn profile(&mut self, object: &IsolationProfile) -> Result<Step, ReconcileError> {
-        check_cel(object.validate_cel())?;
-        let spec = &object.spec;
-        let managed = &spec.managed;
-        let namespace = object.namespace().unwrap_or_default();
-        let scope = match (&spec.microtenant_id, &spec.microtenant_ref) {
-            (Some(id), _) => Some(id.clone()),
-            (None, Some(reference)) => {
-                let name = format!("{namespace}/{}", reference.name);
-                match self.microtenant_ids.get(&name) {
-                    Some(Some(id)) => Some(id.clone()),
-                    // Its Microtenant is only planned: so is this profile.
-                    Some(None) => return Ok(Step::AfterCreate { what: format!("Microtenant {name}") }),
-                    None => {
-                        return Err(ReconcileError::ReferenceNotFound {
-                            what: format!("Microtenant {name} in the manifests"),
-                        });
-                    }
-                }
-            }
-            (None, None) => None,
-        };
-        let tenant = self.tenant(managed.provider_config_name())?;
-        let password = match spec.debug_mode.as_ref().and_then(|d| d.file_password_secret_ref.as_ref()) {
-            Some(r) => Some(self.manifests.secret_key(&namespace, &r.name, &r.key).ok_or_else(|| {
-                ReconcileError::ReferenceNotFound {
-                    what: format!("key {:?} of Secret {namespace}/{} in the manifests", r.key, r.name),
-                }
-            })?),
-            None => None,
-        };
-        let refs = tenant.references.resolve_profile(&tenant.client, spec, password).await?;
-        let name = remote_name(managed, &object.name_any());
-        let desired = DesiredProfile::new(&name, spec, refs.clone());
-        let create_desired = tenant
-            .references
-            .with_create_defaults(&tenant.client, refs)
-            .await?
-            .map(|refs| DesiredProfile::new(&name, spec, refs));
-        let (step, _) = self
-            .converge::<IsolationProfileKind>(&tenant, managed, &desired, create_desired.as_ref(), scope.as_deref())
-            .await?;
-        Ok(step)
-    }
-
-    /// The operator's core, once: observe, choose, plan, and (for sync) write.
+    /// One object: the API server's checks (CEL), then the kind's prepare and
+    /// the converge step, exactly as the controller runs them. Returns the
+    /// step, and the admin user a Microtenant create generated.
     async fn converge<K: RemoteKind>(
         &mut self,
-        tenant: &Tenant,
+        object: &K::Resource,
         managed: &ManagedFields,
-        desired: &K::Desired,
-        create_desired: Option<&K::Desired>,
-        scope: Option<&str>,
-    ) -> Result<(Step, Option<Created<K::Remote>>), ReconcileError> {
-        let identity = managed.external_id.clone().map_or(Identity::Fresh, Identity::External);
+        cel: Result<(), kube::core::cel::ValidationErrors>,
+    ) -> Result<(Step, Option<MicrotenantUser>), ReconcileError> {
+        check_cel(cel)?;
+        let prepared = match K::prepare(object, &*self).await {
+            // Its Microtenant is only planned by this run: so is this object.
+            Err(ReconcileError::ReferenceNotReady { what }) => return Ok((Step::AfterCreate { what }, None)),
+            other => other?,
+        };
         let policy = managed.management_policy();
-        let found = remote::observe::<K>(tenant, &identity, K::desired_name(desired), scope).await?;
-        match crate::reconcile::target::choose(&identity, found, Adoption::ByName, policy)? {
-            Target::Existing { id, remote, .. } => match plan::<K>(desired, Some(&remote), policy)? {
-                Plan::InSync | Plan::Create { .. } => Ok((Step::InSync { id }, None)),
-                Plan::Drift { changes } => Ok((Step::Drift { id, changes }, None)),
-                Plan::Update { changes, .. } if !self.apply => Ok((Step::Update { id, changes, applied: false }, None)),
-                Plan::Update { .. } => match remote::update::<K>(tenant, desired, &id, scope).await? {
-                    Updated::Written(changes, _) => Ok((Step::Update { id, changes, applied: true }, None)),
-                    Updated::AlreadyInSync(_) => Ok((Step::InSync { id }, None)),
-                    Updated::Gone => {
-                        Err(ReconcileError::ExternalNotFound { what: format!("with id {id} (deleted meanwhile)") })
-                    }
-                },
-            },
-            Target::Absent { .. } | Target::Wait(_) => {
-                let name = K::desired_name(desired).to_lowercase();
-                let planned = (K::KIND.to_owned(), K::scope_key(scope), name.clone());
-                if policy == crate::crd::ManagementPolicy::ObserveOnly && self.planned_names.contains(&planned) {
-                    return Ok((Step::AfterCreate { what: format!("{} {name:?}", K::KIND) }, None));
-                }
-                let Plan::Create { body } = plan::<K>(create_desired.unwrap_or(desired), None, policy)? else {
-                    return Ok((Step::Create { id: None }, None));
-                };
-                if !self.apply {
-                    self.planned_names.insert(planned);
-                    return Ok((Step::Create { id: None }, None));
-                }
-                let created = remote::create::<K>(tenant, &body, scope).await?;
-                Ok((Step::Create { id: Some(created.id.clone()) }, Some(created)))
+        let identity = managed.external_id.clone().map_or(Identity::Fresh, Identity::External);
+        let writes = if self.apply { Writes::Apply } else { Writes::DryRun };
+        let rules = Rules { adoption: Adoption::ByName, policy, writes };
+        let name = K::desired_name(&prepared.desired).to_lowercase();
+        let planned = (K::KIND.to_owned(), K::scope_key(&prepared.scope), name.clone());
+        let outcome = match converge::converge::<K>(&prepared, &identity, rules, &NoJournal).await {
+            Ok(outcome) => outcome,
+            // An object to observe that an earlier manifest of this plan creates.
+            Err(Stopped { error: ReconcileError::ExternalNotFound { .. }, .. })
+                if identity == Identity::Fresh && self.planned_names.contains(&planned) =>
+            {
+                return Ok((Step::AfterCreate { what: format!("{} {name:?}", K::KIND) }, None));
             }
-        }
+            Err(stopped) => return Err(stopped.error),
+        };
+        let step = match outcome {
+            Outcome::InSync { id, .. } => Step::InSync { id },
+            Outcome::Drift { id, changes, .. } => Step::Drift { id, changes },
+            Outcome::WouldUpdate { id, changes, .. } => Step::Update { id, changes, applied: false },
+            Outcome::Updated { id, changes, .. } => Step::Update { id, changes, applied: true },
+            Outcome::Outdated { id, .. } => {
+                self.notes.push("changed in ZPA while being updated: nothing written; run sync again".into());
+                Step::Update { id, changes: Vec::new(), applied: false }
+            }
+            Outcome::Gone { id } => {
+                return Err(ReconcileError::ExternalNotFound { what: format!("with id {id} (deleted meanwhile)") });
+            }
+            Outcome::WouldCreate => {
+                self.planned_names.insert(planned);
+                Step::Create { id: None }
+            }
+            Outcome::Created(created) => {
+                let Created { id, admin_user, .. } = *created;
+                return Ok((Step::Create { id: Some(id) }, admin_user));
+            }
+            // Only a create-pending marker waits, and manifests carry none.
+            Outcome::Wait(_) => Step::AfterCreate { what: "a create started earlier".into() },
+        };
+        Ok((step, None))
     }
 
     fn tenant(&self, provider_config: &str) -> Result<Arc<Tenant>, ReconcileError> {
@@ -397,12 +363,38 @@ impl Engine<'_> {
     }
 }
 
+/// The manifests (and the ids of the Microtenants this run converged), in
+/// place of the cluster.
+impl Sources for ManifestRun<'_> {
+    async fn tenant(&self, provider_config: &str) -> Result<Arc<Tenant>, ReconcileError> {
+        ManifestRun::tenant(self, provider_config)
+    }
+
+    async fn secret_key(&self, namespace: &str, name: &str, key: &str) -> Result<SecretString, ReconcileError> {
+        self.manifests.secret_key(namespace, name, key).ok_or_else(|| ReconcileError::ReferenceNotFound {
+            what: format!("key {key:?} of Secret {namespace}/{name} in the manifests"),
+        })
+    }
+
+    /// `ReferenceNotReady` when this run only plans to create it.
+    async fn microtenant_id(&self, namespace: &str, name: &str, _: &str) -> Result<String, ReconcileError> {
+        let described = format!("{namespace}/{name}");
+        match self.microtenant_ids.get(&described) {
+            Some(Some(id)) => Ok(id.clone()),
+            Some(None) => Err(ReconcileError::ReferenceNotReady { what: format!("Microtenant {described}") }),
+            None => {
+                Err(ReconcileError::ReferenceNotFound { what: format!("Microtenant {described} in the manifests") })
+            }
+        }
+    }
+}
+
 fn key(object: &Microtenant) -> String {
     format!("{}/{}", object.namespace().unwrap_or_default(), object.name_any())
 }
 
-fn remote_name(managed: &ManagedFields, metadata_name: &str) -> String {
-    managed.name.clone().unwrap_or_else(|| metadata_name.to_owned())
+fn label<K: ResourceExt>(kind: &str, object: &K) -> String {
+    format!("{kind} {}/{}", object.namespace().unwrap_or_default(), object.name_any())
 }
 
 /// The CRD's CEL rules, which an API server would have checked.
@@ -415,7 +407,7 @@ fn write_credentials(
     name: &str,
     namespace: &str,
     username: &str,
-    password: &crate::secret::SecretString,
+    password: &SecretString,
 ) -> std::io::Result<PathBuf> {
     use std::io::Write;
     std::fs::create_dir_all(dir)?;

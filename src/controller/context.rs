@@ -58,9 +58,10 @@ impl Context {
     ///
     /// Warnings repeat (a bad reference is reported at every retry), so they
     /// go through the recorder that turns repeats into a series. Normal events
-    /// (Created, Updated, Deleted, ...) happen once per change; caching each of
-    /// them for kube's six-minute series window cost about 9 MB per 1,000
-    /// creates during a converge, so they go through a recorder that keeps nothing.
+    /// (Created, Updated, Deleted, ...) happen once per change, and kube's
+    /// recorder keeps each for its six-minute series window, a real share of
+    /// the footprint during a converge (BENCHMARKS.md, "Footprint", has the
+    /// measurement and the command): they go through a recorder that keeps nothing.
     pub async fn publish<K>(&self, object: &K, type_: EventType, reason: &str, action: &str, note: String)
     where
         K: Resource<DynamicType = ()>,

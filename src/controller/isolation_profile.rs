@@ -1,64 +1,35 @@
-//! `IsolationProfile` reconciler: the shared flow plus reference resolution
-//! (regions, certificates, banner by name; the Microtenant scope; the debug
-//! password Secret) and the ZPA-side profile id.
+//! `IsolationProfile` in the cluster: the scope it was created in, its
+//! status fields (`zpaProfileId`, `microtenantId`, `atProvider`), and the
+//! Secret it reads. Its desired state is prepared in `remote::kinds`.
 
 use std::time::Duration;
 
 use kube::ResourceExt;
-use kube::api::Api;
 use serde_json::{Map, Value, json};
 
-use super::context::Context;
-use super::managed::{ManagedResource, Prepared, Report, remote_name};
-use super::provider::tenant_for;
-use super::secrets::read_key;
-use crate::crd::{IsolationProfile, ManagedFields, ManagedStatus, Microtenant, annotations};
-use crate::reconcile::ReconcileError;
-use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind, observation};
+use super::managed::{ControllerKind, Report};
+use crate::crd::IsolationProfile;
+use crate::reconcile::isolation_profile::{IsolationProfileKind, observation};
+use crate::remote::kinds::recorded_scope;
 use crate::remote::tenant::ZpaProfileIndex;
 use crate::wire::cbi::CbiProfile;
+use crate::zpa::Scope;
 
-impl ManagedResource for IsolationProfile {
+impl ControllerKind for IsolationProfile {
     type Kind = IsolationProfileKind;
 
-    fn managed(&self) -> &ManagedFields {
-        &self.spec.managed
+    fn recorded_scope(&self) -> Scope {
+        recorded_scope(self)
     }
 
-    fn managed_status(&self) -> Option<&ManagedStatus> {
-        self.status.as_ref().map(|s| &s.managed)
-    }
-
-    fn status_json(&self) -> Value {
-        serde_json::to_value(self.status.clone().unwrap_or_default()).unwrap_or_default()
-    }
-
-    /// Once created, the profile lives in the scope recorded in status; the
-    /// scope is immutable, so this stays right even if the Microtenant is gone.
-    fn recorded_scope(&self) -> Option<String> {
-        self.status.as_ref().and_then(|s| s.microtenant_id.clone()).or_else(|| self.spec.microtenant_id.clone())
-    }
-
-    async fn prepare(&self, ctx: &Context) -> Result<Prepared<IsolationProfileKind>, ReconcileError> {
-        let tenant = tenant_for(ctx, self.spec.managed.provider_config_name()).await?;
-        let scope = match self.recorded_scope() {
-            Some(scope) => Some(scope),
-            None => self.microtenant_scope(ctx).await?,
-        };
-        let password_ref = self.spec.debug_mode.as_ref().and_then(|d| d.file_password_secret_ref.as_ref());
-        let password = match password_ref {
-            Some(r) => Some(read_key(ctx, &self.namespace().unwrap_or_default(), &r.name, &r.key).await?),
-            None => None,
-        };
-        let refs = tenant.references.resolve_profile(&tenant.client, &self.spec, password).await?;
-        let name = remote_name(self);
-        let desired = DesiredProfile::new(&name, &self.spec, refs.clone());
-        let create_desired = tenant
-            .references
-            .with_create_defaults(&tenant.client, refs)
-            .await?
-            .map(|refs| DesiredProfile::new(&name, &self.spec, refs));
-        Ok(Prepared { tenant, desired, create_desired, scope })
+    fn uses_secret(&self, namespace: &str, name: &str) -> bool {
+        self.namespace().as_deref() == Some(namespace)
+            && self
+                .spec
+                .debug_mode
+                .as_ref()
+                .and_then(|d| d.file_password_secret_ref.as_ref())
+                .is_some_and(|r| r.name == name)
     }
 
     async fn status_fields(&self, report: &Report<CbiProfile>) -> (Map<String, Value>, Option<Duration>) {
@@ -91,48 +62,12 @@ impl ManagedResource for IsolationProfile {
                 view
             })
             .or(previous.at_provider);
-        let microtenant_id = report.scope.clone().or(previous.microtenant_id).filter(|_| report.id.is_some());
+        let microtenant_id =
+            report.scope.id().map(str::to_owned).or(previous.microtenant_id).filter(|_| report.id.is_some());
         let mut fields = Map::new();
         fields.insert("zpaProfileId".into(), json!(zpa_profile_id));
         fields.insert("microtenantId".into(), json!(microtenant_id));
         fields.insert("atProvider".into(), json!(at_provider));
         (fields, requeue)
-    }
-}
-
-impl IsolationProfile {
-    /// The scope from `microtenantId`, or the id of the `Microtenant` named by `microtenantRef`.
-    async fn microtenant_scope(&self, ctx: &Context) -> Result<Option<String>, ReconcileError> {
-        if let Some(id) = &self.spec.microtenant_id {
-            return Ok(Some(id.clone()));
-        }
-        let Some(reference) = &self.spec.microtenant_ref else {
-            return Ok(None);
-        };
-        let namespace = self.namespace().unwrap_or_default();
-        let described = format!("Microtenant {namespace}/{}", reference.name);
-        let microtenants: Api<Microtenant> = Api::namespaced(ctx.client.clone(), &namespace);
-        let microtenant = microtenants
-            .get_opt(&reference.name)
-            .await
-            .map_err(ReconcileError::kubernetes("get Microtenant"))?
-            .ok_or_else(|| ReconcileError::ReferenceNotFound { what: described.clone() })?;
-        if microtenant.spec.managed.provider_config_name() != self.spec.managed.provider_config_name() {
-            return Err(ReconcileError::InvalidSpec {
-                message: format!(
-                    "{described} belongs to ZpaProviderConfig {:?}, this profile to {:?}",
-                    microtenant.spec.managed.provider_config_name(),
-                    self.spec.managed.provider_config_name()
-                ),
-            });
-        }
-        let id = microtenant
-            .spec
-            .managed
-            .external_id
-            .clone()
-            .or_else(|| microtenant.annotations().get(annotations::EXTERNAL_ID).cloned())
-            .or_else(|| microtenant.status.as_ref().and_then(|s| s.managed.id.clone()));
-        id.map(Some).ok_or(ReconcileError::ReferenceNotReady { what: format!("{described} to get a ZPA id") })
     }
 }

@@ -1,13 +1,16 @@
-//! The reconcile flow every managed kind shares:
+//! The reconcile flow every managed kind shares, and its Kubernetes effects:
 //!
 //! ```text
-//! paused? ─▶ finalizer ─┬─ Apply:   prepare (tenant, references) ─▶ identity ─▶ observe ─▶ choose target
-//!                       │           ─▶ plan ─▶ create (pending marker, POST, id) | update | nothing ─▶ status
-//!                       └─ Cleanup: delete remotely unless Orphan/ObserveOnly ─▶ status on refusal
+//! paused? ─▶ finalizer ─┬─ Apply:   prepare (from the cluster) ─▶ identity (metadata, status)
+//!                       │           ─▶ remote::converge::converge (observe, decide, write)
+//!                       │              with this object's journal (marker before POST, id after, events)
+//!                       │           ─▶ outcome ─▶ events, metrics, status
+//!                       └─ Cleanup: remote::converge::delete unless Orphan/ObserveOnly ─▶ status on refusal
 //! ```
 //!
-//! Kinds plug in through [`ManagedResource`]: how to build the desired state,
-//! what to do right after a create, and their own status fields.
+//! Deciding and talking to ZPA is the converge step's; this module keeps the
+//! custom resource's side. Kinds plug in through [`ControllerKind`]: what
+//! to do right after a create, and their own status fields.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -16,6 +19,7 @@ use std::time::Duration;
 
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::NamespaceResourceScope;
+use kube::core::object::{HasSpec, HasStatus};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{self, finalizer};
@@ -27,23 +31,14 @@ use tokio::time::Instant;
 
 use super::backoff::Backoffs;
 use super::context::Context;
+use super::sources::ClusterSources;
 use crate::crd::{Condition, FINALIZER, ManagedFields, ManagedStatus, SYNCED, annotations, find_condition};
 use crate::reconcile::conditions::{ConditionState, Reason, next_conditions};
 use crate::reconcile::lifecycle::{self, Deletion};
-use crate::reconcile::{FieldChange, Found, Identity, PendingCreate, Plan, ReconcileError, Target, plan};
-use crate::remote::{self, Created, RemoteKind, Tenant, Updated};
-use crate::zpa::ZpaError;
-
-/// What a reconcile needs that depends on the kind.
-pub struct Prepared<K: RemoteKind> {
-    pub tenant: Arc<Tenant>,
-    pub desired: K::Desired,
-    /// The desired state of a create, with tenant defaults filled in where
-    /// the spec leaves a required field unmanaged.
-    pub create_desired: Option<K::Desired>,
-    /// The Microtenant scope, for kinds that have one.
-    pub scope: Option<String>,
-}
+use crate::reconcile::{FieldChange, Identity, Owner, PendingCreate, ReconcileError, ReconcileKind};
+use crate::remote::converge::{self, Journal, Outcome, Reached, Rules, Stopped, Writes};
+use crate::remote::{Created, RemoteKind, Tenant};
+use crate::zpa::Scope;
 
 /// What a reconcile found and did, for the status.
 pub struct Report<R> {
@@ -52,14 +47,19 @@ pub struct Report<R> {
     pub ready: ConditionState,
     pub drift: Vec<FieldChange>,
     pub tenant: Option<Arc<Tenant>>,
-    pub scope: Option<String>,
+    pub scope: Scope,
     /// Come back sooner than the resync interval.
     pub requeue_after: Option<Duration>,
 }
 
-/// A custom resource kind the operator manages in ZPA.
-pub trait ManagedResource:
+/// What the controller layer needs of a managed kind: its custom resource,
+/// the hooks around a create, its status fields and the Secrets it reads.
+/// (The pure core's part is `reconcile::ReconcileKind`, the ZPA side's
+/// `remote::RemoteKind`.)
+pub trait ControllerKind:
     Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + HasSpec<Spec: AsRef<ManagedFields>>
+    + HasStatus<Status: AsRef<ManagedStatus> + Serialize + Default + Clone>
     + Clone
     + Debug
     + Serialize
@@ -68,29 +68,32 @@ pub trait ManagedResource:
     + Sync
     + 'static
 {
-    type Kind: RemoteKind;
+    type Kind: RemoteKind<Resource = Self>;
     const API_VERSION: &'static str = "zpa.operator.dev/v1alpha1";
 
-    fn managed(&self) -> &ManagedFields;
-    /// The status fields every managed kind has.
-    fn managed_status(&self) -> Option<&ManagedStatus>;
-    /// The whole current status as JSON (to compare with the next one).
-    fn status_json(&self) -> Value;
+    /// The spec fields every managed kind has.
+    fn managed(&self) -> &ManagedFields {
+        self.spec().as_ref()
+    }
 
-    fn prepare(&self, ctx: &Context) -> impl Future<Output = Result<Prepared<Self::Kind>, ReconcileError>> + Send;
+    /// The status fields every managed kind has.
+    fn managed_status(&self) -> Option<&ManagedStatus> {
+        self.status().map(AsRef::as_ref)
+    }
+
+    /// The whole current status as JSON (to compare with the next one).
+    fn status_json(&self) -> Value {
+        serde_json::to_value(self.status().cloned().unwrap_or_default()).unwrap_or_default()
+    }
 
     /// The scope to delete in, without resolving references that may be gone.
-    fn recorded_scope(&self) -> Option<String> {
-        None
+    fn recorded_scope(&self) -> Scope {
+        Scope::Default
     }
 
     /// Runs right after a create, before the id is recorded. It must not
     /// fail the reconcile: the remote object exists whatever happens here.
-    fn after_create(
-        &self,
-        _ctx: &Context,
-        _created: &Created<<Self::Kind as crate::reconcile::ManagedKind>::Remote>,
-    ) -> impl Future<Output = ()> + Send {
+    fn after_create(&self, _ctx: &Context, _created: &Created<RemoteOf<Self>>) -> impl Future<Output = ()> + Send {
         async {}
     }
 
@@ -100,17 +103,24 @@ pub trait ManagedResource:
         async { None }
     }
 
+    /// Whether the object reads this Secret itself (beyond its provider
+    /// config's), so that a change of it reconciles the object.
+    fn uses_secret(&self, _namespace: &str, _name: &str) -> bool {
+        false
+    }
+
     /// Kind-specific status fields (`atProvider`, ...), merged into the status.
     fn status_fields(
         &self,
-        report: &Report<<Self::Kind as crate::reconcile::ManagedKind>::Remote>,
+        report: &Report<RemoteOf<Self>>,
     ) -> impl Future<Output = (Map<String, Value>, Option<Duration>)> + Send;
 }
 
-type RemoteOf<R> = <<R as ManagedResource>::Kind as crate::reconcile::ManagedKind>::Remote;
+/// The remote object type of a controller kind.
+type RemoteOf<R> = <<R as ControllerKind>::Kind as ReconcileKind>::Remote;
 
 /// The entry point the kube controller calls.
-pub async fn reconcile<R: ManagedResource>(object: Arc<R>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+pub async fn reconcile<R: ControllerKind>(object: Arc<R>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let started = Instant::now();
     let result = reconcile_inner(object.clone(), &ctx).await;
     let label = match &result {
@@ -125,7 +135,7 @@ pub async fn reconcile<R: ManagedResource>(object: Arc<R>, ctx: Arc<Context>) ->
     result
 }
 
-async fn reconcile_inner<R: ManagedResource>(object: Arc<R>, ctx: &Arc<Context>) -> Result<Action, ReconcileError> {
+async fn reconcile_inner<R: ControllerKind>(object: Arc<R>, ctx: &Arc<Context>) -> Result<Action, ReconcileError> {
     if is_paused(object.as_ref()) {
         let report = Report::starting(object.as_ref());
         let deleting = object.meta().deletion_timestamp.is_some();
@@ -145,7 +155,7 @@ async fn reconcile_inner<R: ManagedResource>(object: Arc<R>, ctx: &Arc<Context>)
         finalizer::Error::AddFinalizer(source) | finalizer::Error::RemoveFinalizer(source) => {
             ReconcileError::Kubernetes { operation: "patch finalizers", source }
         }
-        other => ReconcileError::InvalidSpec { message: other.to_string() },
+        other => ReconcileError::Internal { message: other.to_string() },
     })
 }
 
@@ -153,7 +163,7 @@ async fn reconcile_inner<R: ManagedResource>(object: Arc<R>, ctx: &Arc<Context>)
 /// object's exponential backoff. Errors that waiting cannot fix come back
 /// at the backoff's pace too, since references may appear (watches usually
 /// bring them back sooner).
-pub fn error_policy<R: ManagedResource>(object: Arc<R>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+pub fn error_policy<R: ControllerKind>(object: Arc<R>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
     let delay = ctx.backoffs.next_delay(&Backoffs::key(object.as_ref()));
     let delay = error.retry_after().map_or(delay, |hint| hint.max(delay));
     ctx.metrics.backed_off(R::Kind::KIND, error.reason().as_str(), delay);
@@ -161,7 +171,7 @@ pub fn error_policy<R: ManagedResource>(object: Arc<R>, error: &ReconcileError, 
     Action::requeue(delay)
 }
 
-fn api_for<R: ManagedResource>(object: &R, ctx: &Context) -> Api<R> {
+fn api_for<R: ControllerKind>(object: &R, ctx: &Context) -> Api<R> {
     Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default())
 }
 
@@ -169,21 +179,21 @@ pub fn is_paused<R: Resource>(object: &R) -> bool {
     object.meta().annotations.as_ref().and_then(|a| a.get(annotations::PAUSED)).is_some_and(|v| v == "true")
 }
 
-fn status_id<R: ManagedResource>(object: &R) -> Option<&str> {
+fn status_id<R: ControllerKind>(object: &R) -> Option<&str> {
     object.managed_status()?.id.as_deref()
 }
 
-fn status_conditions<R: ManagedResource>(object: &R) -> &[Condition] {
+fn status_conditions<R: ControllerKind>(object: &R) -> &[Condition] {
     object.managed_status().map_or(&[], |s| &s.conditions)
 }
 
 /// The remote name: `spec.name`, else `metadata.name`.
-pub fn remote_name<R: ManagedResource>(object: &R) -> String {
-    object.managed().name.clone().unwrap_or_else(|| object.name_any())
+pub fn remote_name<R: ControllerKind>(object: &R) -> String {
+    object.managed().remote_name(&object.name_any())
 }
 
 /// What the object records about its remote identity.
-pub fn identity_of<R: ManagedResource>(object: &R) -> Identity {
+pub fn identity_of<R: ControllerKind>(object: &R) -> Identity {
     let annotations = object.meta().annotations.clone().unwrap_or_default();
     if let Some(external) = &object.managed().external_id {
         return Identity::External(external.clone());
@@ -204,7 +214,7 @@ pub fn identity_of<R: ManagedResource>(object: &R) -> Identity {
 }
 
 impl<R> Report<R> {
-    fn starting<M: ManagedResource>(object: &M) -> Self {
+    fn starting<M: ControllerKind>(object: &M) -> Self {
         let ready = find_condition(status_conditions(object), crate::crd::READY)
             .map(|c| ConditionState {
                 status: c.status == "True",
@@ -218,7 +228,7 @@ impl<R> Report<R> {
             ready,
             drift: Vec::new(),
             tenant: None,
-            scope: None,
+            scope: Scope::Default,
             requeue_after: None,
         }
     }
@@ -232,12 +242,15 @@ fn reason_from(text: &str) -> Reason {
         .unwrap_or(Reason::Unavailable)
 }
 
-async fn apply<R: ManagedResource>(object: &R, ctx: &Context) -> Result<Action, ReconcileError> {
+async fn apply<R: ControllerKind>(object: &R, ctx: &Context) -> Result<Action, ReconcileError> {
     let mut report = Report::starting(object);
     let result = sync(object, ctx, &mut report).await;
     let synced = lifecycle::synced(result.as_ref().map(|()| report.drift.as_slice()));
     let requeue_hint = write_status(object, ctx, &report, synced).await?;
     if let Err(error) = &result {
+        if error.owner() == Owner::Operator {
+            tracing::error!(object = %Backoffs::key(object), %error, "operator bug; please report it");
+        }
         ctx.publish(object, EventType::Warning, error.reason().as_str(), "Reconcile", error.to_string()).await;
         return result.map(|()| Action::await_change());
     }
@@ -253,129 +266,148 @@ fn resync_after<R: Resource>(object: &R, ctx: &Context) -> Duration {
     ctx.settings.resync_interval.mul_f64(1.0 + f64::from(spread) / 10_000.0)
 }
 
-async fn sync<R: ManagedResource>(
+/// The Kubernetes side of one converge step: prepare from the cluster, run
+/// the shared step with this object's journal, and turn its outcome into
+/// the report (status), events and metrics.
+async fn sync<R: ControllerKind>(
     object: &R,
     ctx: &Context,
     report: &mut Report<RemoteOf<R>>,
 ) -> Result<(), ReconcileError> {
-    let prepared = object.prepare(ctx).await?;
-    let Prepared { tenant, desired, create_desired, scope } = prepared;
-    report.tenant = Some(tenant.clone());
-    report.scope = scope.clone();
+    let prepared = R::Kind::prepare(object, &ClusterSources { ctx }).await?;
+    report.tenant = Some(prepared.tenant.clone());
+    report.scope = prepared.scope.clone();
     let managed = object.managed();
-    let policy = managed.management_policy();
+    let rules = Rules { adoption: managed.adoption(), policy: managed.management_policy(), writes: Writes::Apply };
     let identity = identity_of(object);
-    let name = <R::Kind as crate::reconcile::ManagedKind>::desired_name(&desired).to_owned();
-
-    let found: Found<RemoteOf<R>> = remote::observe::<R::Kind>(&tenant, &identity, &name, scope.as_deref()).await?;
-    match crate::reconcile::target::choose(&identity, found, managed.adoption(), policy)? {
-        Target::Wait(wait) => {
+    let journal = ObjectJournal { object, ctx, identity: &identity };
+    let outcome = match converge::converge::<R::Kind>(&prepared, &identity, rules, &journal).await {
+        Ok(outcome) => outcome,
+        Err(Stopped { reached, error }) => {
+            match reached {
+                Reached::Nothing => {}
+                Reached::Existing { id } => {
+                    report.id = Some(id);
+                    report.ready = ConditionState::yes(Reason::Available, "");
+                }
+                Reached::Creating => {
+                    report.id = None;
+                    report.ready = ConditionState::no(Reason::Creating, "creating in ZPA");
+                }
+            }
+            return Err(error);
+        }
+    };
+    let available = ConditionState::yes(Reason::Available, "");
+    match outcome {
+        Outcome::Wait(wait) => {
             report.ready =
                 ConditionState::no(Reason::Creating, "waiting for a create that was started to show up in ZPA");
             report.requeue_after = Some(wait);
-            Ok(())
         }
-        Target::Existing { id, remote, adopted } => {
-            if !matches!(identity, Identity::External(_)) && recorded_external_id(object) != Some(id.as_str()) {
-                record_id(object, ctx, &id).await?;
-            }
-            if adopted {
-                ctx.metrics.remote_write(R::Kind::KIND, "adopt");
-                let (kind, message) = match identity {
-                    Identity::Pending { .. } => match object.after_lost_create(ctx).await {
-                        Some(lost) => (
-                            EventType::Warning,
-                            format!(
-                                "adopted existing ZPA object {id}, found by name after the answer to its create was lost; {lost}"
-                            ),
-                        ),
-                        None => (
-                            EventType::Normal,
-                            format!(
-                                "adopted existing ZPA object {id}, found by name after the answer to its create was lost"
-                            ),
-                        ),
-                    },
-                    _ => (EventType::Normal, format!("adopted existing ZPA object {id}")),
-                };
-                ctx.publish(object, kind, "Adopted", "Adopt", message).await;
-            }
-            report.id = Some(id.clone());
-            report.ready = ConditionState::yes(Reason::Available, "");
-            match plan::<R::Kind>(&desired, Some(&remote), policy)? {
-                Plan::InSync | Plan::Create { .. } => report.remote = Some(remote),
-                Plan::Drift { changes } => {
-                    report.remote = Some(remote);
-                    report.drift = changes;
-                }
-                Plan::Update { .. } => match remote::update::<R::Kind>(&tenant, &desired, &id, scope.as_deref()).await?
-                {
-                    Updated::Written(changes, sent) => {
-                        ctx.metrics.remote_write(R::Kind::KIND, "update");
-                        let summary = changes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-                        ctx.publish(
-                            object,
-                            EventType::Normal,
-                            "Updated",
-                            "Update",
-                            format!("updated ZPA object {id}: {summary}"),
-                        )
-                        .await;
-                        report.remote = Some(sent);
-                    }
-                    Updated::AlreadyInSync(fresh) => report.remote = Some(fresh),
-                    Updated::Gone => {
-                        report.ready = ConditionState::no(Reason::Unavailable, format!("ZPA object {id} disappeared"));
-                        report.requeue_after = Some(Duration::ZERO);
-                    }
-                },
-            }
-            Ok(())
+        Outcome::InSync { id, remote } => {
+            (report.id, report.remote, report.ready) = (Some(id), Some(remote), available)
         }
-        Target::Absent { vanished_id } => {
-            if let Some(old) = &vanished_id {
-                let note = format!("ZPA object {old} no longer exists; it will be created again");
-                ctx.publish(object, EventType::Warning, "RemoteObjectMissing", "Observe", note).await;
-            }
-            let create_desired = create_desired.as_ref().unwrap_or(&desired);
-            let Plan::Create { body } = plan::<R::Kind>(create_desired, None, policy)? else {
-                return Ok(());
-            };
-            report.ready = ConditionState::no(Reason::Creating, "creating in ZPA");
-            report.id = None;
-            mark_create_pending(object, ctx, &name).await?;
-            let created = match remote::create::<R::Kind>(&tenant, &body, scope.as_deref()).await {
-                Ok(created) => created,
-                // No answer: the marker stays, and the next reconcile looks before it creates.
-                Err(error @ ZpaError::Indeterminate { .. }) => return Err(error.into()),
-                Err(error) => {
-                    clear_create_pending(object, ctx).await?;
-                    return Err(error.into());
-                }
-            };
-            object.after_create(ctx, &created).await;
-            record_id(object, ctx, &created.id).await?;
+        Outcome::Drift { id, remote, changes } => {
+            (report.id, report.remote, report.ready) = (Some(id), Some(remote), available);
+            report.drift = changes;
+        }
+        Outcome::Updated { id, changes, sent } => {
+            ctx.metrics.remote_write(R::Kind::KIND, "update");
+            let summary = changes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let note = format!("updated ZPA object {id}: {summary}");
+            ctx.publish(object, EventType::Normal, "Updated", "Update", note).await;
+            (report.id, report.remote, report.ready) = (Some(id), Some(sent), available);
+        }
+        // Changed in ZPA since it was observed: the next step plans from the fresh read.
+        Outcome::Outdated { id, remote } => {
+            (report.id, report.remote, report.ready) = (Some(id), Some(remote), available);
+            report.requeue_after = Some(Duration::ZERO);
+        }
+        Outcome::Gone { id } => {
+            report.ready = ConditionState::no(Reason::Unavailable, format!("ZPA object {id} disappeared"));
+            report.id = Some(id);
+            report.requeue_after = Some(Duration::ZERO);
+        }
+        Outcome::Created(created) => {
             ctx.metrics.remote_write(R::Kind::KIND, "create");
-            ctx.publish(object, EventType::Normal, "Created", "Create", format!("created ZPA object {}", created.id))
-                .await;
-            report.id = Some(created.id);
-            report.remote = Some(created.remote);
-            report.ready = ConditionState::yes(Reason::Available, "");
-            Ok(())
+            let note = format!("created ZPA object {}", created.id);
+            ctx.publish(object, EventType::Normal, "Created", "Create", note).await;
+            let Created { id, remote, .. } = *created;
+            (report.id, report.remote, report.ready) = (Some(id), Some(remote), available);
         }
+        Outcome::WouldCreate | Outcome::WouldUpdate { .. } => {
+            return Err(ReconcileError::Internal { message: "a dry-run outcome in the controller".into() });
+        }
+    }
+    Ok(())
+}
+
+/// What the converge step persists on the custom resource, and tells.
+struct ObjectJournal<'a, R> {
+    object: &'a R,
+    ctx: &'a Context,
+    identity: &'a Identity,
+}
+
+impl<R: ControllerKind> Journal<RemoteOf<R>> for ObjectJournal<'_, R> {
+    /// The id goes into metadata (unless `externalId` names it); an adoption
+    /// is an event, with what a lost create answer held, if it matters.
+    async fn manage(&self, id: &str, adopted: bool) -> Result<(), ReconcileError> {
+        let (object, ctx) = (self.object, self.ctx);
+        if !matches!(self.identity, Identity::External(_)) && recorded_external_id(object) != Some(id) {
+            record_id(object, ctx, id).await?;
+        }
+        if !adopted {
+            return Ok(());
+        }
+        ctx.metrics.remote_write(R::Kind::KIND, "adopt");
+        let (kind, message) = match self.identity {
+            Identity::Pending { .. } => {
+                let found =
+                    format!("adopted existing ZPA object {id}, found by name after the answer to its create was lost");
+                match object.after_lost_create(ctx).await {
+                    Some(lost) => (EventType::Warning, format!("{found}; {lost}")),
+                    None => (EventType::Normal, found),
+                }
+            }
+            _ => (EventType::Normal, format!("adopted existing ZPA object {id}")),
+        };
+        ctx.publish(object, kind, "Adopted", "Adopt", message).await;
+        Ok(())
+    }
+
+    async fn vanished(&self, id: &str) {
+        let note = format!("ZPA object {id} no longer exists; it will be created again");
+        self.ctx.publish(self.object, EventType::Warning, "RemoteObjectMissing", "Observe", note).await;
+    }
+
+    async fn create_pending(&self, name: &str) -> Result<(), ReconcileError> {
+        mark_create_pending(self.object, self.ctx, name).await
+    }
+
+    async fn create_refused(&self) -> Result<(), ReconcileError> {
+        clear_create_pending(self.object, self.ctx).await
+    }
+
+    /// What only the answer holds goes first (it must not fail the step: the
+    /// remote object exists whatever happens there), then the id.
+    async fn created(&self, created: &Created<RemoteOf<R>>) -> Result<(), ReconcileError> {
+        self.object.after_create(self.ctx, created).await;
+        record_id(self.object, self.ctx, &created.id).await
     }
 }
 
-async fn cleanup<R: ManagedResource>(object: &R, ctx: &Context) -> Result<Action, ReconcileError> {
-    let result = match lifecycle::deletion(object.managed(), &identity_of(object)) {
+async fn cleanup<R: ControllerKind>(object: &R, ctx: &Context) -> Result<Action, ReconcileError> {
+    let identity = identity_of(object);
+    let result = match lifecycle::deletion(object.managed(), &identity) {
         Deletion::Nothing | Deletion::Keep { id: None } => return Ok(Action::await_change()),
         Deletion::Keep { id: Some(id) } => {
             let note = format!("left ZPA object {id} in place (deletionPolicy Orphan or ObserveOnly)");
             ctx.publish(object, EventType::Normal, "Orphaned", "Delete", note).await;
             return Ok(Action::await_change());
         }
-        Deletion::Delete { id } => delete_remote(object, ctx, Some(id)).await,
-        Deletion::DeletePendingCreate => delete_remote(object, ctx, None).await,
+        Deletion::Delete { .. } | Deletion::DeletePendingCreate => delete_remote(object, ctx, &identity).await,
     };
     match result {
         Ok(Some(id)) => {
@@ -394,49 +426,15 @@ async fn cleanup<R: ManagedResource>(object: &R, ctx: &Context) -> Result<Action
     }
 }
 
-/// Deletes the remote object (`id`, or what a pending create made); returns
-/// the id deleted, if there was one.
-async fn delete_remote<R: ManagedResource>(
+/// Deletes the remote object in the scope it was created in, without
+/// resolving references that may be gone.
+async fn delete_remote<R: ControllerKind>(
     object: &R,
     ctx: &Context,
-    id: Option<String>,
+    identity: &Identity,
 ) -> Result<Option<String>, ReconcileError> {
     let tenant = super::provider::tenant_for(ctx, object.managed().provider_config_name()).await?;
-    let scope = object.recorded_scope();
-    let id = match id {
-        Some(id) => id,
-        None => {
-            let identity = identity_of(object);
-            match remote::observe::<R::Kind>(&tenant, &identity, &remote_name(object), scope.as_deref()).await? {
-                Found::ByName(matches) if matches.is_empty() => return Ok(None),
-                Found::ByName(matches) if matches.len() == 1 => {
-                    match crate::reconcile::RemoteObject::remote_id(&matches[0]) {
-                        Some(id) => id.to_owned(),
-                        None => return Ok(None),
-                    }
-                }
-                Found::ByName(matches) => {
-                    let since = match &identity {
-                        Identity::Pending { marker, .. } => marker.at.clone(),
-                        _ => String::new(),
-                    };
-                    return Err(ReconcileError::CreateIncomplete {
-                        since,
-                        name: remote_name(object),
-                        matches: matches.len(),
-                    });
-                }
-                Found::ById(_) => return Ok(None),
-            }
-        }
-    };
-    match remote::delete::<R::Kind>(&tenant, &id, scope.as_deref()).await {
-        Ok(()) => Ok(Some(id)),
-        Err(ZpaError::Invalid { reason, .. } | ZpaError::Conflict { reason, .. }) => {
-            Err(ReconcileError::DeleteRefused { id, reason })
-        }
-        Err(error) => Err(error.into()),
-    }
+    converge::delete::<R::Kind>(&tenant, identity, &remote_name(object), &object.recorded_scope()).await
 }
 
 fn recorded_external_id<R: Resource>(object: &R) -> Option<&str> {
@@ -446,9 +444,11 @@ fn recorded_external_id<R: Resource>(object: &R) -> Option<&str> {
 /// Persists the create-pending marker before the POST. The resourceVersion
 /// precondition makes a reconcile working from a stale cache (one that has
 /// not seen our last id write) fail here instead of creating twice.
-async fn mark_create_pending<R: ManagedResource>(object: &R, ctx: &Context, name: &str) -> Result<(), ReconcileError> {
+async fn mark_create_pending<R: ControllerKind>(object: &R, ctx: &Context, name: &str) -> Result<(), ReconcileError> {
     let marker = PendingCreate { at: jiff::Timestamp::now().to_string(), name: name.to_owned() };
-    let value = serde_json::to_string(&marker).unwrap_or_default();
+    let value = serde_json::to_string(&marker).map_err(|error| ReconcileError::Internal {
+        message: format!("cannot encode the create-pending marker: {error}"),
+    })?;
     let patch = json!({"metadata": {
         "resourceVersion": object.resource_version(),
         "annotations": {annotations::CREATE_PENDING: value},
@@ -456,18 +456,18 @@ async fn mark_create_pending<R: ManagedResource>(object: &R, ctx: &Context, name
     patch_metadata(object, ctx, &patch, "record create-pending marker").await
 }
 
-async fn clear_create_pending<R: ManagedResource>(object: &R, ctx: &Context) -> Result<(), ReconcileError> {
+async fn clear_create_pending<R: ControllerKind>(object: &R, ctx: &Context) -> Result<(), ReconcileError> {
     let patch = json!({"metadata": {"annotations": {annotations::CREATE_PENDING: null}}});
     patch_metadata(object, ctx, &patch, "clear create-pending marker").await
 }
 
 /// Persists the remote id in metadata (it survives status loss) and clears the marker.
-async fn record_id<R: ManagedResource>(object: &R, ctx: &Context, id: &str) -> Result<(), ReconcileError> {
+async fn record_id<R: ControllerKind>(object: &R, ctx: &Context, id: &str) -> Result<(), ReconcileError> {
     let patch = json!({"metadata": {"annotations": {annotations::EXTERNAL_ID: id, annotations::CREATE_PENDING: null}}});
     patch_metadata(object, ctx, &patch, "record external id").await
 }
 
-async fn patch_metadata<R: ManagedResource>(
+async fn patch_metadata<R: ControllerKind>(
     object: &R,
     ctx: &Context,
     patch: &Value,
@@ -483,7 +483,7 @@ async fn patch_metadata<R: ManagedResource>(
 
 /// Writes the status when it differs from the current one (server-side
 /// apply, our own field manager). Returns the kind's requeue hint.
-async fn write_status<R: ManagedResource>(
+async fn write_status<R: ControllerKind>(
     object: &R,
     ctx: &Context,
     report: &Report<RemoteOf<R>>,

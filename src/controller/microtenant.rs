@@ -1,5 +1,5 @@
-//! `Microtenant` reconciler: the shared flow plus the admin credentials,
-//! which ZPA returns once, in the create response.
+//! `Microtenant` in the cluster: the admin credentials, which ZPA returns
+//! once, in the create response, and its status fields.
 
 use std::time::Duration;
 
@@ -8,39 +8,20 @@ use kube::runtime::events::EventType;
 use serde_json::{Map, Value, json};
 
 use super::context::Context;
-use super::managed::{ManagedResource, Prepared, Report, remote_name};
-use super::provider::tenant_for;
+use super::managed::{ControllerKind, Report};
 use super::secrets::{PASSWORD_KEY, read_key, store_admin_credentials};
-use crate::crd::{ManagedFields, ManagedStatus, Microtenant};
+use crate::crd::Microtenant;
 use crate::reconcile::ReconcileError;
-use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind, observation};
+use crate::reconcile::microtenant::{MicrotenantKind, observation};
 use crate::remote::Created;
-use crate::wire::mgmt::Microtenant as RemoteMicrotenant;
+use crate::wire::mgmt::MgmtMicrotenant;
 
-impl ManagedResource for Microtenant {
+impl ControllerKind for Microtenant {
     type Kind = MicrotenantKind;
-
-    fn managed(&self) -> &ManagedFields {
-        &self.spec.managed
-    }
-
-    fn managed_status(&self) -> Option<&ManagedStatus> {
-        self.status.as_ref().map(|s| &s.managed)
-    }
-
-    fn status_json(&self) -> Value {
-        serde_json::to_value(self.status.clone().unwrap_or_default()).unwrap_or_default()
-    }
-
-    async fn prepare(&self, ctx: &Context) -> Result<Prepared<MicrotenantKind>, ReconcileError> {
-        let tenant = tenant_for(ctx, self.spec.managed.provider_config_name()).await?;
-        let desired = DesiredMicrotenant::new(&remote_name(self), &self.spec);
-        Ok(Prepared { tenant, desired, create_desired: None, scope: None })
-    }
 
     /// The admin user and password go to the Secret before anything else is
     /// recorded, and nowhere else.
-    async fn after_create(&self, ctx: &Context, created: &Created<RemoteMicrotenant>) {
+    async fn after_create(&self, ctx: &Context, created: &Created<MgmtMicrotenant>) {
         let user = created.admin_user.as_ref();
         let credentials = user.and_then(|u| Some((u.username.as_deref()?, u.password.as_ref()?)));
         match (&self.spec.admin_credentials_secret_ref, credentials) {
@@ -52,6 +33,10 @@ impl ManagedResource for Microtenant {
                         ctx.publish(self, EventType::Normal, "CredentialsStored", "Create", note).await;
                     }
                     Err(error) => {
+                        let error = match error {
+                            ReconcileError::Kubernetes { source, .. } => source.to_string(),
+                            other => other.to_string(),
+                        };
                         let note = format!(
                             "could not store the admin credentials in Secret {}: {error}; ZPA will not show them again, reset the admin password in the ZPA portal",
                             secret.name
@@ -85,7 +70,7 @@ impl ManagedResource for Microtenant {
         ))
     }
 
-    async fn status_fields(&self, report: &Report<RemoteMicrotenant>) -> (Map<String, Value>, Option<Duration>) {
+    async fn status_fields(&self, report: &Report<MgmtMicrotenant>) -> (Map<String, Value>, Option<Duration>) {
         let previous = self.status.as_ref().and_then(|s| s.at_provider.clone());
         let at_provider = report.remote.as_ref().map(observation).or(previous);
         let mut fields = Map::new();

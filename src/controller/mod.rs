@@ -1,8 +1,10 @@
 //! The Kubernetes side: controllers for `Microtenant` and `IsolationProfile`
 //! (and `ZpaProviderConfig` status), their watches, and the shared context.
 //!
-//! - `managed.rs`: the reconcile flow every managed kind shares;
+//! - `managed.rs`: the reconcile flow every managed kind shares: the Kubernetes
+//!   effects (marker, id, events, status) around the shared converge step;
 //! - `microtenant.rs`, `isolation_profile.rs`: what differs per kind;
+//! - `sources.rs`: what a kind's `prepare` reads from the cluster;
 //! - `provider.rs`: provider config -> ZPA tenant, and its Ready status;
 //! - `secrets.rs`: credentials in and out; `backoff.rs`: per-object error backoff;
 //! - `server.rs`: `/metrics`, `/healthz`, `/readyz`; `leader.rs`: Lease-based leader election.
@@ -16,6 +18,7 @@ pub mod microtenant;
 pub mod provider;
 pub mod secrets;
 pub mod server;
+pub mod sources;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -32,7 +35,7 @@ use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
 pub use context::{Context, FIELD_MANAGER, Settings};
-use managed::ManagedResource;
+pub use managed::ControllerKind;
 
 use crate::crd::{IsolationProfile, Microtenant, ZpaProviderConfig};
 use server::Readiness;
@@ -170,7 +173,7 @@ where
 
 /// A controller for one managed kind, with the watches every kind needs:
 /// its provider config, and the Secrets it (or its provider config) reads.
-fn managed_controller<K: ManagedResource + SecretUser>(
+fn managed_controller<K: ControllerKind>(
     client: &Client,
     namespace: Option<&str>,
     configs: &Store<ZpaProviderConfig>,
@@ -226,11 +229,11 @@ fn managed_controller<K: ManagedResource + SecretUser>(
     })
 }
 
-fn run_managed<K: ManagedResource>(controller: Controller<K>, ctx: Arc<Context>) -> BoxFuture<'static, ()> {
+fn run_managed<K: ControllerKind>(controller: Controller<K>, ctx: Arc<Context>) -> BoxFuture<'static, ()> {
     let store = controller.store();
     let run = controller
         .run(managed::reconcile::<K>, managed::error_policy::<K>, ctx)
-        .for_each(|result| async move { log_outcome(<K::Kind as crate::remote::RemoteKind>::KIND, result) })
+        .for_each(|result| async move { log_outcome(<K::Kind as crate::reconcile::ReconcileKind>::KIND, result) })
         .boxed();
     stop_unready_at_shutdown(run, store)
 }
@@ -303,7 +306,7 @@ fn relevant_change<K: Resource>(object: &K) -> Option<u64> {
     Some(hasher.finish())
 }
 
-fn objects_using_config<K: ManagedResource>(store: &Store<K>, config: &str) -> Vec<ObjectRef<K>> {
+fn objects_using_config<K: ControllerKind>(store: &Store<K>, config: &str) -> Vec<ObjectRef<K>> {
     store
         .state()
         .iter()
@@ -320,27 +323,4 @@ fn profiles_scoped_to(store: &Store<IsolationProfile>, microtenant: &Microtenant
         .filter(|p| p.namespace() == namespace && p.spec.microtenant_ref.as_ref().is_some_and(|r| r.name == name))
         .map(|p| ObjectRef::from_obj(p.as_ref()))
         .collect()
-}
-
-/// Secrets a managed object reads directly (beyond its provider config's).
-pub trait SecretUser {
-    fn uses_secret(&self, namespace: &str, name: &str) -> bool;
-}
-
-impl SecretUser for Microtenant {
-    fn uses_secret(&self, _: &str, _: &str) -> bool {
-        false
-    }
-}
-
-impl SecretUser for IsolationProfile {
-    fn uses_secret(&self, namespace: &str, name: &str) -> bool {
-        self.namespace().as_deref() == Some(namespace)
-            && self
-                .spec
-                .debug_mode
-                .as_ref()
-                .and_then(|d| d.file_password_secret_ref.as_ref())
-                .is_some_and(|r| r.name == name)
-    }
 }

@@ -47,7 +47,7 @@ pub async fn store_admin_credentials<K>(
     secret_name: &str,
     username: &str,
     password: &SecretString,
-) -> Result<(), kube::Error>
+) -> Result<(), ReconcileError>
 where
     K: Resource<DynamicType = ()>,
 {
@@ -70,7 +70,9 @@ where
         ])),
         ..Secret::default()
     };
-    let mut patch = serde_json::to_value(&secret).unwrap_or_default();
+    let mut patch = serde_json::to_value(&secret).map_err(|error| ReconcileError::Internal {
+        message: format!("cannot encode the admin credentials Secret: {error}"),
+    })?;
     patch["apiVersion"] = "v1".into();
     patch["kind"] = "Secret".into();
     let params = PatchParams::apply(&ctx.settings.field_manager).force();
@@ -83,7 +85,9 @@ where
                 tracing::warn!(secret = secret_name, %error, attempt, "writing admin credentials failed; retrying");
                 tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
             }
-            Err(error) => return Err(error),
+            Err(source) => {
+                return Err(ReconcileError::Kubernetes { operation: "apply admin credentials Secret", source });
+            }
         }
     }
 }

@@ -137,6 +137,11 @@ pub struct ManagedFields {
 }
 
 impl ManagedFields {
+    /// The remote display name: `name`, else the object's `metadata.name`.
+    pub fn remote_name(&self, metadata_name: &str) -> String {
+        self.name.clone().unwrap_or_else(|| metadata_name.to_owned())
+    }
+
     pub fn provider_config_name(&self) -> &str {
         self.provider_config_ref.as_ref().map_or(DEFAULT_PROVIDER_CONFIG, |r| r.name.as_str())
     }

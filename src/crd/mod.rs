@@ -14,6 +14,28 @@ pub use provider_config::*;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
+/// The parts every managed kind's spec and status share, for code that
+/// works on any kind (`controller::ControllerKind`).
+macro_rules! managed_parts {
+    ($($spec:ty, $status:ty);* $(;)?) => {$(
+        impl AsRef<ManagedFields> for $spec {
+            fn as_ref(&self) -> &ManagedFields {
+                &self.managed
+            }
+        }
+        impl AsRef<ManagedStatus> for $status {
+            fn as_ref(&self) -> &ManagedStatus {
+                &self.managed
+            }
+        }
+    )*};
+}
+
+managed_parts! {
+    IsolationProfileSpec, IsolationProfileStatus;
+    MicrotenantSpec, MicrotenantStatus;
+}
+
 /// Every CRD the operator serves, in a stable order.
 pub fn all() -> Vec<CustomResourceDefinition> {
     vec![ZpaProviderConfig::crd(), Microtenant::crd(), IsolationProfile::crd()]

@@ -44,6 +44,9 @@ pub enum Reason {
     InvalidResponse,
     InvalidCaBundle,
     TlsVerificationFailed,
+    /// An operator bug (a request body it cannot build, say): nothing was
+    /// sent. The message says what; a Warning event goes with it.
+    Internal,
     // ZpaProviderConfig
     SignedIn,
 }
@@ -75,6 +78,7 @@ impl Reason {
             Reason::InvalidResponse => "InvalidResponse",
             Reason::InvalidCaBundle => "InvalidCABundle",
             Reason::TlsVerificationFailed => "TLSVerificationFailed",
+            Reason::Internal => "Internal",
             Reason::SignedIn => "SignedIn",
         }
     }

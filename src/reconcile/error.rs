@@ -1,10 +1,24 @@
-//! Why a reconcile did not finish, each with its stable condition reason and
-//! whether waiting alone can fix it.
+//! Why a reconcile did not finish, each with its stable condition reason,
+//! whether waiting alone can fix it, and whose move it is.
 
 use std::time::Duration;
 
 use super::conditions::Reason;
-use crate::zpa::ZpaError;
+use crate::zpa::{Fault, ZpaError};
+
+/// Whose move it is to fix an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// The author of the custom resource: its spec, or what it names (a
+    /// Secret, a Microtenant, a region, the provider config and its credentials).
+    User,
+    /// ZPA: it refused, failed, throttled or answered something unusable.
+    Zpa,
+    /// The Kubernetes cluster: a call to its API failed.
+    Cluster,
+    /// The operator itself: a bug (see [`ReconcileError::Internal`]).
+    Operator,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -48,6 +62,12 @@ pub enum ReconcileError {
     #[error("ZPA refused to delete {id}: {reason}")]
     DeleteRefused { id: String, reason: String },
 
+    /// An operator bug: something the operator builds or keeps itself is not
+    /// what it must be (a request body it cannot encode, a decision it cannot
+    /// take). Nothing was sent to ZPA.
+    #[error("internal error (an operator bug; nothing was sent to ZPA): {message}")]
+    Internal { message: String },
+
     #[error(transparent)]
     Zpa(#[from] ZpaError),
 
@@ -75,6 +95,7 @@ impl ReconcileError {
             ReconcileError::AlreadyExists { .. } => Reason::AlreadyExists,
             ReconcileError::ExternalNotFound { .. } => Reason::ExternalNotFound,
             ReconcileError::DeleteRefused { .. } => Reason::DeleteRefused,
+            ReconcileError::Internal { .. } => Reason::Internal,
             ReconcileError::Zpa(error) => match error {
                 ZpaError::RateLimited { .. } => Reason::RateLimited,
                 ZpaError::Unauthorized { .. } => Reason::Unauthorized,
@@ -85,9 +106,31 @@ impl ReconcileError {
                 ZpaError::InvalidResponse { .. } => Reason::InvalidResponse,
                 ZpaError::InvalidCaBundle { .. } => Reason::InvalidCaBundle,
                 ZpaError::TlsVerificationFailed { .. } => Reason::TlsVerificationFailed,
+                ZpaError::Internal { .. } => Reason::Internal,
                 _ => Reason::ReconcileError,
             },
             ReconcileError::Kubernetes { .. } => Reason::ReconcileError,
+        }
+    }
+
+    /// Whose move it is.
+    pub fn owner(&self) -> Owner {
+        match self {
+            ReconcileError::ReferenceNotFound { .. }
+            | ReconcileError::ReferenceNotReady { .. }
+            | ReconcileError::InvalidSpec { .. }
+            | ReconcileError::CreateIncomplete { .. }
+            | ReconcileError::AmbiguousName { .. }
+            | ReconcileError::AlreadyExists { .. }
+            | ReconcileError::ExternalNotFound { .. } => Owner::User,
+            ReconcileError::DeleteRefused { .. } => Owner::Zpa,
+            ReconcileError::Internal { .. } => Owner::Operator,
+            ReconcileError::Kubernetes { .. } => Owner::Cluster,
+            ReconcileError::Zpa(error) => match error.fault() {
+                Fault::Caller => Owner::User,
+                Fault::Service => Owner::Zpa,
+                Fault::Internal => Owner::Operator,
+            },
         }
     }
 
@@ -116,36 +159,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reasons_and_retryability() {
-        let cases: Vec<(ReconcileError, Reason, bool)> = vec![
-            (ReconcileError::ReferenceNotFound { what: "Secret a/b".into() }, Reason::ReferenceNotFound, false),
-            (ReconcileError::ReferenceNotReady { what: "Microtenant a".into() }, Reason::ReferenceNotReady, true),
-            (ReconcileError::InvalidSpec { message: "x".into() }, Reason::InvalidSpec, false),
+    fn reasons_retryability_and_owners() {
+        use Owner::*;
+        let zpa = ReconcileError::Zpa;
+        let cases: Vec<(ReconcileError, Reason, bool, Owner)> = vec![
+            (ReconcileError::ReferenceNotFound { what: "Secret a/b".into() }, Reason::ReferenceNotFound, false, User),
+            (ReconcileError::ReferenceNotReady { what: "Microtenant a".into() }, Reason::ReferenceNotReady, true, User),
+            (ReconcileError::InvalidSpec { message: "x".into() }, Reason::InvalidSpec, false, User),
             (
                 ReconcileError::CreateIncomplete { since: "t".into(), name: "n".into(), matches: 2 },
                 Reason::CreateIncomplete,
                 false,
+                User,
             ),
+            (zpa(ZpaError::RateLimited { retry_after: Duration::from_secs(13) }), Reason::RateLimited, true, Zpa),
+            (zpa(ZpaError::Unauthorized { reason: "no".into() }), Reason::Unauthorized, false, User),
             (
-                ReconcileError::Zpa(ZpaError::RateLimited { retry_after: Duration::from_secs(13) }),
-                Reason::RateLimited,
-                true,
-            ),
-            (ReconcileError::Zpa(ZpaError::Unauthorized { reason: "no".into() }), Reason::Unauthorized, false),
-            (
-                ReconcileError::Zpa(ZpaError::Invalid {
-                    status: 400,
-                    id: "i".into(),
-                    reason: "r".into(),
-                    params: vec![],
-                }),
+                zpa(ZpaError::Invalid { status: 400, id: "i".into(), reason: "r".into(), params: vec![] }),
                 Reason::InvalidSpec,
                 false,
+                User,
             ),
-            (ReconcileError::Zpa(ZpaError::Transient { detail: "503".into() }), Reason::ReconcileError, true),
-            (ReconcileError::Zpa(ZpaError::Duplicate { reason: "dup".into() }), Reason::AlreadyExists, false),
+            (zpa(ZpaError::Transient { detail: "503".into() }), Reason::ReconcileError, true, Zpa),
+            (zpa(ZpaError::Duplicate { reason: "dup".into() }), Reason::AlreadyExists, false, User),
             (
-                ReconcileError::Zpa(ZpaError::Refused {
+                zpa(ZpaError::Refused {
                     status: 400,
                     id: "some.new.refusal".into(),
                     reason: "ZPA says no".into(),
@@ -153,25 +191,28 @@ mod tests {
                 }),
                 Reason::Refused,
                 false,
+                User,
             ),
+            (zpa(ZpaError::CbiNotAvailable { reason: "zpnCbiMapping".into() }), Reason::CbiNotAvailable, true, Zpa),
             (
-                ReconcileError::Zpa(ZpaError::CbiNotAvailable { reason: "zpnCbiMapping".into() }),
-                Reason::CbiNotAvailable,
+                ReconcileError::DeleteRefused { id: "1".into(), reason: "in use".into() },
+                Reason::DeleteRefused,
                 true,
+                Zpa,
             ),
-            (ReconcileError::DeleteRefused { id: "1".into(), reason: "in use".into() }, Reason::DeleteRefused, true),
             (
-                ReconcileError::Zpa(ZpaError::InvalidResponse {
-                    operation: "profiles.list",
-                    detail: "the body is cut short".into(),
-                }),
+                zpa(ZpaError::InvalidResponse { operation: "profiles.list", detail: "the body is cut short".into() }),
                 Reason::InvalidResponse,
                 true,
+                Zpa,
             ),
+            (ReconcileError::Internal { message: "cannot build a body".into() }, Reason::Internal, false, Operator),
+            (zpa(ZpaError::Internal { detail: "cannot encode".into() }), Reason::Internal, false, Operator),
         ];
-        for (error, reason, retryable) in cases {
+        for (error, reason, retryable, owner) in cases {
             assert_eq!(error.reason(), reason, "{error}");
             assert_eq!(error.is_retryable(), retryable, "{error}");
+            assert_eq!(error.owner(), owner, "{error}");
         }
     }
 

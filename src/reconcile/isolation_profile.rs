@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::diff::{FieldChange, overlay, strip_nulls};
 use super::error::ReconcileError;
-use super::plan::{ManagedKind, body_error};
+use super::plan::{ReconcileKind, wire_body, wire_json};
 use crate::crd::{
     IsolationProfileObservation, IsolationProfileSpec, NamedId, SecurityControlsSpec, UserExperienceSpec,
 };
@@ -59,7 +59,8 @@ impl DesiredProfile {
 
 pub struct IsolationProfileKind;
 
-impl ManagedKind for IsolationProfileKind {
+impl ReconcileKind for IsolationProfileKind {
+    const KIND: &'static str = "IsolationProfile";
     type Desired = DesiredProfile;
     type Remote = CbiProfile;
 
@@ -83,8 +84,8 @@ impl ManagedKind for IsolationProfileKind {
     /// GET returns reference objects and may omit the id arrays: compare ids
     /// from whichever form is there. The root certificate, always applied by
     /// the tenant, is not compared.
-    fn observed_json(remote: &CbiProfile) -> Value {
-        let mut observed = serde_json::to_value(remote).unwrap_or(Value::Null);
+    fn observed_json(remote: &CbiProfile) -> Result<Value, ReconcileError> {
+        let mut observed = wire_json(remote)?;
         observed["regionIds"] = json!(remote.effective_region_ids());
         let roots: Vec<&str> = remote
             .certificates
@@ -100,7 +101,7 @@ impl ManagedKind for IsolationProfileKind {
             .collect();
         observed["certificateIds"] = json!(certificates);
         observed["bannerId"] = json!(remote.effective_banner_id());
-        observed
+        Ok(observed)
     }
 
     /// The debug password is compared only when ZPA returns it.
@@ -124,12 +125,12 @@ impl ManagedKind for IsolationProfileKind {
             body["certificateIds"] = json!(ids);
         }
         set_password(&mut body, desired);
-        decode(body)
+        wire_body(Self::KIND, body)
     }
 
     /// Update sends both reference forms, over the last read.
     fn update_body(desired: &DesiredProfile, remote: &CbiProfile) -> Result<CbiProfile, ReconcileError> {
-        let mut body = serde_json::to_value(remote).map_err(|e| body_error("isolation profile", &e))?;
+        let mut body = wire_json(remote)?;
         overlay(&mut body, &Self::managed_json(desired));
         body["regions"] = refs(&desired.region_ids);
         if let Some(ids) = &desired.certificate_ids {
@@ -140,7 +141,7 @@ impl ManagedKind for IsolationProfileKind {
             body["banner"] = json!({"id": id});
         }
         set_password(&mut body, desired);
-        decode(body)
+        wire_body(Self::KIND, body)
     }
 }
 
@@ -171,11 +172,6 @@ fn set_password(body: &mut Value, desired: &DesiredProfile) {
     if let (Some(password), Some(debug)) = (&desired.debug_file_password, body.get_mut("debugMode")) {
         debug["filePassword"] = json!(password.expose());
     }
-}
-
-/// A body that does not decode is an error, never an empty profile sent to ZPA.
-fn decode(body: Value) -> Result<CbiProfile, ReconcileError> {
-    serde_json::from_value(body).map_err(|e| body_error("isolation profile", &e))
 }
 
 /// What `status.atProvider` shows: the server's view of the managed fields.
@@ -396,11 +392,7 @@ mod tests {
     #[test]
     fn update_body_is_the_last_read_with_managed_fields_over_it() {
         let remote = edit(|v| v["securityControls"]["copyPaste"] = json!("all"));
-        let Plan::Update { body, .. } =
-            plan::<IsolationProfileKind>(&desired(), Some(&remote), ManagementPolicy::Manage).unwrap()
-        else {
-            panic!("expected update")
-        };
+        let body = IsolationProfileKind::update_body(&desired(), &remote).unwrap();
         let sent = serde_json::to_value(&body).unwrap();
         assert_eq!(sent["serverOnly"], 42, "unknown server fields survive");
         assert_eq!(sent["securityControls"]["documentViewer"], true, "unmanaged nested fields survive");
@@ -443,6 +435,20 @@ mod tests {
         let changes = plan::<IsolationProfileKind>(&desired, Some(&remote), ManagementPolicy::Manage).unwrap();
         let shown: Vec<String> = changes.changes().iter().map(|c| c.to_string()).collect();
         assert_eq!(shown, vec!["debugMode.filePassword: \"***\" -> \"***\""]);
+    }
+
+    /// Bodies are built from the operator's own JSON; when that does not
+    /// decode (a bug), the answer is an Internal error, never an empty body.
+    #[test]
+    fn a_body_the_operator_cannot_build_is_an_internal_error() {
+        let mut broken = desired();
+        broken.fields["isDefault"] = json!("yes");
+        let create = plan::<IsolationProfileKind>(&broken, None, ManagementPolicy::Manage).unwrap_err();
+        let update = IsolationProfileKind::update_body(&broken, &remote_in_sync()).unwrap_err();
+        for error in [create, update] {
+            assert_eq!(error.reason(), crate::reconcile::Reason::Internal, "{error}");
+            assert!(error.to_string().contains("cannot build the IsolationProfile request body"), "{error}");
+        }
     }
 
     #[test]

@@ -4,9 +4,10 @@ use serde_json::{Value, json};
 
 use super::diff::{overlay, strip_nulls};
 use super::error::ReconcileError;
-use super::plan::{ManagedKind, body_error};
+use super::plan::{ReconcileKind, wire_body, wire_json};
 use crate::crd::{CriteriaAttribute, MicrotenantObservation, MicrotenantSpec};
-use crate::wire::mgmt::Microtenant;
+use crate::wire::mgmt::MgmtMicrotenant;
+use crate::zpa::Scope;
 
 /// A Microtenant ready to compare and send.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,9 +36,10 @@ const NEVER_SENT: [&str; 1] = ["user"];
 
 pub struct MicrotenantKind;
 
-impl ManagedKind for MicrotenantKind {
+impl ReconcileKind for MicrotenantKind {
+    const KIND: &'static str = "Microtenant";
     type Desired = DesiredMicrotenant;
-    type Remote = Microtenant;
+    type Remote = MgmtMicrotenant;
 
     fn desired_name(desired: &DesiredMicrotenant) -> &str {
         &desired.name
@@ -49,8 +51,8 @@ impl ManagedKind for MicrotenantKind {
         managed
     }
 
-    fn observed_json(remote: &Microtenant) -> Value {
-        serde_json::to_value(remote).unwrap_or(Value::Null)
+    fn observed_json(remote: &MgmtMicrotenant) -> Result<Value, ReconcileError> {
+        wire_json(remote)
     }
 
     /// The API requires the criteria attribute (AuthDomain is the only one).
@@ -59,7 +61,7 @@ impl ManagedKind for MicrotenantKind {
     /// serialises both without omitempty) and the Terraform provider
     /// (`expandMicrotenant`, default false) do: the tenant's own defaults (the
     /// UI and the Python SDK disagree on `enabled`) never decide them.
-    fn create_body(desired: &DesiredMicrotenant) -> Result<Microtenant, ReconcileError> {
+    fn create_body(desired: &DesiredMicrotenant) -> Result<MgmtMicrotenant, ReconcileError> {
         let mut body = strip_nulls(&Self::managed_json(desired));
         for (field, default) in [
             ("criteriaAttribute", json!(CriteriaAttribute::AuthDomain.as_str())),
@@ -70,37 +72,29 @@ impl ManagedKind for MicrotenantKind {
                 body[field] = default;
             }
         }
-        decode(body)
+        wire_body(Self::KIND, body)
     }
 
-    fn update_body(desired: &DesiredMicrotenant, remote: &Microtenant) -> Result<Microtenant, ReconcileError> {
-        let mut body = serde_json::to_value(remote).map_err(|e| body_error("Microtenant", &e))?;
+    fn update_body(desired: &DesiredMicrotenant, remote: &MgmtMicrotenant) -> Result<MgmtMicrotenant, ReconcileError> {
+        let mut body = wire_json(remote)?;
         overlay(&mut body, &Self::managed_json(desired));
         if let Some(fields) = body.as_object_mut() {
             for field in NEVER_SENT {
                 fields.remove(field);
             }
         }
-        decode(body)
+        wire_body(Self::KIND, body)
     }
 }
 
-/// The Default Microtenant's id. ZPA makes it and it cannot be deleted: the
-/// delete path must never try (facts §3.1, §7.2).
-pub const DEFAULT_MICROTENANT_ID: &str = "0";
-
-/// Whether `id` is the Default Microtenant.
+/// Whether `id` is the Default Microtenant: ZPA makes it and it cannot be
+/// deleted, so the delete path must never try (facts §3.1, §7.2).
 pub fn is_default_microtenant(id: &str) -> bool {
-    id.trim() == DEFAULT_MICROTENANT_ID
-}
-
-/// A body that does not decode is an error, never an empty object sent to ZPA.
-fn decode(body: Value) -> Result<Microtenant, ReconcileError> {
-    serde_json::from_value(body).map_err(|e| body_error("Microtenant", &e))
+    id.trim() == Scope::DEFAULT_ID
 }
 
 /// What `status.atProvider` shows.
-pub fn observation(remote: &Microtenant) -> MicrotenantObservation {
+pub fn observation(remote: &MgmtMicrotenant) -> MicrotenantObservation {
     let mut values = remote.criteria_attribute_values.clone().unwrap_or_default();
     values.sort();
     MicrotenantObservation {
@@ -129,14 +123,14 @@ mod tests {
         }
     }
 
-    fn remote() -> Microtenant {
+    fn remote() -> MgmtMicrotenant {
         serde_json::from_value(json!({"id": "7205", "name": "team-a", "description": "team a", "enabled": true,
             "operator": "OR", "criteriaAttribute": "AuthDomain", "scopeOrder": "3",
             "criteriaAttributeValues": ["b.example.com", "a.example.com"], "creationTime": "1663791107"}))
         .unwrap()
     }
 
-    fn edit(f: impl FnOnce(&mut Value)) -> Microtenant {
+    fn edit(f: impl FnOnce(&mut Value)) -> MgmtMicrotenant {
         let mut value = serde_json::to_value(remote()).unwrap();
         f(&mut value);
         serde_json::from_value(value).unwrap()
@@ -145,7 +139,7 @@ mod tests {
     #[test]
     fn each_field_change_is_an_update_with_exactly_that_change() {
         let desired = DesiredMicrotenant::new("team-a", &spec());
-        let cases: Vec<(&str, Microtenant, Vec<&str>)> = vec![
+        let cases: Vec<(&str, MgmtMicrotenant, Vec<&str>)> = vec![
             ("in sync", remote(), vec![]),
             ("name", edit(|v| v["name"] = json!("team-b")), vec!["name"]),
             ("description", edit(|v| v["description"] = json!("x")), vec!["description"]),
@@ -209,7 +203,7 @@ mod tests {
         });
         assert_eq!(plan::<MicrotenantKind>(&desired, Some(&remote), ManagementPolicy::Manage).unwrap(), Plan::InSync);
         let none = MicrotenantSpec { criteria_attribute_values: Some(vec![]), ..spec };
-        let changes = diff::<MicrotenantKind>(&DesiredMicrotenant::new("approvals", &none), &remote);
+        let changes = diff::<MicrotenantKind>(&DesiredMicrotenant::new("approvals", &none), &remote).unwrap();
         assert_eq!(changes.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(), ["criteriaAttributeValues"]);
     }
 
@@ -225,14 +219,7 @@ mod tests {
     fn update_never_sends_the_admin_user_back() {
         let mut with_user = edit(|v| v["description"] = json!("old"));
         with_user.user = Some(MicrotenantUser { password: Some("pw".into()), ..Default::default() });
-        let Plan::Update { body, .. } = plan::<MicrotenantKind>(
-            &DesiredMicrotenant::new("team-a", &spec()),
-            Some(&with_user),
-            ManagementPolicy::Manage,
-        )
-        .unwrap() else {
-            panic!("expected update")
-        };
+        let body = MicrotenantKind::update_body(&DesiredMicrotenant::new("team-a", &spec()), &with_user).unwrap();
         assert!(body.user.is_none());
         assert_eq!(body.scope_order.as_deref(), Some("3"), "server fields kept");
         assert_eq!(body.description.as_deref(), Some("team a"));

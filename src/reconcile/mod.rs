@@ -3,8 +3,13 @@
 //!
 //! ```text
 //! identity (target.rs) ─▶ diff (diff.rs) ─▶ plan (plan.rs) ─▶ conditions (conditions.rs)
-//!                      per kind: isolation_profile.rs, microtenant.rs
+//!                      per kind: isolation_profile.rs, microtenant.rs (ReconcileKind)
 //! ```
+//!
+//! `error.rs`: why a reconcile stopped, with its condition reason, whether
+//! waiting can fix it, and whose move it is ([`Owner`]). `lifecycle.rs`:
+//! paused, `Synced`, what deletion does. The I/O around these decisions is
+//! `remote::converge`.
 
 pub mod conditions;
 pub mod diff;
@@ -17,6 +22,6 @@ pub mod target;
 
 pub use conditions::{ConditionState, Reason};
 pub use diff::FieldChange;
-pub use error::ReconcileError;
-pub use plan::{ManagedKind, Plan, diff, plan};
+pub use error::{Owner, ReconcileError};
+pub use plan::{Plan, ReconcileKind, diff, plan};
 pub use target::{Found, Identity, PendingCreate, RemoteObject, Target};

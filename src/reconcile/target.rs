@@ -21,7 +21,7 @@ impl RemoteObject for crate::wire::cbi::CbiProfile {
     }
 }
 
-impl RemoteObject for crate::wire::mgmt::Microtenant {
+impl RemoteObject for crate::wire::mgmt::MgmtMicrotenant {
     fn remote_id(&self) -> Option<&str> {
         self.id.as_deref()
     }
@@ -137,8 +137,11 @@ pub fn choose<R: RemoteObject>(
                 id: matches[0].remote_id().map(str::to_owned),
             }),
         },
-        (identity, _) => Err(ReconcileError::InvalidSpec {
-            message: format!("internal: lookup kind does not match identity {identity:?}"),
+        (identity, _) => Err(ReconcileError::Internal {
+            message: format!(
+                "a lookup by {} for identity {identity:?}",
+                if identity.id().is_some() { "name" } else { "id" }
+            ),
         }),
     }
 }
@@ -146,9 +149,10 @@ pub fn choose<R: RemoteObject>(
 fn adopt<R: RemoteObject>(remote: R) -> Result<Target<R>, ReconcileError> {
     match remote.remote_id() {
         Some(id) => Ok(Target::Existing { id: id.to_owned(), remote, adopted: true }),
-        None => {
-            Err(ReconcileError::InvalidSpec { message: format!("remote object {:?} has no id", remote.remote_name()) })
-        }
+        // Snapshots hold only objects with an id: one without is our bug.
+        None => Err(ReconcileError::Internal {
+            message: format!("remote object {:?} to adopt has no id", remote.remote_name()),
+        }),
     }
 }
 
@@ -156,10 +160,10 @@ fn adopt<R: RemoteObject>(remote: R) -> Result<Target<R>, ReconcileError> {
 mod tests {
     use super::*;
     use crate::reconcile::conditions::Reason;
-    use crate::wire::mgmt::Microtenant;
+    use crate::wire::mgmt::MgmtMicrotenant;
 
-    fn mt(id: &str, name: &str) -> Microtenant {
-        Microtenant { id: Some(id.into()), name: name.into(), ..Default::default() }
+    fn mt(id: &str, name: &str) -> MgmtMicrotenant {
+        MgmtMicrotenant { id: Some(id.into()), name: name.into(), ..Default::default() }
     }
 
     fn pending(age_secs: u64) -> Identity {
@@ -178,8 +182,8 @@ mod tests {
         Error(Reason),
     }
 
-    impl From<Result<Target<Microtenant>, ReconcileError>> for Want {
-        fn from(result: Result<Target<Microtenant>, ReconcileError>) -> Self {
+    impl From<Result<Target<MgmtMicrotenant>, ReconcileError>> for Want {
+        fn from(result: Result<Target<MgmtMicrotenant>, ReconcileError>) -> Self {
             match result {
                 Ok(Target::Existing { id, adopted, .. }) => Want::Existing(id, adopted),
                 Ok(Target::Absent { vanished_id }) => Want::Absent(vanished_id),
@@ -196,13 +200,19 @@ mod tests {
     struct Case {
         name: &'static str,
         identity: Identity,
-        found: Found<Microtenant>,
+        found: Found<MgmtMicrotenant>,
         adoption: Adoption,
         policy: ManagementPolicy,
         want: Want,
     }
 
-    fn case(name: &'static str, identity: Identity, found: Found<Microtenant>, adoption: Adoption, want: Want) -> Case {
+    fn case(
+        name: &'static str,
+        identity: Identity,
+        found: Found<MgmtMicrotenant>,
+        adoption: Adoption,
+        want: Want,
+    ) -> Case {
         Case { name, identity, found, adoption, policy: ManagementPolicy::Manage, want }
     }
 

@@ -1,22 +1,26 @@
-//! How each managed kind is listed, read, created, updated and deleted in ZPA.
+//! Per managed kind: how its desired state is prepared from the custom
+//! resource (for the controller and the CLI alike), and how it is listed,
+//! read, created, updated and deleted in ZPA.
 
+use std::fmt::Debug;
 use std::future::Future;
 
+use kube::ResourceExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::packed::{Listed, Packed};
-use super::snapshot::SnapshotCache;
-use super::tenant::Tenant;
-use crate::reconcile::ManagedKind;
-use crate::reconcile::isolation_profile::IsolationProfileKind;
-use crate::reconcile::microtenant::MicrotenantKind;
+use super::converge::{Prepared, Sources};
+use super::packed::Listed;
+use crate::crd;
+use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind};
+use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind};
+use crate::reconcile::{ReconcileError, ReconcileKind};
 use crate::wire::cbi::CbiProfile;
-use crate::wire::mgmt::{Microtenant, MicrotenantUser};
-use crate::zpa::{ZpaClient, ZpaError};
+use crate::wire::mgmt::{MgmtMicrotenant, MicrotenantUser};
+use crate::zpa::{Scope, ZpaClient, ZpaError};
 
 /// What a create returned.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Created<R> {
     pub id: String,
     /// What ZPA now holds, as far as we know without reading it back.
@@ -25,98 +29,142 @@ pub struct Created<R> {
     pub admin_user: Option<MicrotenantUser>,
 }
 
-/// The I/O side of a managed kind.
+/// What the remote layer needs of a managed kind: how to prepare its
+/// desired state from the custom resource, and its ZPA calls and snapshots.
 pub trait RemoteKind:
-    ManagedKind<Remote: Serialize + DeserializeOwned + Send + Sync + 'static, Desired: Send + Sync> + Send + Sync + 'static
+    Sized
+    + ReconcileKind<
+        Remote: Serialize + DeserializeOwned + Debug + PartialEq + Send + Sync + 'static,
+        Desired: Send + Sync,
+    > + Send
+    + Sync
+    + 'static
 {
-    /// The kind as users see it, for messages and metrics.
-    const KIND: &'static str;
+    /// Its custom resource.
+    type Resource: Send + Sync;
 
-    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<Self::Remote>>;
-    /// The snapshot a scope lives in.
-    fn scope_key(scope: Option<&str>) -> String;
+    /// The desired state (and the desired state of a create) of `object`:
+    /// its spec with every reference resolved, read through `sources`.
+    fn prepare(
+        object: &Self::Resource,
+        sources: &impl Sources,
+    ) -> impl Future<Output = Result<Prepared<Self>, ReconcileError>> + Send;
+
+    /// The snapshot a scope's objects live in.
+    fn scope_key(scope: &Scope) -> String;
     /// Every object of a scope, packed as the snapshots keep them.
     fn list(
         client: &ZpaClient,
-        scope: Option<&str>,
+        scope: &Scope,
     ) -> impl Future<Output = Result<Vec<Listed<Self::Remote>>, ZpaError>> + Send;
-    fn get(
-        client: &ZpaClient,
-        id: &str,
-        scope: Option<&str>,
-    ) -> impl Future<Output = Result<Self::Remote, ZpaError>> + Send;
+    fn get(client: &ZpaClient, id: &str, scope: &Scope) -> impl Future<Output = Result<Self::Remote, ZpaError>> + Send;
     fn create(
         client: &ZpaClient,
         body: &Self::Remote,
-        scope: Option<&str>,
+        scope: &Scope,
     ) -> impl Future<Output = Result<Created<Self::Remote>, ZpaError>> + Send;
     fn update(
         client: &ZpaClient,
         id: &str,
         body: &Self::Remote,
-        scope: Option<&str>,
+        scope: &Scope,
     ) -> impl Future<Output = Result<(), ZpaError>> + Send;
-    fn delete(client: &ZpaClient, id: &str, scope: Option<&str>) -> impl Future<Output = Result<(), ZpaError>> + Send;
+    fn delete(client: &ZpaClient, id: &str, scope: &Scope) -> impl Future<Output = Result<(), ZpaError>> + Send;
 }
 
 impl RemoteKind for IsolationProfileKind {
-    const KIND: &'static str = "IsolationProfile";
+    type Resource = crd::IsolationProfile;
 
-    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<CbiProfile>> {
-        &tenant.profiles
+    /// The scope once recorded, else `microtenantRef`'s id; the debug file
+    /// password from its Secret; region, certificate and banner names as ids.
+    async fn prepare(object: &crd::IsolationProfile, sources: &impl Sources) -> Result<Prepared<Self>, ReconcileError> {
+        let spec = &object.spec;
+        let namespace = object.namespace().unwrap_or_default();
+        let provider_config = spec.managed.provider_config_name();
+        let tenant = sources.tenant(provider_config).await?;
+        let scope = match (recorded_scope(object), &spec.microtenant_ref) {
+            (Scope::Default, Some(reference)) => {
+                Scope::Microtenant(sources.microtenant_id(&namespace, &reference.name, provider_config).await?)
+            }
+            (scope, _) => scope,
+        };
+        let password = match spec.debug_mode.as_ref().and_then(|d| d.file_password_secret_ref.as_ref()) {
+            Some(r) => Some(sources.secret_key(&namespace, &r.name, &r.key).await?),
+            None => None,
+        };
+        let refs = tenant.references.resolve_profile(&tenant.client, spec, password).await?;
+        let name = spec.managed.remote_name(&object.name_any());
+        let desired = DesiredProfile::new(&name, spec, refs.clone());
+        let create_desired = tenant
+            .references
+            .with_create_defaults(&tenant.client, refs)
+            .await?
+            .map(|refs| DesiredProfile::new(&name, spec, refs));
+        Ok(Prepared { tenant, desired, create_desired, scope })
     }
 
-    fn scope_key(scope: Option<&str>) -> String {
-        scope.unwrap_or("0").to_owned()
+    fn scope_key(scope: &Scope) -> String {
+        scope.key().to_owned()
     }
 
-    async fn list(client: &ZpaClient, scope: Option<&str>) -> Result<Vec<Listed<CbiProfile>>, ZpaError> {
+    async fn list(client: &ZpaClient, scope: &Scope) -> Result<Vec<Listed<CbiProfile>>, ZpaError> {
         client.list_profiles_as(scope).await
     }
 
-    async fn get(client: &ZpaClient, id: &str, scope: Option<&str>) -> Result<CbiProfile, ZpaError> {
+    async fn get(client: &ZpaClient, id: &str, scope: &Scope) -> Result<CbiProfile, ZpaError> {
         client.get_profile(id, scope).await
     }
 
-    async fn create(
-        client: &ZpaClient,
-        body: &CbiProfile,
-        scope: Option<&str>,
-    ) -> Result<Created<CbiProfile>, ZpaError> {
+    async fn create(client: &ZpaClient, body: &CbiProfile, scope: &Scope) -> Result<Created<CbiProfile>, ZpaError> {
         let id = client.create_profile(body, scope).await?;
         Ok(Created { remote: CbiProfile { id: Some(id.clone()), ..body.clone() }, id, admin_user: None })
     }
 
-    async fn update(client: &ZpaClient, id: &str, body: &CbiProfile, scope: Option<&str>) -> Result<(), ZpaError> {
+    async fn update(client: &ZpaClient, id: &str, body: &CbiProfile, scope: &Scope) -> Result<(), ZpaError> {
         client.update_profile(id, body, scope).await
     }
 
-    async fn delete(client: &ZpaClient, id: &str, scope: Option<&str>) -> Result<(), ZpaError> {
+    async fn delete(client: &ZpaClient, id: &str, scope: &Scope) -> Result<(), ZpaError> {
         client.delete_profile(id, scope).await
     }
 }
 
-impl RemoteKind for MicrotenantKind {
-    const KIND: &'static str = "Microtenant";
+/// The scope a profile lives in: the one status recorded at its create, else
+/// `spec.microtenantId`. The scope is immutable, so this stays right even
+/// when the Microtenant `microtenantRef` names is gone (deletion uses it).
+pub fn recorded_scope(profile: &crd::IsolationProfile) -> Scope {
+    let recorded = profile.status.as_ref().and_then(|s| s.microtenant_id.as_deref());
+    Scope::from_id(recorded.or(profile.spec.microtenant_id.as_deref()))
+}
 
-    fn snapshots(tenant: &Tenant) -> &SnapshotCache<Packed<Microtenant>> {
-        &tenant.microtenants
+impl RemoteKind for MicrotenantKind {
+    type Resource = crd::Microtenant;
+
+    async fn prepare(object: &crd::Microtenant, sources: &impl Sources) -> Result<Prepared<Self>, ReconcileError> {
+        let tenant = sources.tenant(object.spec.managed.provider_config_name()).await?;
+        let desired = DesiredMicrotenant::new(&object.spec.managed.remote_name(&object.name_any()), &object.spec);
+        Ok(Prepared { tenant, desired, create_desired: None, scope: Scope::Default })
     }
 
-    fn scope_key(_: Option<&str>) -> String {
+    /// Microtenants are listed tenant-wide: one snapshot.
+    fn scope_key(_: &Scope) -> String {
         String::new()
     }
 
-    async fn list(client: &ZpaClient, _: Option<&str>) -> Result<Vec<Listed<Microtenant>>, ZpaError> {
+    async fn list(client: &ZpaClient, _: &Scope) -> Result<Vec<Listed<MgmtMicrotenant>>, ZpaError> {
         // Paged at 500 (and at most 500 per tenant): small enough to pack after the fact.
         client.list_microtenants(None).await?.iter().map(Listed::new).collect()
     }
 
-    async fn get(client: &ZpaClient, id: &str, _: Option<&str>) -> Result<Microtenant, ZpaError> {
+    async fn get(client: &ZpaClient, id: &str, _: &Scope) -> Result<MgmtMicrotenant, ZpaError> {
         client.get_microtenant(id).await
     }
 
-    async fn create(client: &ZpaClient, body: &Microtenant, _: Option<&str>) -> Result<Created<Microtenant>, ZpaError> {
+    async fn create(
+        client: &ZpaClient,
+        body: &MgmtMicrotenant,
+        _: &Scope,
+    ) -> Result<Created<MgmtMicrotenant>, ZpaError> {
         let mut created = client.create_microtenant(body).await?;
         let admin_user = created.user.take();
         let id = created
@@ -128,11 +176,11 @@ impl RemoteKind for MicrotenantKind {
         Ok(Created { id, remote: created, admin_user })
     }
 
-    async fn update(client: &ZpaClient, id: &str, body: &Microtenant, _: Option<&str>) -> Result<(), ZpaError> {
+    async fn update(client: &ZpaClient, id: &str, body: &MgmtMicrotenant, _: &Scope) -> Result<(), ZpaError> {
         client.update_microtenant(id, body).await
     }
 
-    async fn delete(client: &ZpaClient, id: &str, _: Option<&str>) -> Result<(), ZpaError> {
+    async fn delete(client: &ZpaClient, id: &str, _: &Scope) -> Result<(), ZpaError> {
         client.delete_microtenant(id).await
     }
 }

@@ -1,14 +1,27 @@
-//! The ZPA side of a reconcile: observation from list snapshots, name
-//! resolution, and the writes. Knows the ZPA client, not Kubernetes.
+//! The ZPA side of a reconcile: the converge step ([`converge`]) every kind
+//! and both callers (controller, CLI) share, observation from list
+//! snapshots, name resolution, and the writes. Knows the ZPA client, not
+//! Kubernetes.
+//!
+//! - `converge.rs`: observe -> decide -> write, and delete;
+//! - `kinds.rs`: per kind, its ZPA calls and its `prepare` (spec + references -> desired);
+//! - `tenant.rs`: one ZPA tenant (client and caches) per provider config;
+//! - `snapshot.rs`, `packed.rs`: list snapshots; `references.rs`: names -> ids.
+//!
+//! The primitives below (`observe`, `create`, `update`, `delete`) are this
+//! module's own: callers go through [`converge`].
 
+pub mod converge;
+#[cfg(test)]
+mod converge_tests;
 pub mod kinds;
 pub mod packed;
 pub mod references;
 pub mod snapshot;
 pub mod tenant;
 
-use crate::reconcile::{Found, Identity, ReconcileError, diff};
-use crate::zpa::ZpaError;
+use crate::reconcile::{FieldChange, Found, Identity, ReconcileError, diff};
+use crate::zpa::{Scope, ZpaError};
 pub use kinds::{Created, RemoteKind};
 use packed::Packed;
 pub use tenant::{Tenant, TenantDefaults, TenantRegistry};
@@ -17,14 +30,14 @@ use std::sync::Arc;
 
 /// Looks up what `identity` asks for: by id from the snapshot (confirmed
 /// with a GET when the snapshot does not have it), or by name.
-pub async fn observe<K: RemoteKind>(
+async fn observe<K: RemoteKind>(
     tenant: &Tenant,
     identity: &Identity,
     desired_name: &str,
-    scope: Option<&str>,
+    scope: &Scope,
 ) -> Result<Found<K::Remote>, ZpaError> {
     let key = K::scope_key(scope);
-    let snapshots = K::snapshots(tenant);
+    let snapshots = tenant.snapshots::<K::Remote>();
     let load = || list_with_ids::<K>(tenant, scope);
     if let Some(id) = identity.id() {
         let cached = snapshots.with_fresh(&key, load, |all| all.get(id).map(|p| p.unpack())).await?.transpose()?;
@@ -59,7 +72,7 @@ pub async fn observe<K: RemoteKind>(
 
 async fn list_with_ids<K: RemoteKind>(
     tenant: &Tenant,
-    scope: Option<&str>,
+    scope: &Scope,
 ) -> Result<Vec<(String, Arc<Packed<K::Remote>>)>, ZpaError> {
     let all = K::list(&tenant.client, scope).await?;
     Ok(all.into_iter().filter_map(|listed| Some((listed.id?, Arc::new(listed.packed)))).collect())
@@ -69,19 +82,19 @@ async fn list_with_ids<K: RemoteKind>(
 /// cannot be stored, the snapshot must not go on claiming the old state.
 fn record<K: RemoteKind>(tenant: &Tenant, key: &str, id: &str, remote: &K::Remote) {
     match Packed::pack(remote) {
-        Ok(packed) => K::snapshots(tenant).upsert(key, id, packed),
+        Ok(packed) => tenant.snapshots::<K::Remote>().upsert(key, id, packed),
         Err(error) => {
             tracing::warn!(%error, "dropping a snapshot that cannot record a write");
-            K::snapshots(tenant).invalidate(key);
+            tenant.snapshots::<K::Remote>().invalidate(key);
         }
     }
 }
 
 /// Creates the object and records it in the snapshot.
-pub async fn create<K: RemoteKind>(
+async fn create<K: RemoteKind>(
     tenant: &Tenant,
     body: &K::Remote,
-    scope: Option<&str>,
+    scope: &Scope,
 ) -> Result<Created<K::Remote>, ZpaError> {
     let key = K::scope_key(scope);
     match K::create(&tenant.client, body, scope).await {
@@ -92,7 +105,7 @@ pub async fn create<K: RemoteKind>(
         Err(error) => {
             // The snapshot missed something (a clash) or cannot know (no answer).
             if matches!(error, ZpaError::Duplicate { .. } | ZpaError::Indeterminate { .. }) {
-                K::snapshots(tenant).invalidate(&key);
+                tenant.snapshots::<K::Remote>().invalidate(&key);
             }
             Err(error)
         }
@@ -101,25 +114,30 @@ pub async fn create<K: RemoteKind>(
 
 /// What an update did.
 #[derive(Debug)]
-pub enum Updated<R> {
-    /// Written: the changes, and the full object that was sent.
-    Written(Vec<crate::reconcile::FieldChange>, R),
+enum Updated<R> {
+    /// Written: the full object that was sent.
+    Written(R),
     /// A fresh read (returned) showed nothing left to change.
     AlreadyInSync(R),
+    /// A fresh read (returned) needs other changes than the planned ones:
+    /// nothing written, the snapshot now holds that read.
+    Outdated(R),
     /// The object is gone.
     Gone,
 }
 
-/// Reads the object fresh, re-plans against that read, and PUTs the full
-/// object (the last read plus the desired fields) only if still needed.
-pub async fn update<K: RemoteKind>(
+/// Writes a planned update. Reads the object fresh and checks that it needs
+/// exactly the `planned` changes; then PUTs the full object, that read with
+/// the desired fields laid over it, so fields others changed meanwhile survive.
+async fn update<K: RemoteKind>(
     tenant: &Tenant,
     desired: &K::Desired,
     id: &str,
-    scope: Option<&str>,
+    scope: &Scope,
+    planned: &[FieldChange],
 ) -> Result<Updated<K::Remote>, ReconcileError> {
     let key = K::scope_key(scope);
-    let snapshots = K::snapshots(tenant);
+    let snapshots = tenant.snapshots::<K::Remote>();
     let fresh = match K::get(&tenant.client, id, scope).await {
         Ok(fresh) => fresh,
         Err(ZpaError::NotFound { .. }) => {
@@ -128,22 +146,26 @@ pub async fn update<K: RemoteKind>(
         }
         Err(error) => return Err(error.into()),
     };
-    let changes = diff::<K>(desired, &fresh);
-    if changes.is_empty() {
+    let needed = diff::<K>(desired, &fresh)?;
+    if needed.is_empty() {
         record::<K>(tenant, &key, id, &fresh);
         return Ok(Updated::AlreadyInSync(fresh));
+    }
+    if needed != planned {
+        record::<K>(tenant, &key, id, &fresh);
+        return Ok(Updated::Outdated(fresh));
     }
     let body = K::update_body(desired, &fresh)?;
     K::update(&tenant.client, id, &body, scope).await?;
     record::<K>(tenant, &key, id, &body);
-    Ok(Updated::Written(changes, body))
+    Ok(Updated::Written(body))
 }
 
 /// Deletes the object; already gone counts as deleted.
-pub async fn delete<K: RemoteKind>(tenant: &Tenant, id: &str, scope: Option<&str>) -> Result<(), ZpaError> {
+async fn delete<K: RemoteKind>(tenant: &Tenant, id: &str, scope: &Scope) -> Result<(), ZpaError> {
     match K::delete(&tenant.client, id, scope).await {
         Ok(()) | Err(ZpaError::NotFound { .. }) => {
-            K::snapshots(tenant).remove(&K::scope_key(scope), id);
+            tenant.snapshots::<K::Remote>().remove(&K::scope_key(scope), id);
             Ok(())
         }
         Err(error) => Err(error),

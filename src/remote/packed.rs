@@ -2,10 +2,11 @@
 //!
 //! A snapshot holds every object of a scope (thousands of CBI profiles: CBI
 //! lists are not paged) for a whole resync interval, but a reconcile reads
-//! one of them. Parsed, a CBI profile takes about 2.8 KB of heap (wide
-//! structs of optional fields, a string per id); as compact JSON about
-//! 1.3 KB. So entries are kept packed and parsed when read (microseconds),
-//! and the name is kept apart for lookups by name.
+//! one of them. Parsed, a CBI profile takes about twice the heap it takes
+//! as compact JSON (wide structs of optional fields, a string per id; the
+//! sizes and the run that measured them are in BENCHMARKS.md, "Footprint").
+//! So entries are kept packed and parsed when read, and the name is kept
+//! apart for lookups by name.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -46,7 +47,7 @@ impl<T: Serialize + DeserializeOwned + RemoteObject> Packed<T> {
 }
 
 fn internal(what: &str, error: &serde_json::Error) -> ZpaError {
-    ZpaError::Terminal { detail: format!("internal: cannot {what} a snapshot entry: {error}") }
+    ZpaError::Internal { detail: format!("cannot {what} a snapshot entry: {error}") }
 }
 
 /// A list item decoded straight into its packed form, so a list of

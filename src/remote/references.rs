@@ -27,38 +27,26 @@ pub trait Nameable {
     }
 }
 
-impl Nameable for CbiRegion {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
+/// `id` and `name` of a CBI list item, and its `isDefault` where it has one.
+macro_rules! nameable {
+    ($type:ty $(, default: $default:ident)?) => {
+        impl Nameable for $type {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+            $(fn is_default(&self) -> bool {
+                self.$default == Some(true)
+            })?
+        }
+    };
 }
 
-impl Nameable for CbiCertificate {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn is_default(&self) -> bool {
-        self.is_default == Some(true)
-    }
-}
-
-impl Nameable for CbiBanner {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn is_default(&self) -> bool {
-        self.is_default == Some(true)
-    }
-}
+nameable!(CbiRegion);
+nameable!(CbiCertificate, default: is_default);
+nameable!(CbiBanner, default: is_default);
 
 #[derive(Debug)]
 struct Listing<T> {

@@ -143,7 +143,7 @@ impl<T> SnapshotCache<T> {
         let mut current = slot.current.write().unwrap_or_else(|p| p.into_inner());
         drop(in_flight);
         let Some(read) = read.take() else {
-            return Err(ZpaError::Terminal { detail: "internal: snapshot reader ran twice".into() });
+            return Err(ZpaError::Internal { detail: "snapshot reader ran twice".into() });
         };
         if invalidated {
             // Something this list may predate: serve this reader, keep nothing.

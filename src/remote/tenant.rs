@@ -2,6 +2,7 @@
 //! The registry hands out one per provider config and shares one rate
 //! limiter between every config that points at the same tenant.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,8 +14,6 @@ use super::references::ReferenceCache;
 use super::snapshot::SnapshotCache;
 use crate::crd::{AuthFlow, ZpaProviderConfigSpec};
 use crate::reconcile::ReconcileError;
-use crate::wire::cbi::CbiProfile;
-use crate::wire::mgmt::Microtenant;
 use crate::zpa::{
     AuthMode, ClientCredentials, Cloud, Endpoint, RateLimiter, RateLimits, RequestObserver, TenantKey, TlsSettings,
     ZpaClient, ZpaConfig, ZpaError,
@@ -22,9 +21,11 @@ use crate::zpa::{
 
 pub struct Tenant {
     pub client: ZpaClient,
-    /// CBI profiles by scope (Microtenant id, "0" for Default).
-    pub profiles: SnapshotCache<Packed<CbiProfile>>,
-    pub microtenants: SnapshotCache<Packed<Microtenant>>,
+    /// One snapshot cache per kind of remote object, by its type (see
+    /// [`Tenant::snapshots`]), so a new kind needs no field here.
+    snapshots: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    /// How long a snapshot serves: the resync interval.
+    max_age: Duration,
     pub zpa_profiles: ZpaProfileIndex,
     pub references: ReferenceCache,
 }
@@ -33,11 +34,22 @@ impl Tenant {
     pub fn new(client: ZpaClient, max_age: Duration) -> Self {
         Self {
             client,
-            profiles: SnapshotCache::new(max_age),
-            microtenants: SnapshotCache::new(max_age),
+            snapshots: Mutex::new(HashMap::new()),
+            max_age,
             zpa_profiles: ZpaProfileIndex::default(),
             references: ReferenceCache::default(),
         }
+    }
+
+    /// The snapshots of the remote objects of type `R`, by scope (what
+    /// `RemoteKind::scope_key` names: the Microtenant for CBI profiles).
+    pub fn snapshots<R: Send + Sync + 'static>(&self) -> Arc<SnapshotCache<Packed<R>>> {
+        let mut caches = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        let entry =
+            caches.entry(TypeId::of::<R>()).or_insert_with(|| Arc::new(SnapshotCache::<Packed<R>>::new(self.max_age)));
+        // The entry under R's type id always holds R's cache; were it not,
+        // a cache of its own would cost lists, not correctness.
+        Arc::clone(entry).downcast().unwrap_or_else(|_| Arc::new(SnapshotCache::new(self.max_age)))
     }
 }
 
@@ -298,6 +310,16 @@ mod tests {
             ZpaConfig::resolve(&Endpoint::BaseUrl("http://127.0.0.1:9/".into()), &AuthMode::Legacy, "2", credentials);
         registry.tenant("other", "1", other, None).unwrap();
         assert_eq!(registry.limiters.lock().unwrap().len(), 2, "another customer, another budget");
+    }
+
+    #[test]
+    fn each_remote_type_has_one_snapshot_cache() {
+        let registry = registry();
+        let tenant = registry.tenant("default", "1/1", config(), None).unwrap();
+        let profiles = tenant.snapshots::<crate::wire::cbi::CbiProfile>();
+        assert!(Arc::ptr_eq(&profiles, &tenant.snapshots::<crate::wire::cbi::CbiProfile>()), "shared");
+        let microtenants = tenant.snapshots::<crate::wire::mgmt::MgmtMicrotenant>();
+        assert!(!std::ptr::eq(Arc::as_ptr(&profiles).cast::<u8>(), Arc::as_ptr(&microtenants).cast::<u8>()));
     }
 
     #[tokio::test(start_paused = true)]

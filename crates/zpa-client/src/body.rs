@@ -1,0 +1,84 @@
+//! Reading and judging response bodies: a size cap so a hostile or broken
+//! server cannot make the client buffer without bound, and decode failures
+//! described without echoing the body (create answers can carry passwords).
+
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
+
+/// Why a body could not be read.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// The connection failed or timed out mid-body (the request timeout covers the body too).
+    Transport(reqwest::Error),
+    /// The server announced or sent more than the cap; nothing past it was kept.
+    TooLarge { status: u16, limit: usize },
+}
+
+/// The whole body, or [`BodyError::TooLarge`] as soon as it passes `limit` bytes.
+pub(crate) async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let status = response.status().as_u16();
+    let announced = response.content_length();
+    if announced.is_some_and(|announced| announced > limit as u64) {
+        return Err(BodyError::TooLarge { status, limit });
+    }
+    // Sized up front when announced: growing by doubling would hold up to
+    // twice a large list's bytes (CBI lists are one unpaged body).
+    let mut body = Vec::with_capacity(announced.and_then(|n| usize::try_from(n).ok()).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge { status, limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Decodes a JSON body; the error says what was wrong and where, never the values.
+pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| describe(&e, body.len()))
+}
+
+fn describe(error: &serde_json::Error, len: usize) -> String {
+    let what = match error.classify() {
+        Category::Eof if len == 0 => "the body is empty".to_owned(),
+        Category::Eof => "the body is cut short".to_owned(),
+        Category::Syntax => "the body is not valid JSON".to_owned(),
+        Category::Io => "the body is unreadable".to_owned(),
+        Category::Data => {
+            // serde's text names the offending value first ("invalid type: string \"..\", expected ..."):
+            // keep only what was expected.
+            let text = error.to_string();
+            let text = text.rsplit_once(" at line ").map_or(text.as_str(), |(message, _)| message);
+            match text.split_once(", expected ") {
+                Some((_, expected)) => format!("a value has the wrong type or shape (expected {expected})"),
+                None if text.starts_with("missing field") => text.to_owned(),
+                None => "a value has the wrong type or shape".to_owned(),
+            }
+        }
+    };
+    format!("{what} (line {}, column {}, {len} bytes)", error.line(), error.column())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zpa_wire::cbi::CbiProfile;
+
+    #[test]
+    fn failures_are_described_without_the_values() {
+        let cases: [(&[u8], &str); 5] = [
+            (b"", "the body is empty"),
+            (br#"{"name":"p","#, "the body is cut short"),
+            (b"<html>oops</html>", "the body is not valid JSON"),
+            (br#"{"name":"p","enabled":"s3cr3t"}"#, "wrong type or shape (expected a boolean)"),
+            (br#"[1,2]"#, "wrong type or shape"),
+        ];
+        for (body, want) in cases {
+            let detail = decode::<CbiProfile>(body).unwrap_err();
+            assert!(detail.contains(want), "{detail} lacks {want:?}");
+            assert!(!detail.contains("s3cr3t"), "{detail} echoes a value");
+        }
+        let missing = decode::<zpa_wire::IdOnly>(b"{}").unwrap_err();
+        assert!(missing.contains("missing field `id`"), "{missing}");
+    }
+}
