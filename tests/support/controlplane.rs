@@ -466,7 +466,7 @@ while kill -0 {owner} 2>/dev/null; do
   fi
 done
 kill -KILL $(cat pids) 2>/dev/null
-rm -f state.json
+rm -rf state.json etcd-data
 # The run is over: nothing will read this plane again.
 kill -0 {owner} 2>/dev/null || rm -rf "$1"
 "#
