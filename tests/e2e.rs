@@ -400,8 +400,8 @@ async fn watches_resumed_after_an_etcd_compaction_relist_and_miss_nothing() {
     }
     let log = world.operator_log();
     assert!(
-        log.contains("410") || log.contains("too old resource version") || log.contains("Expired"),
-        "a watch saw 410 Gone and re-listed; log:\n{}",
+        log.contains("resource version expired (410 Gone): listing again"),
+        "a watch saw 410 Gone and listed again; log:\n{}",
         support::processes::tail(&log, 60)
     );
 }

@@ -7,7 +7,8 @@
 //! - `sources.rs`: what a kind's `prepare` reads from the cluster;
 //! - `provider.rs`: provider config -> ZPA tenant, and its Ready status;
 //! - `secrets.rs`: credentials in and out; `backoff.rs`: per-object error backoff;
-//! - `server.rs`: `/metrics`, `/healthz`, `/readyz`; `leader.rs`: Lease-based leader election.
+//! - `server.rs`: `/metrics`, `/healthz`, `/readyz`; `leader.rs`: Lease-based leader election;
+//! - `watch.rs`: the watch streams: a 410 resumes at once, other errors back off and are reported once.
 
 pub mod backoff;
 pub mod context;
@@ -19,6 +20,7 @@ pub mod provider;
 pub mod secrets;
 pub mod server;
 pub mod sources;
+pub mod watch;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -39,6 +41,7 @@ pub use managed::ControllerKind;
 
 use crate::crd::{IsolationProfile, Microtenant, ZpaProviderConfig};
 use server::Readiness;
+use watch::watch;
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -55,14 +58,13 @@ pub struct RunOptions {
 /// once every cache has its initial list.
 pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOptions, readiness: Readiness) {
     let (configs, configs_writer) = reflector::store::<ZpaProviderConfig>();
-    let config_stream =
-        watcher(Api::<ZpaProviderConfig>::all(client.clone()), provider_configs_watched(&ctx).any_semantic())
-            .default_backoff()
-            .inspect(ready_after_initial_list(&readiness))
-            .inspect(invalidate_changed_tenants(&ctx))
-            .reflect(configs_writer)
-            .applied_objects()
-            .predicate_filter(relevant_change::<ZpaProviderConfig>, PredicateConfig::default());
+    let configs_api = Api::<ZpaProviderConfig>::all(client.clone());
+    let config_stream = watch(configs_api, provider_configs_watched(&ctx).any_semantic(), "ZpaProviderConfigs".into())
+        .inspect(ready_after_initial_list(&readiness))
+        .inspect(invalidate_changed_tenants(&ctx))
+        .reflect(configs_writer)
+        .applied_objects()
+        .predicate_filter(relevant_change::<ZpaProviderConfig>, PredicateConfig::default());
     let scopes: Vec<Option<String>> = if options.watch_namespaces.is_empty() {
         vec![None]
     } else {
@@ -75,9 +77,10 @@ pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOpti
     // fixed credentials show on the provider config without waiting out a backoff.
     for namespace in &scopes {
         let configs = configs.clone();
-        let secrets = watcher(
+        let secrets = watch(
             namespaced_api::<PartialObjectMeta<Secret>>(&client, namespace.as_deref()),
             watcher::Config::default(),
+            format!("Secrets in {}", where_(namespace.as_deref())),
         )
         .touched_objects();
         provider_controller = provider_controller.watches_stream(secrets, move |secret| {
@@ -104,11 +107,13 @@ pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOpti
         let profiles =
             managed_controller::<IsolationProfile>(&client, namespace.as_deref(), &configs, &readiness, &options, &ctx);
         let profile_store = profiles.store();
-        let profiles = profiles.watches(
+        let microtenants_watched = watch(
             namespaced_api::<Microtenant>(&client, namespace.as_deref()),
             watcher::Config::default(),
-            move |mt| profiles_scoped_to(&profile_store, &mt),
-        );
+            format!("Microtenants (for their profiles) in {}", where_(namespace.as_deref())),
+        )
+        .touched_objects();
+        let profiles = profiles.watches_stream(microtenants_watched, move |mt| profiles_scoped_to(&profile_store, &mt));
         controllers.push(run_managed(microtenants, ctx.clone()));
         controllers.push(run_managed(profiles, ctx.clone()));
     }
@@ -161,6 +166,11 @@ fn provider_configs_watched(ctx: &Context) -> watcher::Config {
     }
 }
 
+/// "namespace x", or "all namespaces", for messages.
+fn where_(namespace: Option<&str>) -> String {
+    namespace.map_or_else(|| "all namespaces".to_owned(), |ns| format!("namespace {ns}"))
+}
+
 fn namespaced_api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
     K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
@@ -182,8 +192,8 @@ fn managed_controller<K: ControllerKind>(
     ctx: &Arc<Context>,
 ) -> Controller<K> {
     let (reader, writer) = reflector::store::<K>();
-    let stream = watcher(namespaced_api::<K>(client, namespace), watcher::Config::default().any_semantic())
-        .default_backoff()
+    let what = format!("{}s in {}", K::kind(&()), where_(namespace));
+    let stream = watch(namespaced_api::<K>(client, namespace), watcher::Config::default().any_semantic(), what)
         .modify(|object| {
             // Neither is ever read here; kubectl's copy of the last applied
             // manifest alone would double what the cache holds per object.
@@ -201,17 +211,24 @@ fn managed_controller<K: ControllerKind>(
         .shutdown_on_signal();
 
     let store = controller.store();
-    let by_config = controller.watches(
+    let configs_watched = watch(
         Api::<ZpaProviderConfig>::all(client.clone()),
         provider_configs_watched(ctx),
-        move |config| objects_using_config(&store, &config.name_any()),
-    );
+        format!("ZpaProviderConfigs (for {}s)", K::kind(&())),
+    )
+    .touched_objects();
+    let by_config =
+        controller.watches_stream(configs_watched, move |config| objects_using_config(&store, &config.name_any()));
 
     let store = by_config.store();
     let configs = configs.clone();
     let ctx = ctx.clone();
-    let secrets = watcher(namespaced_api::<PartialObjectMeta<Secret>>(client, namespace), watcher::Config::default())
-        .touched_objects();
+    let secrets = watch(
+        namespaced_api::<PartialObjectMeta<Secret>>(client, namespace),
+        watcher::Config::default(),
+        format!("Secrets (for {}s) in {}", K::kind(&()), where_(namespace)),
+    )
+    .touched_objects();
     by_config.watches_stream(secrets, move |secret| {
         let (namespace, name) = (secret.namespace().unwrap_or_default(), secret.name_any());
         let mut affected = Vec::new();

@@ -1,0 +1,144 @@
+//! The watch streams the controllers run on: kube's `watcher`, with what
+//! client-go's reflector does around it.
+//!
+//! - A watch that ends in 410 Gone (its resource version was compacted
+//!   away) makes the watcher list again at once. That is the normal way to
+//!   resume, not a failure: it costs no backoff.
+//! - Every other error waits out this stream's own exponential backoff, and
+//!   is reported here, once until the stream works again: a 403 as an error
+//!   that names the missing permission, anything else as a warning. The
+//!   errors are not passed on to the controller, whose one backoff for all
+//!   its trigger streams would otherwise hold back every watch for the
+//!   failures of one.
+
+use std::fmt::Debug;
+
+use futures::{Stream, StreamExt, future};
+use kube::Resource;
+use kube::api::Api;
+use kube::runtime::{WatchStreamExt, watcher};
+use serde::de::DeserializeOwned;
+
+/// `watcher(api, config)` for the stream called `what` (e.g. "Microtenants in
+/// team-a"), with 410s resumed at once and other errors reported and absorbed.
+pub fn watch<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    what: String,
+) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let resumed = what.clone();
+    let mut errors = ErrorReport::new(what);
+    watcher(api, config)
+        .filter(move |event| {
+            let expired = matches!(event, Err(error) if is_expired(error));
+            if expired {
+                tracing::debug!(watch = %resumed, "resource version expired (410 Gone): listing again");
+            }
+            future::ready(!expired)
+        })
+        .default_backoff()
+        .filter(move |event| future::ready(errors.passes(event)))
+}
+
+/// Whether the watch ended because its resource version is gone (410).
+fn is_expired(error: &watcher::Error) -> bool {
+    status_code(error) == Some(410)
+}
+
+fn status_code(error: &watcher::Error) -> Option<u16> {
+    match error {
+        watcher::Error::WatchError(status) => Some(status.code),
+        watcher::Error::InitialListFailed(kube::Error::Api(status))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(status))
+        | watcher::Error::WatchFailed(kube::Error::Api(status)) => Some(status.code),
+        _ => None,
+    }
+}
+
+/// What a stream's errors have been reported as since it last worked.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum Reported {
+    Forbidden,
+    Failing,
+}
+
+struct ErrorReport {
+    what: String,
+    reported: Option<Reported>,
+}
+
+impl ErrorReport {
+    fn new(what: String) -> Self {
+        Self { what, reported: None }
+    }
+
+    /// Events pass; errors are reported (once per kind until the stream
+    /// works again) and held back.
+    fn passes<K>(&mut self, event: &Result<watcher::Event<K>, watcher::Error>) -> bool {
+        let error = match event {
+            Ok(_) => {
+                if self.reported.take().is_some() {
+                    tracing::info!(watch = %self.what, "watch works again");
+                }
+                return true;
+            }
+            Err(error) => error,
+        };
+        let kind = if status_code(error) == Some(403) { Reported::Forbidden } else { Reported::Failing };
+        if self.reported == Some(kind) {
+            tracing::debug!(watch = %self.what, %error, "watch still failing; retrying with backoff");
+            return false;
+        }
+        self.reported = Some(kind);
+        match kind {
+            Reported::Forbidden => tracing::error!(
+                watch = %self.what,
+                %error,
+                "the operator is not allowed to watch {}: its RBAC lacks list/watch there \
+                 (Helm chart: rbac.create and watchNamespaces); retrying with backoff",
+                self.what
+            ),
+            Reported::Failing => {
+                tracing::warn!(watch = %self.what, %error, "watch failed; retrying with backoff")
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+
+    fn status(code: u16) -> watcher::Error {
+        watcher::Error::WatchError(Box::new(Status { code, ..Status::default() }))
+    }
+
+    #[test]
+    fn a_410_is_a_resume_not_a_failure() {
+        assert!(is_expired(&status(410)));
+        assert!(!is_expired(&status(403)));
+        assert!(!is_expired(&watcher::Error::NoResourceVersion));
+    }
+
+    #[test]
+    fn errors_are_held_back_and_reported_once_until_the_stream_works_again() {
+        let mut report = ErrorReport::new("Microtenants in team-a".into());
+        type Event = Result<watcher::Event<k8s_openapi::api::core::v1::Secret>, watcher::Error>;
+        let forbidden: Event = Err(status(403));
+        assert!(!report.passes(&forbidden));
+        assert_eq!(report.reported, Some(Reported::Forbidden));
+        assert!(!report.passes(&forbidden));
+        assert_eq!(report.reported, Some(Reported::Forbidden), "still the one report");
+        let done: Event = Ok(watcher::Event::InitDone);
+        assert!(report.passes(&done));
+        assert_eq!(report.reported, None, "reported again after it worked");
+        let failing: Event = Err(status(500));
+        assert!(!report.passes(&failing));
+        assert_eq!(report.reported, Some(Reported::Failing));
+    }
+}
