@@ -11,10 +11,38 @@ pub enum LogFormat {
 
 /// Installs the global subscriber; a second call is a no-op.
 pub fn init(level: &str, format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let text = std::env::var(EnvFilter::DEFAULT_ENV).ok().filter(|t| EnvFilter::try_new(t).is_ok());
+    let text = text.as_deref().unwrap_or(level);
+    let filter = with_quiet_watcher(text, EnvFilter::new(text));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// kube's watcher logs every failed retry of a watch at WARN; the operator
+/// reports those itself, once per failure (`controller::watch`). Unless the
+/// filter names `kube_runtime` itself, kube's watcher is kept to errors.
+fn with_quiet_watcher(text: &str, filter: EnvFilter) -> EnvFilter {
+    if text.contains("kube_runtime") {
+        return filter;
+    }
+    match "kube_runtime::watcher=error".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubes_watcher_is_quiet_unless_asked_for() {
+        let quiet = with_quiet_watcher("info", EnvFilter::new("info")).to_string();
+        assert!(quiet.contains("kube_runtime::watcher=error"), "{quiet}");
+        let asked = with_quiet_watcher("info,kube_runtime=debug", EnvFilter::new("info,kube_runtime=debug")).to_string();
+        assert!(!asked.contains("kube_runtime::watcher=error"), "{asked}");
+    }
 }

@@ -79,6 +79,8 @@ impl ErrorReport {
     /// works again) and held back.
     fn passes<K>(&mut self, event: &Result<watcher::Event<K>, watcher::Error>) -> bool {
         let error = match event {
+            // Every attempt starts with `Init`, whether its list then works or not.
+            Ok(watcher::Event::Init) => return true,
             Ok(_) => {
                 if self.reported.take().is_some() {
                     tracing::info!(watch = %self.what, "watch works again");
@@ -134,6 +136,9 @@ mod tests {
         assert_eq!(report.reported, Some(Reported::Forbidden));
         assert!(!report.passes(&forbidden));
         assert_eq!(report.reported, Some(Reported::Forbidden), "still the one report");
+        let attempt: Event = Ok(watcher::Event::Init);
+        assert!(report.passes(&attempt));
+        assert_eq!(report.reported, Some(Reported::Forbidden), "a new attempt is not yet a success");
         let done: Event = Ok(watcher::Event::InitDone);
         assert!(report.passes(&done));
         assert_eq!(report.reported, None, "reported again after it worked");

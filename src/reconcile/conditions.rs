@@ -47,6 +47,8 @@ pub enum Reason {
     /// An operator bug (a request body it cannot build, say): nothing was
     /// sent. The message says what; a Warning event goes with it.
     Internal,
+    /// The operator's own RBAC does not allow a Kubernetes call it needs.
+    Forbidden,
     // ZpaProviderConfig
     SignedIn,
 }
@@ -79,6 +81,7 @@ impl Reason {
             Reason::InvalidCaBundle => "InvalidCABundle",
             Reason::TlsVerificationFailed => "TLSVerificationFailed",
             Reason::Internal => "Internal",
+            Reason::Forbidden => "Forbidden",
             Reason::SignedIn => "SignedIn",
         }
     }

@@ -71,6 +71,13 @@ pub enum ReconcileError {
     #[error(transparent)]
     Zpa(#[from] ZpaError),
 
+    /// The operator's own RBAC does not allow a call it needs.
+    #[error(
+        "the operator is not allowed to {operation}: {message}; grant it in the operator's RBAC \
+         (the Helm chart's Role/ClusterRole)"
+    )]
+    Forbidden { operation: &'static str, message: String },
+
     #[error("Kubernetes API call {operation} failed: {source}")]
     Kubernetes {
         operation: &'static str,
@@ -80,8 +87,14 @@ pub enum ReconcileError {
 }
 
 impl ReconcileError {
+    /// A failed Kubernetes call; a 403 is the operator's RBAC, said as such.
     pub fn kubernetes(operation: &'static str) -> impl FnOnce(kube::Error) -> Self {
-        move |source| ReconcileError::Kubernetes { operation, source }
+        move |source| match source {
+            kube::Error::Api(status) if status.code == 403 => {
+                ReconcileError::Forbidden { operation, message: status.message.clone() }
+            }
+            source => ReconcileError::Kubernetes { operation, source },
+        }
     }
 
     /// The `Synced` condition reason.
@@ -109,6 +122,7 @@ impl ReconcileError {
                 ZpaError::Internal { .. } => Reason::Internal,
                 _ => Reason::ReconcileError,
             },
+            ReconcileError::Forbidden { .. } => Reason::Forbidden,
             ReconcileError::Kubernetes { .. } => Reason::ReconcileError,
         }
     }
@@ -125,7 +139,7 @@ impl ReconcileError {
             | ReconcileError::ExternalNotFound { .. } => Owner::User,
             ReconcileError::DeleteRefused { .. } => Owner::Zpa,
             ReconcileError::Internal { .. } => Owner::Operator,
-            ReconcileError::Kubernetes { .. } => Owner::Cluster,
+            ReconcileError::Kubernetes { .. } | ReconcileError::Forbidden { .. } => Owner::Cluster,
             ReconcileError::Zpa(error) => match error.fault() {
                 Fault::Caller => Owner::User,
                 Fault::Service => Owner::Zpa,
@@ -138,7 +152,10 @@ impl ReconcileError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ReconcileError::Zpa(error) => error.is_retryable(),
-            ReconcileError::Kubernetes { .. } | ReconcileError::ReferenceNotReady { .. } => true,
+            // A permission granted later is picked up by the next try.
+            ReconcileError::Kubernetes { .. }
+            | ReconcileError::Forbidden { .. }
+            | ReconcileError::ReferenceNotReady { .. } => true,
             // ZPA may release the object (e.g. once a Microtenant's profiles are gone).
             ReconcileError::DeleteRefused { .. } => true,
             _ => false,
@@ -207,6 +224,18 @@ mod tests {
                 Zpa,
             ),
             (ReconcileError::Internal { message: "cannot build a body".into() }, Reason::Internal, false, Operator),
+            (
+                ReconcileError::kubernetes("patch Microtenant status")(kube::Error::Api(Box::new(
+                    kube::core::Status {
+                        code: 403,
+                        message: "microtenants.zpa.operator.dev \"a\" is forbidden".into(),
+                        ..kube::core::Status::default()
+                    },
+                ))),
+                Reason::Forbidden,
+                true,
+                Cluster,
+            ),
             (zpa(ZpaError::Internal { detail: "cannot encode".into() }), Reason::Internal, false, Operator),
         ];
         for (error, reason, retryable, owner) in cases {

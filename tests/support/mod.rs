@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod controlplane;
+pub mod install;
 pub mod manifests;
 pub mod processes;
 pub mod zpa_calls;
