@@ -42,7 +42,8 @@ mod tests {
     fn kubes_watcher_is_quiet_unless_asked_for() {
         let quiet = with_quiet_watcher("info", EnvFilter::new("info")).to_string();
         assert!(quiet.contains("kube_runtime::watcher=error"), "{quiet}");
-        let asked = with_quiet_watcher("info,kube_runtime=debug", EnvFilter::new("info,kube_runtime=debug")).to_string();
+        let asked =
+            with_quiet_watcher("info,kube_runtime=debug", EnvFilter::new("info,kube_runtime=debug")).to_string();
         assert!(!asked.contains("kube_runtime::watcher=error"), "{asked}");
     }
 }

@@ -21,22 +21,10 @@ use kube::api::Api;
 use serde_json::Value;
 
 use support::controlplane::{ControlPlane, unique_name};
-use support::tools::{RELEASE, TEST_IMAGE_REPOSITORY, documents, find, helm, root, run_tool, strings};
+use support::install::pod_args_and_env;
+use support::tools::{RELEASE, TEST_IMAGE_REPOSITORY, documents, find, helm, root, run_tool};
 
 const POD_NAME: &str = "zpa-operator-5d9c7f6b8-x2k4q";
-
-fn install_crds(plane: &ControlPlane) {
-    let crds = root().join("crds");
-    plane.kubectl_ok(&["apply", "--server-side", "--force-conflicts", "-f", crds.to_str().unwrap()]);
-    plane.kubectl_ok(&[
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/isolationprofiles.zpa.operator.dev",
-        "crd/microtenants.zpa.operator.dev",
-        "crd/zpaproviderconfigs.zpa.operator.dev",
-    ]);
-}
 
 /// `GET path` on loopback; the HTTP status code and the response, if anything answered.
 async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
@@ -82,7 +70,6 @@ impl ChartOperator {
     /// provider-config selector of its own) and starts the binary as the
     /// Deployment would run it, with the admin's kubeconfig.
     fn start(plane: &ControlPlane, values: &[String]) -> Self {
-        install_crds(plane);
         let namespace = unique_name("chart-binary");
         plane.kubectl_ok(&["create", "namespace", &namespace]);
         let mut values = values.to_vec();
@@ -90,28 +77,10 @@ impl ChartOperator {
             .extend(["--set-json".into(), format!(r#"extraArgs=["--provider-config-selector=zpa-test={namespace}"]"#)]);
         let container = chart_container(&namespace, &values);
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let chart_port = container["ports"][0]["containerPort"].as_u64().expect("containerPort");
-        let chart_listen = format!("--metrics-listen=0.0.0.0:{chart_port}");
-        let args: Vec<String> = strings(&container["args"])
-            .into_iter()
-            .map(|a| if a == chart_listen { format!("--metrics-listen=127.0.0.1:{port}") } else { a })
-            .collect();
-        assert!(
-            args.contains(&format!("--metrics-listen=127.0.0.1:{port}")),
-            "the chart sets {chart_listen}: {args:?}"
-        );
+        let (args, env) = pod_args_and_env(&container, POD_NAME, &namespace, port);
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_zpa-operator"));
-        command.args(&args).env_clear().env("KUBECONFIG", plane.admin_kubeconfig()).kill_on_drop(true);
+        command.args(&args).env_clear().envs(env).env("KUBECONFIG", plane.admin_kubeconfig()).kill_on_drop(true);
         command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
-        for env in container["env"].as_array().expect("env") {
-            let value = match (&env["value"], env["valueFrom"]["fieldRef"]["fieldPath"].as_str()) {
-                (Value::String(value), _) => value.clone(),
-                (_, Some("metadata.name")) => POD_NAME.to_owned(),
-                (_, Some("metadata.namespace")) => namespace.clone(),
-                other => panic!("unexpected env source {other:?}"),
-            };
-            command.env(env["name"].as_str().unwrap(), value);
-        }
         let child = command.spawn().expect("zpa-operator starts");
         ChartOperator { child, port, args, namespace, container }
     }

@@ -24,7 +24,7 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind,
 use serde_json::{Value, json};
 
 use support::controlplane::{ControlPlane, kubectl_with, unique_name};
-use support::tools::{go_tool, root};
+use support::tools::go_tool;
 
 const FIELD_MANAGER: &str = "zpa-operator";
 const FINALIZER: &str = "zpa.operator.dev/finalizer";
@@ -42,19 +42,6 @@ fn condition(kind: &str, status: &str, reason: &str, message: &str, generation: 
 
 /// Installs the CRDs (server-side apply, so every test binary may) and waits
 /// until they are served.
-fn install_crds(plane: &ControlPlane) {
-    let crds = root().join("crds");
-    plane.kubectl_ok(&["apply", "--server-side", "--force-conflicts", "-f", crds.to_str().unwrap()]);
-    plane.kubectl_ok(&[
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/isolationprofiles.zpa.operator.dev",
-        "crd/microtenants.zpa.operator.dev",
-        "crd/zpaproviderconfigs.zpa.operator.dev",
-    ]);
-}
-
 async fn write_status(api: &Api<DynamicObject>, kind: &str, name: &str, status: Value) {
     let patch = json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": kind, "status": status});
     api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
@@ -93,7 +80,6 @@ fn kstatus_of(plane: &ControlPlane, args: &[&str]) -> BTreeMap<String, (String, 
 #[tokio::test]
 async fn kstatus_on_live_resources_in_each_state() {
     let plane = ControlPlane::shared();
-    install_crds(plane);
     let ns = unique_name("kstatus");
     plane.kubectl_ok(&["create", "namespace", &ns]);
     let client = plane.admin_client().await;

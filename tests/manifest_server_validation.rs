@@ -44,19 +44,6 @@ const NAMESPACED: [&str; 13] = [
     "PrometheusRule",
 ];
 
-fn install_crds(plane: &ControlPlane) {
-    let crds = root().join("crds");
-    plane.kubectl_ok(&["apply", "--server-side", "--force-conflicts", "-f", crds.to_str().unwrap()]);
-    plane.kubectl_ok(&[
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/isolationprofiles.zpa.operator.dev",
-        "crd/microtenants.zpa.operator.dev",
-        "crd/zpaproviderconfigs.zpa.operator.dev",
-    ]);
-}
-
 /// `docs` with every namespaced object moved to `ns` (Namespace objects
 /// dropped: the test's namespace exists), as one YAML stream.
 fn into_namespace(docs: &[Value], ns: &str) -> String {
@@ -90,7 +77,6 @@ fn assert_accepted(plane: &ControlPlane, what: &str, stream: &str) {
 #[test]
 fn examples_and_catalog_pass_the_api_server() {
     let plane = ControlPlane::shared();
-    install_crds(plane);
     let ns = unique_name("examples");
     plane.kubectl_ok(&["create", "namespace", &ns]);
     let mut files = yaml_files("examples");
@@ -123,7 +109,6 @@ fn helm_render(ns: &str, chart: &str, args: &[&str]) -> String {
 #[test]
 fn chart_renders_and_deploy_pass_the_api_server() {
     let plane = ControlPlane::shared();
-    install_crds(plane);
     let ns = unique_name("chart");
     let team_a = unique_name("team-a");
     let team_b = unique_name("team-b");
@@ -227,7 +212,6 @@ fn chart_renders_and_deploy_pass_the_api_server() {
 #[test]
 fn bad_manifests_are_refused_by_the_api_server() {
     let plane = ControlPlane::shared();
-    install_crds(plane);
     let ns = unique_name("corpus");
     plane.kubectl_ok(&["create", "namespace", &ns]);
     let files = yaml_files("tests/corpus/bad-manifests");

@@ -62,7 +62,11 @@ async fn a_namespace_scoped_install_converges_its_namespace_with_only_the_charts
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "yes", "credentials stay readable");
     let denied = kubectl_with(&identity.kubeconfig, &["get", "secrets", "-n", &other], None);
     assert!(!denied.status.success());
-    assert!(String::from_utf8_lossy(&denied.stderr).contains("forbidden"), "{}", String::from_utf8_lossy(&denied.stderr));
+    assert!(
+        String::from_utf8_lossy(&denied.stderr).contains("forbidden"),
+        "{}",
+        String::from_utf8_lossy(&denied.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,7 +92,11 @@ async fn a_namespace_outside_the_install_is_refused_and_said_once() {
             break log;
         }
         let about: Vec<&str> = log.lines().filter(|l| l.contains(&outside)).collect();
-        assert!(tokio::time::Instant::now() < deadline, "the forbidden watch did not retry twice:\n{}", about.join("\n"));
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the forbidden watch did not retry twice:\n{}",
+            about.join("\n")
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let said: Vec<&str> = log.lines().filter(|l| l.contains(" ERROR ") && l.contains(&retries)).collect();
@@ -114,7 +122,8 @@ async fn a_verb_missing_from_the_charts_role_fails_clearly_and_heals_when_restor
         .map(|mut doc| {
             if doc["kind"] == "Role" && doc["metadata"]["namespace"] == world.namespace.as_str() {
                 for rule in doc["rules"].as_array_mut().into_iter().flatten() {
-                    let status = rule["resources"].as_array().is_some_and(|r| r.iter().any(|r| r == "microtenants/status"));
+                    let status =
+                        rule["resources"].as_array().is_some_and(|r| r.iter().any(|r| r == "microtenants/status"));
                     if status {
                         rule["verbs"] = json!(["get", "update"]);
                     }

@@ -43,7 +43,8 @@ impl ChartIdentity {
             .and_then(|doc| doc["metadata"]["name"].as_str())
             .expect("the chart renders a ServiceAccount")
             .to_owned();
-        let identity = Self { namespace: namespace.to_owned(), service_account, rbac, kubeconfig: dir.join("sa.kubeconfig") };
+        let identity =
+            Self { namespace: namespace.to_owned(), service_account, rbac, kubeconfig: dir.join("sa.kubeconfig") };
         identity.apply(plane, dir, &identity.rbac);
         let token = plane.kubectl_ok(&["-n", namespace, "create", "token", &identity.service_account, "--duration=2h"]);
         write_token_kubeconfig(plane, &identity.kubeconfig, token.trim());
@@ -62,4 +63,41 @@ impl ChartIdentity {
     pub fn user(&self) -> String {
         format!("system:serviceaccount:{}:{}", self.namespace, self.service_account)
     }
+}
+
+/// The operator container of a rendered Deployment as its pod runs it: the
+/// container's args with the metrics address moved to `127.0.0.1:port` (the
+/// only change), and its env with the downward API filled in as the kubelet
+/// would (`metadata.name` is `pod_name`, `metadata.namespace` is `namespace`).
+pub fn pod_args_and_env(
+    container: &Value,
+    pod_name: &str,
+    namespace: &str,
+    port: u16,
+) -> (Vec<String>, Vec<(String, String)>) {
+    let chart_port = container["ports"][0]["containerPort"].as_u64().expect("the container's metrics port");
+    let chart_listen = format!("--metrics-listen=0.0.0.0:{chart_port}");
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .expect("container args")
+        .iter()
+        .map(|a| a.as_str().expect("string args").to_owned())
+        .map(|a| if a == chart_listen { format!("--metrics-listen=127.0.0.1:{port}") } else { a })
+        .collect();
+    assert!(args.contains(&format!("--metrics-listen=127.0.0.1:{port}")), "the chart sets {chart_listen}: {args:?}");
+    let env = container["env"]
+        .as_array()
+        .expect("container env")
+        .iter()
+        .map(|env| {
+            let value = match (&env["value"], env["valueFrom"]["fieldRef"]["fieldPath"].as_str()) {
+                (Value::String(value), _) => value.clone(),
+                (_, Some("metadata.name")) => pod_name.to_owned(),
+                (_, Some("metadata.namespace")) => namespace.to_owned(),
+                other => panic!("unexpected env source {other:?}"),
+            };
+            (env["name"].as_str().expect("an env name").to_owned(), value)
+        })
+        .collect();
+    (args, env)
 }

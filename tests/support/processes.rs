@@ -54,6 +54,14 @@ impl Drop for Process {
     }
 }
 
+/// A `zpa-operator simulator` process listening on `listen` (`127.0.0.1:0`
+/// for a free port) with `args`; its base URL.
+pub fn start_simulator(listen: &str, args: &[&str]) -> (Process, String) {
+    let mut command = Command::new(operator_binary());
+    command.args(["simulator", "--listen", listen]).args(args);
+    Process::spawn_listening(command, "zpa simulator listening on")
+}
+
 pub fn operator_binary() -> &'static str {
     env!("CARGO_BIN_EXE_zpa-operator")
 }
@@ -104,9 +112,7 @@ impl World {
         let admin = std::fs::read_to_string(plane.admin_kubeconfig()).expect("admin kubeconfig");
         let scoped = admin.replace("    user: admin\n", &format!("    user: admin\n    namespace: {namespace}\n"));
         std::fs::write(&kubeconfig, scoped).expect("write kubeconfig");
-        let mut sim = Command::new(operator_binary());
-        sim.args(["simulator", "--listen", "127.0.0.1:0"]).args(simulator_args);
-        let (sim, sim_url) = Process::spawn_listening(sim, "zpa simulator listening on");
+        let (sim, sim_url) = start_simulator("127.0.0.1:0", simulator_args);
         let world = Self {
             plane,
             operator_kubeconfig: kubeconfig.clone(),
