@@ -2,8 +2,8 @@
 #
 # The zpa-operator image: one static-ish Rust binary on distroless.
 #
-#   docker build -t ghcr.io/OWNER/zpa-operator:0.1.0 .
-#   docker buildx build --platform linux/amd64,linux/arm64 -t ghcr.io/OWNER/zpa-operator:0.1.0 --push .
+#   docker build -t REGISTRY/zpa-operator:0.1.0 .
+#   docker buildx build --platform linux/amd64,linux/arm64 -t REGISTRY/zpa-operator:0.1.0 --push .
 #
 # The builder compiles only the `zpa-operator` binary (release profile: thin
 # LTO, stripped); the final stage holds that binary and nothing else, runs as
@@ -14,8 +14,7 @@ ARG RUST_VERSION=1.95
 FROM docker.io/library/rust:${RUST_VERSION}-bookworm AS builder
 WORKDIR /src
 # The build context is trimmed by .dockerignore to the workspace manifests,
-# src/, crates/ and the workspace member tests/kube-standin (cargo loads every
-# member's manifest; that test-only crate is never compiled here).
+# src/ and crates/.
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
@@ -28,8 +27,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
 FROM gcr.io/distroless/cc-debian12:nonroot
 LABEL org.opencontainers.image.title="zpa-operator" \
       org.opencontainers.image.description="Kubernetes operator for Zscaler Private Access Cloud Browser Isolation profiles and Microtenants" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.source="https://github.com/OWNER/zpa-operator"
+      org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=builder /out/zpa-operator /zpa-operator
 USER 65532:65532
 # /metrics, /healthz, /readyz
