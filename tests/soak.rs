@@ -42,7 +42,6 @@ const WRITE_LIMIT: &str = "100";
 const LATENCY_MS: u64 = 500;
 const SERVER_ERROR_RATE: f64 = 0.2;
 /// Share of CBI calls answered "not mapped" (both real shapes, mixed).
-const NOT_MAPPED_RATE: f64 = 0.05;
 
 struct Settings {
     objects: usize,
@@ -98,14 +97,16 @@ fn manifests(objects: usize) -> (Vec<Value>, usize) {
     (items, microtenants)
 }
 
-/// One phase's faults: constant latency, 5xx and "not mapped" rates, plus a
-/// 429 storm and counted edit locks, dropped connections and lost create answers.
+/// One phase's faults: constant latency and 5xx rate, plus a 429 storm and
+/// counted "not mapped" answers, edit locks, dropped connections and lost
+/// create answers (counted, so each phase injects them however few CBI calls
+/// it sees).
 fn faults(rng: &mut StdRng) -> Value {
     let status = [500, 502, 503, 504][rng.random_range(0..4)];
     json!({
         "latency": {"ms": LATENCY_MS},
         "serverErrors": {"rate": SERVER_ERROR_RATE, "status": status},
-        "notMapped": {"rate": NOT_MAPPED_RATE, "answer": "mixed"},
+        "notMapped": {"count": rng.random_range(1..4), "answer": "mixed"},
         "tooManyRequests": {"durationMs": rng.random_range(1000..3000)},
         "editLock": {"count": rng.random_range(3..8)},
         "dropConnection": {"count": rng.random_range(2..5)},
