@@ -6,8 +6,9 @@
 #   deploy/generate.sh OUT_DIR     # write the same files under OUT_DIR instead
 #                                  # (tests/deploy_manifests.rs compares OUT_DIR with deploy/)
 #
-# Needs helm (3.x or 4.x; $HELM overrides the binary; deploy/install-helm.sh
-# installs the pinned one CI uses). Output does not depend on a cluster:
+# Uses the Helm built from Go modules with the test tools
+# (tests/controlplane/build.sh, which needs Go); $HELM names another (3.x or
+# 4.x). Output does not depend on a cluster:
 # `helm template` with the charts' default values, release "zpa-operator",
 # namespace "zpa-system", and the one value the operator chart has no default
 # for: image.repository, set to the local name "zpa-operator" (the image
@@ -20,13 +21,17 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 out="${1:-$here}"
-helm="${HELM:-helm}"
+helm="${HELM:-}"
+if [ -z "$helm" ]; then
+  tools="$(bash "$root/tests/controlplane/build.sh")"
+  helm="$tools/helm"
+fi
 release=zpa-operator
 namespace=zpa-system
 image=zpa-operator
 
 if ! command -v "$helm" >/dev/null 2>&1; then
-  echo "generate.sh: '$helm' not found; install it with deploy/install-helm.sh (or set HELM)" >&2
+  echo "generate.sh: '$helm' not found; set HELM to a Helm binary, or install Go so tests/controlplane/build.sh can build one" >&2
   exit 1
 fi
 mkdir -p "$out/argocd"

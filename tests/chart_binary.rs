@@ -10,7 +10,7 @@
 //! touches nothing another test of this binary made.
 //!
 //! Tools: the real control plane (tests/support/controlplane.rs), helm
-//! (deploy/install-helm.sh). A missing tool fails with one line.
+//! (built with the other Go tools). A missing tool fails with one line.
 
 mod support;
 
@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use support::controlplane::{ControlPlane, unique_name};
 use support::install::pod_args_and_env;
-use support::tools::{RELEASE, TEST_IMAGE_REPOSITORY, documents, find, helm, root, run_tool};
+use support::tools::{HELM_INSTALL, RELEASE, TEST_IMAGE_REPOSITORY, documents, find, helm, root, run_tool};
 
 const POD_NAME: &str = "zpa-operator-5d9c7f6b8-x2k4q";
 
@@ -49,7 +49,7 @@ fn chart_container(namespace: &str, values: &[String]) -> Value {
             .args(["--namespace", namespace])
             .args(["--set", &format!("image.repository={TEST_IMAGE_REPOSITORY}")])
             .args(values),
-        "install Helm with `bash deploy/install-helm.sh`",
+        HELM_INSTALL,
     );
     assert!(output.status.success(), "helm template {values:?}: {}", String::from_utf8_lossy(&output.stderr));
     let docs = documents(&String::from_utf8(output.stdout).unwrap());

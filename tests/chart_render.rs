@@ -4,8 +4,8 @@
 //! built-in object decoding as its Kubernetes type (no unknown or mistyped
 //! field).
 //!
-//! Tools: `helm` (3.x or 4.x; `deploy/install-helm.sh` installs the pinned one,
-//! `ZPA_HELM` may name one or more binaries, space-separated). A missing tool
+//! Tools: `helm` (the one built from Go modules with the other test tools;
+//! `ZPA_HELM` may name one or more others, space-separated, 3.x or 4.x). A missing tool
 //! fails the test with one line saying what to install.
 //!
 //! What the API server says about these renders (`kubectl apply

@@ -3,7 +3,7 @@
 //! chart's default render plus the CRD chart), and the kustomization builds
 //! with the Go-built kubectl's kustomize.
 //!
-//! Tools: `helm` (deploy/install-helm.sh) and the Go-built kubectl
+//! Tools: the Go-built `helm` and kubectl
 //! (tests/controlplane/build.sh). A missing tool fails with one line.
 
 mod support;

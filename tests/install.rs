@@ -4,7 +4,7 @@
 //! operator running as the chart's ServiceAccount, and the README's Helm
 //! recipe run verbatim, then upgraded and uninstalled.
 //!
-//! Tools: the real control plane, helm (deploy/install-helm.sh).
+//! Tools: the real control plane, and helm built with the other Go tools.
 
 mod support;
 
@@ -116,7 +116,6 @@ fn run_block(plane: &ControlPlane, dir: &Path, block: &str) -> String {
     for (name, target) in [("kubectl", tool("kubectl")), ("helm", PathBuf::from(helm()))] {
         let link = bin.join(name);
         if !link.exists() {
-            let target = if target.is_absolute() { target } else { which(&target) };
             std::os::unix::fs::symlink(target, link).expect("tool link");
         }
     }
@@ -135,18 +134,6 @@ fn run_block(plane: &ControlPlane, dir: &Path, block: &str) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     stdout
-}
-
-/// `helm` as a path.
-fn which(program: &Path) -> PathBuf {
-    std::env::var("PATH")
-        .unwrap_or_default()
-        .split(':')
-        .map(|dir| Path::new(dir).join(program))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!("{} is not on PATH: install Helm with `bash deploy/install-helm.sh`", program.display())
-        })
 }
 
 fn json(plane: &ControlPlane, args: &[&str]) -> Value {

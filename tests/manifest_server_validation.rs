@@ -15,7 +15,7 @@
 //! Namespaced objects are moved into a namespace of this test's own.
 //!
 //! Tools: the real control plane (tests/support/controlplane.rs), helm
-//! (deploy/install-helm.sh). A missing tool fails with one line.
+//! (built with the other Go tools). A missing tool fails with one line.
 
 mod support;
 
@@ -25,7 +25,7 @@ use std::process::Output;
 use serde_json::{Value, json};
 
 use support::controlplane::{ControlPlane, kubectl_with, unique_name};
-use support::tools::{RELEASE, TEST_IMAGE_REPOSITORY, documents, helm, kind, root, run_tool, yaml_files};
+use support::tools::{HELM_INSTALL, RELEASE, TEST_IMAGE_REPOSITORY, documents, helm, kind, root, run_tool, yaml_files};
 
 /// Kinds that live in a namespace (everything else here is cluster-scoped).
 const NAMESPACED: [&str; 13] = [
@@ -98,7 +98,7 @@ fn helm_render(ns: &str, chart: &str, args: &[&str]) -> String {
             .args(["--namespace", ns])
             .args(["--set", &format!("image.repository={TEST_IMAGE_REPOSITORY}")])
             .args(args),
-        "install Helm with `bash deploy/install-helm.sh`",
+        HELM_INSTALL,
     );
     assert!(output.status.success(), "helm template {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()

@@ -5,7 +5,7 @@
 //! dashboard name is one the operator serves (the families of
 //! `zpa_operator::metrics::Metrics`, with the suffixes of their types).
 //!
-//! Tools: `helm` (deploy/install-helm.sh) and the Go-built `promtool`
+//! Tools: the Go-built `helm` and `promtool`
 //! (tests/controlplane/build.sh). A missing tool fails with one line.
 
 mod support;

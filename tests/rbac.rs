@@ -4,7 +4,7 @@
 //! ServiceAccount, so every call it makes is authorised by RBAC as in a
 //! cluster.
 //!
-//! Tools: the real control plane, helm (deploy/install-helm.sh).
+//! Tools: the real control plane, and helm built with the other Go tools.
 
 mod support;
 

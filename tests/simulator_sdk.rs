@@ -2,9 +2,9 @@
 //! simulator binary: legacy client and OneAPI client, Microtenant and CBI
 //! profile CRUD, both ZPA-side profile views. See `tests/sdk/official_sdk_check.py`.
 //!
-//! Needs `python3 -m pip install zscaler-sdk-python` (`.ci/run` installs it);
-//! without it the test fails with one line saying so: it never passes without
-//! running the SDK.
+//! The SDK (pinned) is installed into a virtual environment under `target/`
+//! by `tests/sdk/install.sh` on first use; without python3 the test fails
+//! with one line saying so: it never passes without running the SDK.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -31,26 +31,28 @@ fn fail_with_one_line(line: &str) -> ! {
     std::panic::resume_unwind(Box::new(line.to_owned()))
 }
 
-/// Fails the test with one line when python3 or the SDK is missing.
-async fn require_sdk() {
-    let probe = Command::new("python3")
-        .args(["-c", "import zscaler.oneapi_client, zscaler.zpa.legacy"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .await;
-    match probe {
-        Ok(status) if status.success() => {}
-        Ok(_) => fail_with_one_line(
-            "the official Zscaler Python SDK is not importable: install it with `python3 -m pip install zscaler-sdk-python`",
-        ),
-        Err(e) => fail_with_one_line(&format!("python3 cannot run ({e}): install Python 3 and `zscaler-sdk-python`")),
+/// The python of a virtual environment holding the pinned SDK
+/// (`tests/sdk/install.sh` makes it on first use); without python3 the test
+/// fails with one line saying what to install.
+async fn sdk_python() -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/install.sh");
+    let output = Command::new("bash").arg(script).stderr(Stdio::inherit()).output().await;
+    match output {
+        Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+        Ok(output) if output.status.code() == Some(127) => {
+            fail_with_one_line("python3 is not installed: install Python 3.10+ with pip and venv for the SDK check")
+        }
+        Ok(output) => fail_with_one_line(&format!(
+            "tests/sdk/install.sh could not install zscaler-sdk-python ({}); see its output above",
+            output.status
+        )),
+        Err(e) => fail_with_one_line(&format!("bash cannot run tests/sdk/install.sh: {e}")),
     }
 }
 
 #[tokio::test]
 async fn the_official_python_sdk_works_against_the_simulator() {
-    require_sdk().await;
+    let python = sdk_python().await;
 
     let mut sim = Command::new(env!("CARGO_BIN_EXE_zpa-operator"))
         .args(["simulator", "--listen", "127.0.0.1:0"])
@@ -71,7 +73,7 @@ async fn the_official_python_sdk_works_against_the_simulator() {
     let customer = rest.rsplit(' ').next().expect("a customer id").trim_end_matches(')').to_owned();
     assert!(customer.parse::<u64>().is_ok(), "{line}");
 
-    let mut script = Command::new("python3");
+    let mut script = Command::new(&python);
     script
         .arg(SCRIPT)
         .args([&url, &customer, "sim-client", "sim-secret"])

@@ -41,8 +41,6 @@ const GET_LIMIT: &str = "200";
 const WRITE_LIMIT: &str = "100";
 const LATENCY_MS: u64 = 500;
 const SERVER_ERROR_RATE: f64 = 0.2;
-/// Share of CBI calls answered "not mapped" (both real shapes, mixed).
-
 struct Settings {
     objects: usize,
     kills: usize,

@@ -46,8 +46,8 @@ start=$(date +%s)
 echo "tests/controlplane/build.sh: building the test tools ($k8s) into $out; a cold build takes several minutes" >&2
 cd "$here"
 # One `go build` per tool: the binary names differ from the package paths' last element.
-build() { # NAME PACKAGE
-  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/$1" "$2"
+build() { # NAME PACKAGE [EXTRA LDFLAGS]
+  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags ${3:-}" -o "$tmp/$1" "$2"
   echo "  built $1" >&2
 }
 build etcd go.etcd.io/etcd/server/v3
@@ -61,6 +61,11 @@ build promtool github.com/prometheus/prometheus/cmd/promtool
 build kubeconform github.com/yannh/kubeconform/cmd/kubeconform
 build argocd-health ./cmd/argocd-health
 build kstatus ./cmd/kstatus
+# Helm, stamped as its own Makefile does: its version, and the Kubernetes
+# version `helm template` assumes without a cluster (otherwise v1.20, below the
+# charts' kubeVersion).
+helm=$(awk '$1 == "helm.sh/helm/v3" { print $2 }' "$here/go.mod")
+build helm helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$helm -X helm.sh/helm/v3/internal/version.gitTreeState=clean -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor"
 
 echo "tests/controlplane/build.sh: built in $(( $(date +%s) - start )) s" >&2
 touch "$tmp/.complete"

@@ -1,7 +1,6 @@
-//! The tools the packaging tests run, and what they share: `helm` (from
-//! `deploy/install-helm.sh`), the Go-built tools of `tests/controlplane/`
-//! (kubectl, promtool, kubeconform, argocd-health, kstatus), rendering the
-//! charts, and reading YAML documents.
+//! The tools the packaging tests run, and what they share: the Go-built tools
+//! of `tests/controlplane/` (helm, kubectl, promtool, kubeconform,
+//! argocd-health, kstatus), rendering the charts, and reading YAML documents.
 //!
 //! A missing tool fails the test with one line saying what to install: no
 //! panic message with a location, no backtrace, and never a pass.
@@ -53,13 +52,15 @@ pub fn run_tool(command: &mut Command, install: &str) -> Output {
 // helm
 // ---------------------------------------------------------------------------
 
-const HELM_INSTALL: &str = "install Helm with `bash deploy/install-helm.sh` (or name one with ZPA_HELM)";
+pub const HELM_INSTALL: &str =
+    "Helm is built by tests/controlplane/build.sh (it needs Go 1.26); ZPA_HELM may name other binaries";
 
-/// The Helm binaries to test with: `$ZPA_HELM` (space-separated) or `helm`.
+/// The Helm binaries to test with: `$ZPA_HELM` (space-separated, e.g. to add a
+/// Helm 4), or the one built from Go modules with the other test tools.
 pub fn helm_binaries() -> Vec<String> {
     let configured = std::env::var("ZPA_HELM").unwrap_or_default();
     let binaries: Vec<String> = configured.split_whitespace().map(str::to_owned).collect();
-    let binaries = if binaries.is_empty() { vec!["helm".to_owned()] } else { binaries };
+    let binaries = if binaries.is_empty() { vec![go_tool("helm").to_string_lossy().into_owned()] } else { binaries };
     for helm in &binaries {
         let output = run_tool(Command::new(helm).args(["version", "--short"]), HELM_INSTALL);
         if !output.status.success() {
