@@ -22,6 +22,20 @@ fn remote_named(state: &serde_json::Value, collection: &str, name: &str) -> Vec<
     items.into_iter().filter(|i| i["name"] == name).collect()
 }
 
+/// A world with the operator running and the examples applied, their four
+/// managed objects Ready.
+async fn examples_ready() -> World {
+    let mut world = World::start("30m");
+    world.start_operator();
+    world.apply_examples();
+    for (kind, name) in
+        [("isop", "web-isolation"), ("isop", "payments-isolation"), ("mt", "team-payments"), ("mt", "team-research")]
+    {
+        world.wait_ready(kind, name).await;
+    }
+    world
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_examples_become_ready_with_ids_credentials_and_columns() {
     let mut world = World::start("30m");
@@ -113,14 +127,7 @@ async fn an_edit_is_one_put_and_drift_is_corrected_at_the_next_resync() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletes_remove_remote_objects_orphan_keeps_and_a_busy_microtenant_is_reported() {
-    let mut world = World::start("30m");
-    world.start_operator();
-    world.apply_examples();
-    for (kind, name) in
-        [("isop", "web-isolation"), ("isop", "payments-isolation"), ("mt", "team-payments"), ("mt", "team-research")]
-    {
-        world.wait_ready(kind, name).await;
-    }
+    let world = examples_ready().await;
 
     world.kubectl_ok(&["delete", "isop", "kiosk-watch", "--wait=false"]);
     world.kubectl_ok(&["delete", "isop", "web-isolation", "--wait=true", "--timeout=60s"]);
@@ -187,14 +194,7 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_manifests_are_refused_or_reported_and_nothing_is_created() {
-    let mut world = World::start("30m");
-    world.start_operator();
-    world.apply_examples();
-    for (kind, name) in
-        [("isop", "web-isolation"), ("isop", "payments-isolation"), ("mt", "team-payments"), ("mt", "team-research")]
-    {
-        world.wait_ready(kind, name).await;
-    }
+    let world = examples_ready().await;
     let (profile_posts, microtenant_posts) =
         (world.route_count(POST_PROFILES).await, world.route_count(POST_MICROTENANTS).await);
 
