@@ -13,11 +13,6 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cache="${CARGO_TARGET_DIR:-$root/target}/controlplane"
 
-if ! command -v go >/dev/null 2>&1; then
-  echo "tests/controlplane/build.sh: Go is not installed; install Go 1.26 (https://go.dev/dl/) to build the Kubernetes control plane the tests run on" >&2
-  exit 127
-fi
-
 key=$(cat "$here/go.mod" "$here/go.sum" "$here/build.sh" | sha256sum | cut -c1-16)
 out="$cache/$key"
 if [ -f "$out/.complete" ]; then
@@ -31,6 +26,11 @@ flock 9
 if [ -f "$out/.complete" ]; then
   echo "$out"
   exit 0
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "tests/controlplane/build.sh: Go is not installed; install Go 1.26 (https://go.dev/dl/) to build the Kubernetes control plane the tests run on" >&2
+  exit 127
 fi
 
 k8s=$(awk '$1 == "k8s.io/kubernetes" { print $2 }' "$here/go.mod")
@@ -72,4 +72,6 @@ touch "$tmp/.complete"
 rm -rf "$out"
 mv "$tmp" "$out"
 trap - EXIT
+# Builds for other versions of go.mod are of no further use here.
+find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" ! -name ".building-*" -exec rm -rf {} +
 echo "$out"

@@ -29,6 +29,8 @@ use rcgen::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::tools::fail_with_one_line;
+
 /// The Kubernetes version of `tests/controlplane/go.mod`.
 pub const KUBERNETES_VERSION: &str = "v1.37.2";
 
@@ -50,7 +52,9 @@ pub fn tools_dir() -> &'static Path {
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
         if output.status.code() == Some(127) {
-            panic!("Go is not installed: install Go 1.26 (https://go.dev/dl/) so the tests can build kube-apiserver, etcd and kube-controller-manager");
+            fail_with_one_line(
+                "Go is not installed: install Go 1.26 (https://go.dev/dl/) so the tests can build kube-apiserver, etcd and kube-controller-manager",
+            );
         }
         assert!(output.status.success(), "{} failed ({}); see its output above", script.display(), output.status);
         PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
