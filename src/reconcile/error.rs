@@ -58,6 +58,12 @@ pub enum ReconcileError {
     #[error("no remote object {what}")]
     ExternalNotFound { what: String },
 
+    /// The provider config's API key belongs to a Microtenant and the object
+    /// asks for another scope, or is a Microtenant (see `reconcile::scope`).
+    /// Nothing was sent to ZPA.
+    #[error("{message}")]
+    ScopeNotPermitted { message: String },
+
     /// ZPA refused to delete the remote object; the custom resource stays.
     #[error("ZPA refused to delete {id}: {reason}")]
     DeleteRefused { id: String, reason: String },
@@ -95,6 +101,7 @@ impl ReconcileError {
             ReconcileError::AlreadyExists { .. } => Reason::AlreadyExists,
             ReconcileError::ExternalNotFound { .. } => Reason::ExternalNotFound,
             ReconcileError::DeleteRefused { .. } => Reason::DeleteRefused,
+            ReconcileError::ScopeNotPermitted { .. } => Reason::ScopeNotPermitted,
             ReconcileError::Internal { .. } => Reason::Internal,
             ReconcileError::Zpa(error) => match error {
                 ZpaError::RateLimited { .. } => Reason::RateLimited,
@@ -122,7 +129,8 @@ impl ReconcileError {
             | ReconcileError::CreateIncomplete { .. }
             | ReconcileError::AmbiguousName { .. }
             | ReconcileError::AlreadyExists { .. }
-            | ReconcileError::ExternalNotFound { .. } => Owner::User,
+            | ReconcileError::ExternalNotFound { .. }
+            | ReconcileError::ScopeNotPermitted { .. } => Owner::User,
             ReconcileError::DeleteRefused { .. } => Owner::Zpa,
             ReconcileError::Internal { .. } => Owner::Operator,
             ReconcileError::Kubernetes { .. } => Owner::Cluster,
@@ -172,6 +180,7 @@ mod tests {
                 false,
                 User,
             ),
+            (ReconcileError::ScopeNotPermitted { message: "x".into() }, Reason::ScopeNotPermitted, false, User),
             (zpa(ZpaError::RateLimited { retry_after: Duration::from_secs(13) }), Reason::RateLimited, true, Zpa),
             (zpa(ZpaError::Unauthorized { reason: "no".into() }), Reason::Unauthorized, false, User),
             (

@@ -233,14 +233,16 @@ fn internal(what: &str) -> ReconcileError {
 }
 
 /// Deletes the remote object `identity` records, or what a pending create
-/// (looked up by `name`) made. Returns the id deleted; `None` when there was
-/// nothing to delete. ZPA refusing (in use, the default profile) is `DeleteRefused`.
+/// (looked up by `name`) made, in the scope `recorded` (as the API key
+/// allows). Returns the id deleted; `None` when there was nothing to delete.
+/// ZPA refusing (in use, the default profile) is `DeleteRefused`.
 pub async fn delete<K: RemoteKind>(
     tenant: &Tenant,
     identity: &Identity,
     name: &str,
-    scope: &Scope,
+    recorded: &Scope,
 ) -> Result<Option<String>, ReconcileError> {
+    let scope = &K::scope_for(recorded, tenant.key_scope().await?)?;
     let id = match identity.id() {
         Some(id) => id.to_owned(),
         None => match observe::<K>(tenant, identity, name, scope).await? {

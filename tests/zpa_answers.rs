@@ -1,0 +1,138 @@
+//! How the operator treats ZPA's answers (README, "How the operator treats
+//! ZPA's answers"): scopes and keys bound to a Microtenant, "not mapped"
+//! answers, objects that vanish, ZPA's own defaults, refusals it does not
+//! know. The real controllers, in-process, against the real kube-apiserver
+//! and the ZPA simulator.
+
+mod support;
+
+use kube::api::{DeleteParams, PostParams};
+use serde_json::{Value, json};
+use support::cluster::{Cluster, condition, remote_profiles_named};
+use support::manifests::routes::{POST_MICROTENANTS, POST_PROFILES};
+use support::manifests::{self, with_spec};
+use zpa_operator::crd::{IsolationProfile, Microtenant};
+use zpa_operator::wire::cbi::CbiProfile;
+use zpa_operator::wire::mgmt::MgmtMicrotenant;
+use zpa_operator::zpa::Scope;
+
+fn profile(name: &str, extra: Value) -> Value {
+    with_spec(manifests::profile(name), extra)
+}
+
+fn count(cluster: &Cluster, route: &str) -> u64 {
+    cluster.sim.stats().by_route.get(route).copied().unwrap_or(0)
+}
+
+fn synced_reason(object: &Value, reason: &str) -> bool {
+    condition(object, "Synced").is_some_and(|c| c.status == "False" && c.reason == reason)
+}
+
+/// A Microtenant made in ZPA by hand; its id.
+async fn hand_made_microtenant(cluster: &Cluster, name: &str) -> String {
+    let body: MgmtMicrotenant = serde_json::from_value(json!({"name": name, "criteriaAttribute": "AuthDomain",
+        "criteriaAttributeValues": [format!("{name}.example.com")]}))
+    .unwrap();
+    cluster.zpa.create_microtenant(&body).await.unwrap().id.unwrap()
+}
+
+/// A profile made in ZPA by hand, in `scope`; its id.
+async fn hand_made_profile(cluster: &Cluster, name: &str, scope: &Scope) -> String {
+    let regions: Vec<String> = cluster.zpa.list_regions().await.unwrap().into_iter().take(2).map(|r| r.id).collect();
+    let body: CbiProfile = serde_json::from_value(json!({"name": name, "regionIds": regions})).unwrap();
+    cluster.zpa.create_profile(&body, scope).await.unwrap()
+}
+
+/// The seed: "If you are within a Microtenant, you must pass the
+/// microtenantId"; the simulator answers 403 for any other scope. A key bound
+/// to a Microtenant (`/me` names it) works in that Microtenant: a profile
+/// that names no scope lives there; one that asks for another scope, and a
+/// Microtenant resource, get `ScopeNotPermitted` and cause no call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_bound_to_a_microtenant_works_there_and_nothing_is_sent_elsewhere() {
+    let cluster = Cluster::start().await;
+    let bound = hand_made_microtenant(&cluster, "bound-team").await;
+    // An API key made inside that Microtenant, and a provider config that uses it.
+    let url = format!("{}/__sim/credentials/bound-key", cluster.sim.base_url());
+    let key = json!({"customerId": cluster.sim.customer_id(), "clientSecret": "bound-secret", "microtenantId": bound});
+    let answer = reqwest::Client::new().put(url).json(&key).send().await.unwrap();
+    assert!(answer.status().is_success(), "{}", answer.status());
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(cluster.kube.clone(), &cluster.system_namespace);
+    let secret = json!({"metadata": {"name": "bound-credentials"},
+                        "stringData": {"clientId": "bound-key", "clientSecret": "bound-secret"}});
+    secrets.create(&PostParams::default(), &serde_json::from_value(secret).unwrap()).await.unwrap();
+    let config = support::controlplane::unique_name("bound");
+    let spec = json!({"baseUrl": cluster.sim.base_url(), "customerId": cluster.sim.customer_id(), "auth": "legacy",
+                      "credentialsSecretRef": {"namespace": cluster.system_namespace, "name": "bound-credentials"}});
+    cluster.apply_provider_config(&config, spec).await;
+    let with_key = |extra: Value| {
+        let mut extra = extra;
+        extra["providerConfigRef"] = json!({"name": config});
+        extra
+    };
+
+    // No scope named: it lives in the key's Microtenant, with its ZPA-side id.
+    cluster.apply(profile("bound-web", with_key(json!({})))).await;
+    let object = cluster
+        .wait_for::<IsolationProfile>("bound-web", "Ready with a ZPA-side id", |o| {
+            condition(o, "Ready").is_some_and(|c| c.status == "True") && o["status"]["zpaProfileId"].is_string()
+        })
+        .await;
+    assert_eq!(object["status"]["microtenantId"], bound.as_str(), "recorded in the key's scope");
+    let state = cluster.remote_state().await;
+    let in_scope = state["profiles"][&bound].as_array().cloned().unwrap_or_default();
+    assert_eq!(in_scope.len(), 1, "created in the Microtenant: {state}");
+    assert_eq!(in_scope[0]["id"], object["status"]["id"]);
+    let posts = count(&cluster, POST_PROFILES);
+
+    // Another scope (the Default Microtenant by its id), and a Microtenant: refused, nothing sent.
+    cluster.apply(profile("bound-elsewhere", with_key(json!({"microtenantId": "0"})))).await;
+    let elsewhere = cluster
+        .wait_for::<IsolationProfile>("bound-elsewhere", "ScopeNotPermitted", |o| synced_reason(o, "ScopeNotPermitted"))
+        .await;
+    let message = condition(&elsewhere, "Synced").unwrap().message;
+    assert!(message.contains(&format!("Microtenant {bound}")) && message.contains("scope 0"), "{message}");
+    cluster.wait_event("bound-elsewhere", "ScopeNotPermitted", &bound).await;
+    let microtenant = with_spec(manifests::microtenant("bound-admin"), with_key(json!({})));
+    cluster.apply(microtenant).await;
+    let refused = cluster
+        .wait_for::<Microtenant>("bound-admin", "ScopeNotPermitted", |o| synced_reason(o, "ScopeNotPermitted"))
+        .await;
+    assert!(condition(&refused, "Synced").unwrap().message.contains("only Default Microtenant admins"));
+    assert_eq!(count(&cluster, POST_PROFILES), posts, "no create in another scope");
+    assert_eq!(count(&cluster, POST_MICROTENANTS), 1, "only the hand-made Microtenant");
+    let forbidden: u64 = cluster.sim.stats().by_status.get("403").copied().unwrap_or(0);
+    assert_eq!(forbidden, 0, "no call ZPA would refuse was made");
+
+    // Deleting works in the key's scope too.
+    cluster.api::<IsolationProfile>(None).delete("bound-web", &DeleteParams::default()).await.unwrap();
+    cluster.wait_gone::<IsolationProfile>("bound-web").await;
+    assert!(remote_profiles_named(&cluster.remote_state().await, "bound-web").is_empty());
+}
+
+/// Name lookups are scoped: a profile of the same name in another scope is
+/// never adopted (`adoption: ByName` creates its own), either way round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn name_lookups_never_see_another_scopes_objects() {
+    let cluster = Cluster::start().await;
+    let team = hand_made_microtenant(&cluster, "lookup-team").await;
+    let in_team = hand_made_profile(&cluster, "only-in-team", &Scope::Microtenant(team.clone())).await;
+    let in_default = hand_made_profile(&cluster, "only-in-default", &Scope::Default).await;
+    let posts = count(&cluster, POST_PROFILES);
+
+    cluster.apply(profile("only-in-team", json!({"adoption": "ByName"}))).await;
+    cluster.apply(profile("only-in-default", json!({"adoption": "ByName", "microtenantId": team}))).await;
+    let default_scoped = cluster.wait_ready::<IsolationProfile>("only-in-team").await;
+    let team_scoped = cluster.wait_ready::<IsolationProfile>("only-in-default").await;
+    assert_ne!(default_scoped["status"]["id"], in_team.as_str(), "the other scope's profile was adopted");
+    assert_ne!(team_scoped["status"]["id"], in_default.as_str(), "the other scope's profile was adopted");
+    assert_eq!(count(&cluster, POST_PROFILES), posts + 2, "both created in their own scope");
+    let state = cluster.remote_state().await;
+    let scope_of = |name: &str, scope: &str| {
+        state["profiles"][scope].as_array().into_iter().flatten().filter(|p| p["name"] == name).count()
+    };
+    assert_eq!((scope_of("only-in-team", "0"), scope_of("only-in-team", &team)), (1, 1));
+    assert_eq!((scope_of("only-in-default", "0"), scope_of("only-in-default", &team)), (1, 1));
+    assert_eq!(state["profiles"][&team].as_array().map(Vec::len), Some(2), "{state}");
+}
