@@ -9,9 +9,10 @@ mod support;
 use kube::api::{DeleteParams, PostParams};
 use serde_json::{Value, json};
 use support::cluster::{Cluster, condition, remote_profiles_named};
-use support::manifests::routes::{POST_MICROTENANTS, POST_PROFILES};
+use support::manifests::routes::{POST_MICROTENANTS, POST_PROFILES, PUT_PROFILE};
 use support::manifests::{self, with_spec};
 use zpa_operator::crd::{IsolationProfile, Microtenant};
+use zpa_operator::simulator::{FaultConfig, NotMappedAnswer, NotMappedFault};
 use zpa_operator::wire::cbi::CbiProfile;
 use zpa_operator::wire::mgmt::MgmtMicrotenant;
 use zpa_operator::zpa::Scope;
@@ -41,6 +42,11 @@ async fn hand_made_profile(cluster: &Cluster, name: &str, scope: &Scope) -> Stri
     let regions: Vec<String> = cluster.zpa.list_regions().await.unwrap().into_iter().take(2).map(|r| r.id).collect();
     let body: CbiProfile = serde_json::from_value(json!({"name": name, "regionIds": regions})).unwrap();
     cluster.zpa.create_profile(&body, scope).await.unwrap()
+}
+
+/// Sets the simulator's faults (`{}` clears them).
+fn faults(cluster: &Cluster, faults: FaultConfig) {
+    cluster.sim.set_faults(faults).unwrap();
 }
 
 /// The seed: "If you are within a Microtenant, you must pass the
@@ -135,4 +141,98 @@ async fn name_lookups_never_see_another_scopes_objects() {
     assert_eq!((scope_of("only-in-team", "0"), scope_of("only-in-team", &team)), (1, 1));
     assert_eq!((scope_of("only-in-default", "0"), scope_of("only-in-default", &team)), (1, 1));
     assert_eq!(state["profiles"][&team].as_array().map(Vec::len), Some(2), "{state}");
+}
+
+/// "Not mapped" answers on every CBI call: an edit, a resync and a delete
+/// meet them. Nothing is read as gone, nothing is created a second time, the
+/// finalizer stays; once CBI answers again, the edit and the delete go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_mapped_answers_create_nothing_and_keep_the_finalizer_until_cbi_answers() {
+    let cluster = Cluster::start().await; // 3 s resync: resyncs meet the answers too
+    cluster.apply(profile("unmapped", json!({}))).await;
+    let object = cluster.wait_ready::<IsolationProfile>("unmapped").await;
+    let id = object["status"]["id"].as_str().unwrap().to_owned();
+    let (posts, puts) = (count(&cluster, POST_PROFILES), count(&cluster, PUT_PROFILE));
+    for answer in [NotMappedAnswer::ZpnCbiMapping, NotMappedAnswer::NoHandler] {
+        faults(
+            &cluster,
+            FaultConfig { not_mapped: Some(NotMappedFault { answer, ..Default::default() }), ..Default::default() },
+        );
+        let description = format!("while {answer:?}");
+        cluster.apply(profile("unmapped", json!({"description": description}))).await;
+        let seen = cluster
+            .wait_for::<IsolationProfile>("unmapped", "CbiNotAvailable for the edit", |o| {
+                synced_reason(o, "CbiNotAvailable") && o["status"]["observedGeneration"] == o["metadata"]["generation"]
+            })
+            .await;
+        assert_eq!(seen["status"]["id"], id.as_str(), "still the same object");
+        faults(&cluster, FaultConfig::default());
+        cluster
+            .wait_for::<IsolationProfile>("unmapped", "the edit applied", |o| {
+                o["status"]["atProvider"]["description"] == description.as_str()
+            })
+            .await;
+    }
+    assert_eq!(count(&cluster, POST_PROFILES), posts, "never created a second time");
+    assert_eq!(count(&cluster, PUT_PROFILE), puts + 2, "each edit once, after CBI answered again");
+
+    faults(&cluster, FaultConfig { not_mapped: Some(NotMappedFault::default()), ..Default::default() });
+    cluster.api::<IsolationProfile>(None).delete("unmapped", &DeleteParams::default()).await.unwrap();
+    let deleting = cluster
+        .wait_for::<IsolationProfile>("unmapped", "the delete answered 'not mapped'", |o| {
+            synced_reason(o, "CbiNotAvailable") && condition(o, "Ready").is_some_and(|c| c.reason == "Deleting")
+        })
+        .await;
+    assert!(deleting["metadata"]["finalizers"].to_string().contains("zpa.operator.dev/finalizer"), "{deleting}");
+    cluster.wait_event("unmapped", "CbiNotAvailable", "not available").await;
+    let state = cluster.remote_state().await;
+    assert_eq!(remote_profiles_named(&state, "unmapped").len(), 1, "the object is still in ZPA");
+    faults(&cluster, FaultConfig::default());
+    cluster.wait_gone::<IsolationProfile>("unmapped").await;
+    assert!(remote_profiles_named(&cluster.remote_state().await, "unmapped").is_empty(), "deleted once CBI answered");
+    assert_eq!(count(&cluster, POST_PROFILES), posts);
+}
+
+/// An object deleted behind the operator's back is looked up by name before
+/// anything is created again: the one object of its name is adopted (no
+/// second of that name appears); with two, nothing is created and the
+/// resource says which ids to choose from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vanished_object_is_looked_up_by_name_before_anything_is_created() {
+    let cluster = Cluster::start().await; // 3 s resync
+    for name in ["phoenix", "hydra"] {
+        cluster.apply(profile(name, json!({}))).await;
+    }
+    let phoenix = cluster.wait_ready::<IsolationProfile>("phoenix").await;
+    let hydra = cluster.wait_ready::<IsolationProfile>("hydra").await;
+    let posts = count(&cluster, POST_PROFILES);
+
+    // phoenix: deleted, and one profile of its name made again (by hand, or a create whose answer was lost).
+    let gone = phoenix["status"]["id"].as_str().unwrap().to_owned();
+    cluster.zpa.delete_profile(&gone, &Scope::Default).await.unwrap();
+    let again = hand_made_profile(&cluster, "phoenix", &Scope::Default).await;
+    // hydra: deleted, and two of its name made.
+    cluster.zpa.delete_profile(hydra["status"]["id"].as_str().unwrap(), &Scope::Default).await.unwrap();
+    let heads = [
+        hand_made_profile(&cluster, "hydra", &Scope::Default).await,
+        hand_made_profile(&cluster, "hydra", &Scope::Default).await,
+    ];
+
+    let adopted = cluster
+        .wait_for::<IsolationProfile>("phoenix", "the object of its name adopted", |o| {
+            o["status"]["id"] == again.as_str() && condition(o, "Ready").is_some_and(|c| c.status == "True")
+        })
+        .await;
+    assert_eq!(adopted["metadata"]["annotations"]["zpa.operator.dev/external-id"], again.as_str());
+    cluster.wait_event("phoenix", "RemoteObjectMissing", &gone).await;
+    cluster.wait_event("phoenix", "Adopted", &again).await;
+    let refused =
+        cluster.wait_for::<IsolationProfile>("hydra", "AmbiguousName", |o| synced_reason(o, "AmbiguousName")).await;
+    let message = condition(&refused, "Synced").unwrap().message;
+    assert!(heads.iter().all(|id| message.contains(id.as_str())), "{message}");
+
+    assert_eq!(count(&cluster, POST_PROFILES), posts + 3, "the three hand-made ones, nothing by the operator");
+    let state = cluster.remote_state().await;
+    assert_eq!(remote_profiles_named(&state, "phoenix").len(), 1);
+    assert_eq!(remote_profiles_named(&state, "hydra").len(), 2);
 }

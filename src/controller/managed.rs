@@ -325,7 +325,8 @@ async fn sync<R: ControllerKind>(
             report.requeue_after = Some(Duration::ZERO);
         }
         Outcome::Gone { id } => {
-            report.ready = ConditionState::no(Reason::Unavailable, format!("ZPA object {id} disappeared"));
+            let note = format!("ZPA answered 404 for object {id} before its update; looking again");
+            report.ready = ConditionState::no(Reason::Unavailable, note);
             report.id = Some(id);
             report.requeue_after = Some(Duration::ZERO);
         }
@@ -378,7 +379,10 @@ impl<R: ControllerKind> Journal<RemoteOf<R>> for ObjectJournal<'_, R> {
     }
 
     async fn vanished(&self, id: &str) {
-        let note = format!("ZPA object {id} no longer exists; it will be created again");
+        let note = format!(
+            "ZPA object {id} no longer exists (a list of its scope does not hold it); its name is looked up \
+             before anything is created again: one object of that name is adopted, several are not guessed between"
+        );
         self.ctx.publish(self.object, EventType::Warning, "RemoteObjectMissing", "Observe", note).await;
     }
 

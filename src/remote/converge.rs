@@ -128,7 +128,8 @@ pub trait Journal<R>: Sync {
     /// An existing remote object is the one to manage, before anything is
     /// written to it; `adopted` when it is new to us (found by name or `externalId`).
     fn manage(&self, id: &str, adopted: bool) -> impl Future<Output = Result<(), ReconcileError>> + Send;
-    /// The recorded remote object no longer exists; a create follows when allowed.
+    /// The recorded remote object no longer exists (a list of its scope
+    /// does not hold it); its name is looked up before anything is created.
     fn vanished(&self, id: &str) -> impl Future<Output = ()> + Send;
     /// Right before the POST: the create-pending marker, so a restart after
     /// it looks for the object instead of creating a second one.
@@ -180,6 +181,9 @@ async fn step<K: RemoteKind>(
     let Prepared { tenant, desired, create_desired, scope } = prepared;
     let name = K::desired_name(desired);
     let found = observe::<K>(tenant, identity, name, scope).await?;
+    if let (Identity::Known(id), Found::Gone { .. }) = (identity, &found) {
+        journal.vanished(id).await;
+    }
     match target::choose(identity, found, rules.adoption, rules.policy)? {
         Target::Wait(wait) => Ok(Outcome::Wait(wait)),
         Target::Existing { id, remote, adopted } => {
@@ -200,10 +204,7 @@ async fn step<K: RemoteKind>(
                 Plan::Create { .. } => Err(internal("a create planned for an existing object")),
             }
         }
-        Target::Absent { vanished_id } => {
-            if let Some(id) = &vanished_id {
-                journal.vanished(id).await;
-            }
+        Target::Absent => {
             let Plan::Create { body } = plan::<K>(create_desired.as_ref().unwrap_or(desired), None, rules.policy)?
             else {
                 return Err(internal("no create planned for a missing object"));
@@ -257,7 +258,7 @@ pub async fn delete<K: RemoteKind>(
                 Some(id) => id.to_owned(),
                 None => return Ok(None),
             },
-            Found::ById(_) => return Ok(None),
+            Found::ById(_) | Found::Gone { .. } => return Ok(None),
         },
     };
     match delete_remote::<K>(tenant, &id, scope).await {
