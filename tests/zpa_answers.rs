@@ -6,16 +6,20 @@
 
 mod support;
 
-use kube::api::{DeleteParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-use support::cluster::{Cluster, condition, remote_profiles_named};
+use support::cluster::{Cluster, condition, remote_microtenants_named, remote_profiles_named};
 use support::manifests::routes::{POST_MICROTENANTS, POST_PROFILES, PUT_PROFILE};
 use support::manifests::{self, with_spec};
+use support::metric_sum;
 use zpa_operator::crd::{IsolationProfile, Microtenant};
-use zpa_operator::simulator::{FaultConfig, NotMappedAnswer, NotMappedFault};
+use zpa_operator::simulator::{ErrorResponseFault, FaultConfig, NotMappedAnswer, NotMappedFault};
 use zpa_operator::wire::cbi::CbiProfile;
 use zpa_operator::wire::mgmt::MgmtMicrotenant;
 use zpa_operator::zpa::Scope;
+
+const DELETE_PROFILE: &str = "DELETE /cbiconfig/cbi/api/customers/{customerId}/profiles/{profileId}";
+const DELETE_MICROTENANT: &str = "DELETE /mgmtconfig/v1/admin/customers/{customerId}/microtenants/{microtenantId}";
 
 fn profile(name: &str, extra: Value) -> Value {
     with_spec(manifests::profile(name), extra)
@@ -235,4 +239,100 @@ async fn a_vanished_object_is_looked_up_by_name_before_anything_is_created() {
     let state = cluster.remote_state().await;
     assert_eq!(remote_profiles_named(&state, "phoenix").len(), 1);
     assert_eq!(remote_profiles_named(&state, "hydra").len(), 2);
+}
+
+/// ZPA's own defaults are never deleted: a resource that adopted the Default
+/// Microtenant or its scope's default profile, with `deletionPolicy: Delete`,
+/// goes away leaving them in place, with a `DefaultKept` Warning event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_resource_never_deletes_zpas_defaults() {
+    let cluster = Cluster::start().await;
+    let state = cluster.remote_state().await;
+    let default_profile = state["profiles"]["0"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["isDefault"] == true)
+        .cloned()
+        .expect("the simulator seeds the Default scope's default profile");
+    let default_name = default_profile["name"].as_str().unwrap().to_owned();
+    cluster
+        .apply(json!({
+            "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "Microtenant",
+            "metadata": {"name": "the-default"},
+            "spec": {"name": "Default", "externalId": "0", "deletionPolicy": "Delete"}
+        }))
+        .await;
+    cluster
+        .apply(json!({
+            "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "IsolationProfile",
+            "metadata": {"name": "default-profile"},
+            "spec": {"name": default_name, "adoption": "ByName", "regions": ["Frankfurt", "London"],
+                     "deletionPolicy": "Delete"}
+        }))
+        .await;
+    cluster.wait_ready::<Microtenant>("the-default").await;
+    let adopted = cluster.wait_ready::<IsolationProfile>("default-profile").await;
+    assert_eq!(adopted["status"]["id"], default_profile["id"]);
+
+    for name in ["the-default", "default-profile"] {
+        let params = DeleteParams::default();
+        if name == "the-default" {
+            cluster.api::<Microtenant>(None).delete(name, &params).await.unwrap();
+        } else {
+            cluster.api::<IsolationProfile>(None).delete(name, &params).await.unwrap();
+        }
+    }
+    cluster.wait_gone::<Microtenant>("the-default").await;
+    cluster.wait_gone::<IsolationProfile>("default-profile").await;
+    cluster.wait_event("the-default", "DefaultKept", "the Default Microtenant").await;
+    cluster.wait_event("default-profile", "DefaultKept", "default isolation profile").await;
+    assert_eq!(count(&cluster, DELETE_MICROTENANT) + count(&cluster, DELETE_PROFILE), 0, "no delete was sent");
+    let state = cluster.remote_state().await;
+    assert_eq!(remote_microtenants_named(&state, "Default").len(), 1);
+    assert_eq!(remote_profiles_named(&state, &default_name).len(), 1);
+}
+
+/// A delete refused with an error id nobody here knows: the resource and its
+/// finalizer stay, `Synced` says `DeleteRefused` with ZPA's id and words and
+/// what to do, the next try waits at least a minute (no hot loop), and
+/// `deletionPolicy: Orphan` lets the resource go, keeping the ZPA object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_refusal_to_delete_keeps_the_resource_and_says_why() {
+    let cluster = Cluster::start().await;
+    cluster.apply(profile("stubborn", json!({}))).await;
+    let object = cluster.wait_ready::<IsolationProfile>("stubborn").await;
+    let id = object["status"]["id"].as_str().unwrap().to_owned();
+    let refusal = ErrorResponseFault {
+        id: "cbi.profile.locked.by.tenant".into(),
+        reason: "The profile is locked by the tenant administrator.".into(),
+        method: Some("DELETE".into()),
+        path: Some(id.clone()),
+        ..Default::default()
+    };
+    faults(&cluster, FaultConfig { error_response: Some(refusal), ..Default::default() });
+    cluster.api::<IsolationProfile>(None).delete("stubborn", &DeleteParams::default()).await.unwrap();
+    let refused =
+        cluster.wait_for::<IsolationProfile>("stubborn", "DeleteRefused", |o| synced_reason(o, "DeleteRefused")).await;
+    let message = condition(&refused, "Synced").unwrap().message;
+    for fragment in ["cbi.profile.locked.by.tenant", "locked by the tenant administrator", "deletionPolicy: Orphan"] {
+        assert!(message.contains(fragment), "{message}");
+    }
+    assert!(refused["metadata"]["finalizers"].to_string().contains("zpa.operator.dev/finalizer"));
+    cluster.wait_event("stubborn", "DeleteRefused", "cbi.profile.locked.by.tenant").await;
+    // The next try is scheduled a minute or more away.
+    let text = cluster.metrics.encode();
+    let labels = "reason=\"DeleteRefused\"";
+    let delays = metric_sum(&text, "zpa_operator_reconcile_backoff_delay_seconds_sum", labels);
+    let tries = metric_sum(&text, "zpa_operator_reconcile_backoff_delay_seconds_count", labels);
+    assert!(tries >= 1.0 && delays / tries >= 60.0, "{delays} s over {tries} backoffs");
+    assert_eq!(remote_profiles_named(&cluster.remote_state().await, "stubborn").len(), 1);
+
+    // The way out the message names.
+    let orphan = json!({"spec": {"deletionPolicy": "Orphan"}});
+    let api = cluster.api::<IsolationProfile>(None);
+    api.patch("stubborn", &PatchParams::default(), &Patch::Merge(&orphan)).await.unwrap();
+    cluster.wait_gone::<IsolationProfile>("stubborn").await;
+    cluster.wait_event("stubborn", "Orphaned", &id).await;
+    assert_eq!(remote_profiles_named(&cluster.remote_state().await, "stubborn").len(), 1, "kept in ZPA");
 }

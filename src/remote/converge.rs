@@ -233,19 +233,42 @@ fn internal(what: &str) -> ReconcileError {
     ReconcileError::Internal { message: format!("converge: {what}") }
 }
 
+/// What a delete did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    /// Deleted in ZPA.
+    Deleted { id: String },
+    /// Already gone: a list of its scope does not hold it.
+    AlreadyGone { id: String },
+    /// Left in place: ZPA keeps it whatever is asked (`what` it is: the
+    /// Default Microtenant, a scope's default isolation profile).
+    KeptDefault { id: String, what: &'static str },
+    /// Nothing was ever created.
+    Nothing,
+}
+
 /// Deletes the remote object `identity` records, or what a pending create
 /// (looked up by `name`) made, in the scope `recorded` (as the API key
-/// allows). Returns the id deleted; `None` when there was nothing to delete.
-/// ZPA refusing (in use, the default profile) is `DeleteRefused`.
+/// allows). ZPA's own defaults (the Default Microtenant, a scope's default
+/// profile) are never deleted: they are left in place ([`Deleted::KeptDefault`]).
+/// ZPA refusing (in use, or with a refusal the operator does not know) is
+/// `DeleteRefused` with ZPA's words.
 pub async fn delete<K: RemoteKind>(
     tenant: &Tenant,
     identity: &Identity,
     name: &str,
     recorded: &Scope,
-) -> Result<Option<String>, ReconcileError> {
+) -> Result<Deleted, ReconcileError> {
     let scope = &K::scope_for(recorded, tenant.key_scope().await?)?;
-    let id = match identity.id() {
-        Some(id) => id.to_owned(),
+    // The object as it is now: whether it is a default is ZPA's to say, and
+    // it changes (marking another profile default unmarks this one).
+    let (id, remote) = match identity.id() {
+        Some(id) if K::tenant_default(id, None).is_some() => (id.to_owned(), None),
+        Some(id) => match observe::<K>(tenant, identity, name, scope).await? {
+            Found::ById(remote) => (id.to_owned(), Some(remote)),
+            Found::Gone { .. } => return Ok(Deleted::AlreadyGone { id: id.to_owned() }),
+            Found::ByName(_) => return Err(internal("a lookup by name for a known id")),
+        },
         None => match observe::<K>(tenant, identity, name, scope).await? {
             Found::ByName(matches) if matches.len() > 1 => {
                 let since = match identity {
@@ -254,18 +277,33 @@ pub async fn delete<K: RemoteKind>(
                 };
                 return Err(ReconcileError::CreateIncomplete { since, name: name.to_owned(), matches: matches.len() });
             }
-            Found::ByName(matches) => match matches.first().and_then(RemoteObject::remote_id) {
-                Some(id) => id.to_owned(),
-                None => return Ok(None),
+            Found::ByName(mut matches) => match matches.pop() {
+                Some(remote) => match remote.remote_id() {
+                    Some(id) => (id.to_owned(), Some(remote)),
+                    None => return Err(internal("a remote object without an id")),
+                },
+                None => return Ok(Deleted::Nothing),
             },
-            Found::ById(_) | Found::Gone { .. } => return Ok(None),
+            Found::ById(_) | Found::Gone { .. } => return Ok(Deleted::Nothing),
         },
     };
-    match delete_remote::<K>(tenant, &id, scope).await {
-        Ok(()) => Ok(Some(id)),
-        Err(ZpaError::Invalid { reason, .. } | ZpaError::Conflict { reason, .. }) => {
-            Err(ReconcileError::DeleteRefused { id, reason })
-        }
-        Err(error) => Err(error.into()),
+    if let Some(what) = K::tenant_default(&id, remote.as_ref()) {
+        return Ok(Deleted::KeptDefault { id, what });
     }
+    let refusal = match delete_remote::<K>(tenant, &id, scope).await {
+        Ok(()) => return Ok(Deleted::Deleted { id }),
+        Err(ZpaError::Invalid { id: refusal, reason, .. } | ZpaError::Conflict { id: refusal, reason }) => {
+            (refusal, reason, false)
+        }
+        Err(ZpaError::Refused { id: refusal, reason, .. }) => (refusal, reason, true),
+        Err(error) => return Err(error.into()),
+    };
+    // Refused: it may have become a default since it was read.
+    if let Ok(fresh) = K::get(&tenant.client, &id, scope).await
+        && let Some(what) = K::tenant_default(&id, Some(&fresh))
+    {
+        return Ok(Deleted::KeptDefault { id, what });
+    }
+    let (refusal, reason, unknown) = refusal;
+    Err(ReconcileError::DeleteRefused { id, refusal, reason, unknown })
 }
