@@ -39,7 +39,7 @@ impl ControllerKind for IsolationProfile {
             (Some(tenant), Some(id))
                 if previous.managed.id.as_ref() != Some(id) || previous.zpa_profile_id.is_none() =>
             {
-                match tenant.zpa_profiles.zpa_id(&tenant.client, id).await {
+                match tenant.zpa_profiles.zpa_id(&tenant.client, &report.scope, id).await {
                     Ok(Some(zpa_id)) => Some(zpa_id),
                     // ZPA creates its side a little after the CBI profile: look again soon.
                     Ok(None) | Err(_) => {

@@ -36,9 +36,12 @@ use crate::crd::{Condition, FINALIZER, ManagedFields, ManagedStatus, SYNCED, ann
 use crate::reconcile::conditions::{ConditionState, Reason, next_conditions};
 use crate::reconcile::lifecycle::{self, Deletion};
 use crate::reconcile::{FieldChange, Identity, Owner, PendingCreate, ReconcileError, ReconcileKind};
-use crate::remote::converge::{self, Journal, Outcome, Reached, Rules, Stopped, Writes};
+use crate::remote::converge::{self, Deleted, Journal, Outcome, Reached, Rules, Stopped, Writes};
 use crate::remote::{Created, RemoteKind, Tenant};
 use crate::zpa::Scope;
+
+/// The Warning event of a deletion that left one of ZPA's own defaults in place.
+pub const DEFAULT_KEPT: &str = "DefaultKept";
 
 /// What a reconcile found and did, for the status.
 pub struct Report<R> {
@@ -325,7 +328,8 @@ async fn sync<R: ControllerKind>(
             report.requeue_after = Some(Duration::ZERO);
         }
         Outcome::Gone { id } => {
-            report.ready = ConditionState::no(Reason::Unavailable, format!("ZPA object {id} disappeared"));
+            let note = format!("ZPA answered 404 for object {id} before its update; looking again");
+            report.ready = ConditionState::no(Reason::Unavailable, note);
             report.id = Some(id);
             report.requeue_after = Some(Duration::ZERO);
         }
@@ -378,7 +382,10 @@ impl<R: ControllerKind> Journal<RemoteOf<R>> for ObjectJournal<'_, R> {
     }
 
     async fn vanished(&self, id: &str) {
-        let note = format!("ZPA object {id} no longer exists; it will be created again");
+        let note = format!(
+            "ZPA object {id} no longer exists (a list of its scope does not hold it); its name is looked up \
+             before anything is created again: one object of that name is adopted, several are not guessed between"
+        );
         self.ctx.publish(self.object, EventType::Warning, "RemoteObjectMissing", "Observe", note).await;
     }
 
@@ -410,12 +417,27 @@ async fn cleanup<R: ControllerKind>(object: &R, ctx: &Context) -> Result<Action,
         Deletion::Delete { .. } | Deletion::DeletePendingCreate => delete_remote(object, ctx, &identity).await,
     };
     match result {
-        Ok(Some(id)) => {
+        Ok(Deleted::Deleted { id }) => {
             ctx.metrics.remote_write(R::Kind::KIND, "delete");
             ctx.publish(object, EventType::Normal, "Deleted", "Delete", format!("deleted ZPA object {id}")).await;
             Ok(Action::await_change())
         }
-        Ok(None) => Ok(Action::await_change()),
+        Ok(Deleted::AlreadyGone { id }) => {
+            let note = format!("ZPA object {id} was already gone");
+            ctx.publish(object, EventType::Normal, "Deleted", "Delete", note).await;
+            Ok(Action::await_change())
+        }
+        // ZPA keeps its defaults whatever is asked: the resource goes, the
+        // object stays as it is, and the user is told.
+        Ok(Deleted::KeptDefault { id, what }) => {
+            let note = format!(
+                "left ZPA object {id} in place: it is {what}, which ZPA does not let anyone delete \
+                 (deletionPolicy Delete cannot apply to it)"
+            );
+            ctx.publish(object, EventType::Warning, DEFAULT_KEPT, "Delete", note).await;
+            Ok(Action::await_change())
+        }
+        Ok(Deleted::Nothing) => Ok(Action::await_change()),
         Err(error) => {
             let mut report = Report::starting(object);
             report.ready = ConditionState::no(Reason::Deleting, format!("deleting: {error}"));
@@ -432,7 +454,7 @@ async fn delete_remote<R: ControllerKind>(
     object: &R,
     ctx: &Context,
     identity: &Identity,
-) -> Result<Option<String>, ReconcileError> {
+) -> Result<Deleted, ReconcileError> {
     let tenant = super::provider::tenant_for(ctx, object.managed().provider_config_name()).await?;
     converge::delete::<R::Kind>(&tenant, identity, &remote_name(object), &object.recorded_scope()).await
 }

@@ -104,7 +104,7 @@ pub async fn reconcile(config: Arc<ZpaProviderConfig>, ctx: Arc<Context>) -> Res
     let name = config.name_any();
     let epoch = ctx.tenants.epoch(&name);
     let outcome = match build_tenant(&ctx, &config, epoch).await {
-        Ok(tenant) => tenant.client.me().await.map_err(ReconcileError::from),
+        Ok(tenant) => tenant.client.me().await.map_err(ReconcileError::from).inspect(|me| tenant.remember_session(me)),
         Err(error) => Err(error),
     };
     let insecure = skips_tls_verification(&config.spec);

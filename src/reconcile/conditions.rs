@@ -32,6 +32,9 @@ pub enum Reason {
     AlreadyExists,
     ExternalNotFound,
     DeleteRefused,
+    /// The API key belongs to a Microtenant and the object asks for another
+    /// scope (or is a Microtenant): nothing is sent.
+    ScopeNotPermitted,
     RateLimited,
     Unauthorized,
     InvalidSpec,
@@ -72,6 +75,7 @@ impl Reason {
             Reason::AlreadyExists => "AlreadyExists",
             Reason::ExternalNotFound => "ExternalNotFound",
             Reason::DeleteRefused => "DeleteRefused",
+            Reason::ScopeNotPermitted => "ScopeNotPermitted",
             Reason::RateLimited => "RateLimited",
             Reason::Unauthorized => "Unauthorized",
             Reason::InvalidSpec => "InvalidSpec",

@@ -6,6 +6,10 @@ use std::time::Duration;
 use super::conditions::Reason;
 use crate::zpa::{Fault, ZpaError};
 
+/// The least time between two deletes ZPA refused with an error id the
+/// operator does not know (the object's backoff takes it on to 5 minutes).
+pub const UNKNOWN_DELETE_REFUSAL_RETRY: Duration = Duration::from_secs(60);
+
 /// Whose move it is to fix an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner {
@@ -58,9 +62,25 @@ pub enum ReconcileError {
     #[error("no remote object {what}")]
     ExternalNotFound { what: String },
 
-    /// ZPA refused to delete the remote object; the custom resource stays.
-    #[error("ZPA refused to delete {id}: {reason}")]
-    DeleteRefused { id: String, reason: String },
+    /// The provider config's API key belongs to a Microtenant and the object
+    /// asks for another scope, or is a Microtenant (see `reconcile::scope`).
+    /// Nothing was sent to ZPA.
+    #[error("{message}")]
+    ScopeNotPermitted { message: String },
+
+    /// ZPA refused to delete the remote object (`refusal` is ZPA's error id,
+    /// `reason` its words). The custom resource and its finalizer stay until
+    /// ZPA deletes the object, or `deletionPolicy: Orphan` lets it go: a
+    /// resource never disappears while its ZPA object silently stays.
+    /// `unknown`: a refusal id the operator does not know (the client tried
+    /// it a few times already); it is tried again no faster than
+    /// [`UNKNOWN_DELETE_REFUSAL_RETRY`].
+    #[error(
+        "ZPA refused to delete {id} ({refusal}): {reason}. {}The resource stays until ZPA deletes the object: \
+         remove what holds it, or set spec.deletionPolicy: Orphan to let the resource go and keep the ZPA object",
+        if *unknown { "The operator does not know this refusal and tries again every few minutes. " } else { "" }
+    )]
+    DeleteRefused { id: String, refusal: String, reason: String, unknown: bool },
 
     /// An operator bug: something the operator builds or keeps itself is not
     /// what it must be (a request body it cannot encode, a decision it cannot
@@ -108,6 +128,7 @@ impl ReconcileError {
             ReconcileError::AlreadyExists { .. } => Reason::AlreadyExists,
             ReconcileError::ExternalNotFound { .. } => Reason::ExternalNotFound,
             ReconcileError::DeleteRefused { .. } => Reason::DeleteRefused,
+            ReconcileError::ScopeNotPermitted { .. } => Reason::ScopeNotPermitted,
             ReconcileError::Internal { .. } => Reason::Internal,
             ReconcileError::Zpa(error) => match error {
                 ZpaError::RateLimited { .. } => Reason::RateLimited,
@@ -136,7 +157,8 @@ impl ReconcileError {
             | ReconcileError::CreateIncomplete { .. }
             | ReconcileError::AmbiguousName { .. }
             | ReconcileError::AlreadyExists { .. }
-            | ReconcileError::ExternalNotFound { .. } => Owner::User,
+            | ReconcileError::ExternalNotFound { .. }
+            | ReconcileError::ScopeNotPermitted { .. } => Owner::User,
             ReconcileError::DeleteRefused { .. } => Owner::Zpa,
             ReconcileError::Internal { .. } => Owner::Operator,
             ReconcileError::Kubernetes { .. } | ReconcileError::Forbidden { .. } => Owner::Cluster,
@@ -162,10 +184,12 @@ impl ReconcileError {
         }
     }
 
-    /// When the server said how long to wait.
+    /// The least to wait before trying again: what the server said, or, for
+    /// a delete refused in a way nobody here knows, a slow pace.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ReconcileError::Zpa(ZpaError::RateLimited { retry_after }) => Some(*retry_after),
+            ReconcileError::DeleteRefused { unknown: true, .. } => Some(UNKNOWN_DELETE_REFUSAL_RETRY),
             _ => None,
         }
     }
@@ -189,6 +213,7 @@ mod tests {
                 false,
                 User,
             ),
+            (ReconcileError::ScopeNotPermitted { message: "x".into() }, Reason::ScopeNotPermitted, false, User),
             (zpa(ZpaError::RateLimited { retry_after: Duration::from_secs(13) }), Reason::RateLimited, true, Zpa),
             (zpa(ZpaError::Unauthorized { reason: "no".into() }), Reason::Unauthorized, false, User),
             (
@@ -212,7 +237,12 @@ mod tests {
             ),
             (zpa(ZpaError::CbiNotAvailable { reason: "zpnCbiMapping".into() }), Reason::CbiNotAvailable, true, Zpa),
             (
-                ReconcileError::DeleteRefused { id: "1".into(), reason: "in use".into() },
+                ReconcileError::DeleteRefused {
+                    id: "1".into(),
+                    refusal: "resource.in.use".into(),
+                    reason: "in use".into(),
+                    unknown: false,
+                },
                 Reason::DeleteRefused,
                 true,
                 Zpa,
@@ -243,6 +273,26 @@ mod tests {
             assert_eq!(error.is_retryable(), retryable, "{error}");
             assert_eq!(error.owner(), owner, "{error}");
         }
+    }
+
+    /// A delete refused with an id nobody here knows keeps the resource, says
+    /// ZPA's words and what to do, and is not tried again within a minute.
+    #[test]
+    fn an_unknown_delete_refusal_is_slow_and_says_what_to_do() {
+        let refused = |unknown| ReconcileError::DeleteRefused {
+            id: "7".into(),
+            refusal: "some.new.refusal".into(),
+            reason: "ZPA says no".into(),
+            unknown,
+        };
+        let unknown = refused(true);
+        let message = unknown.to_string();
+        for fragment in ["(some.new.refusal): ZPA says no", "does not know this refusal", "deletionPolicy: Orphan"] {
+            assert!(message.contains(fragment), "{message}");
+        }
+        assert_eq!(unknown.retry_after(), Some(UNKNOWN_DELETE_REFUSAL_RETRY));
+        assert_eq!(refused(false).retry_after(), None, "a known refusal backs off from 1 s");
+        assert!(!refused(false).to_string().contains("does not know"));
     }
 
     #[test]

@@ -143,6 +143,10 @@ impl ReconcileKind for IsolationProfileKind {
         set_password(&mut body, desired);
         wire_body(Self::KIND, body)
     }
+
+    fn tenant_default(_: &str, remote: Option<&CbiProfile>) -> Option<&'static str> {
+        remote.filter(|r| is_default_profile(r)).map(|_| "its scope's default isolation profile")
+    }
 }
 
 /// Whether a certificate is the Zscaler Root Certificate, which the tenant

@@ -85,6 +85,10 @@ impl ReconcileKind for MicrotenantKind {
         }
         wire_body(Self::KIND, body)
     }
+
+    fn tenant_default(id: &str, _: Option<&MgmtMicrotenant>) -> Option<&'static str> {
+        is_default_microtenant(id).then_some("the Default Microtenant")
+    }
 }
 
 /// Whether `id` is the Default Microtenant: ZPA makes it and it cannot be

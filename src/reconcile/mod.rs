@@ -8,7 +8,8 @@
 //!
 //! `error.rs`: why a reconcile stopped, with its condition reason, whether
 //! waiting can fix it, and whose move it is ([`Owner`]). `lifecycle.rs`:
-//! paused, `Synced`, what deletion does. The I/O around these decisions is
+//! paused, `Synced`, what deletion does. `scope.rs`: which Microtenant an
+//! object lives in, as the API key allows. The I/O around these decisions is
 //! `remote::converge`.
 
 pub mod conditions;
@@ -18,6 +19,7 @@ pub mod isolation_profile;
 pub mod lifecycle;
 pub mod microtenant;
 pub mod plan;
+pub mod scope;
 pub mod target;
 
 pub use conditions::{ConditionState, Reason};

@@ -37,6 +37,13 @@ pub trait ReconcileKind {
     /// managed fields laid over it. The client sends only the fields the API
     /// takes from it (see `ZpaClient::update_profile`, `update_microtenant`).
     fn update_body(desired: &Self::Desired, remote: &Self::Remote) -> Result<Self::Remote, ReconcileError>;
+    /// Whether ZPA keeps this object whatever is asked, a default of the
+    /// tenant or of a scope, which the delete path leaves in place: what it
+    /// is, for messages. `remote` is the object as read, when the id alone
+    /// does not tell.
+    fn tenant_default(_id: &str, _remote: Option<&Self::Remote>) -> Option<&'static str> {
+        None
+    }
 }
 
 /// A wire object as JSON, to compare or to build a body over.

@@ -76,8 +76,13 @@ impl Identity {
 /// What the lookup found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Found<R> {
-    /// Looked up by id: the object, or `None` for 404.
-    ById(Option<R>),
+    /// Looked up by id: the object.
+    ById(R),
+    /// Looked up by id, and gone: a list of its scope, taken after ZPA
+    /// answered 404 for it, does not hold it (a 404 alone is no proof, and a
+    /// "not mapped" answer never is). `named`: the objects of that list that
+    /// carry the desired name.
+    Gone { named: Vec<R> },
     /// Looked up by name: every exact (case-insensitive) match.
     ByName(Vec<R>),
 }
@@ -88,7 +93,7 @@ pub enum Target<R> {
     /// Manage this object; `adopted` when its id is new to us.
     Existing { id: String, remote: R, adopted: bool },
     /// There is no remote object: create one (when allowed).
-    Absent { vanished_id: Option<String> },
+    Absent,
     /// A create may still surface; look again after this long.
     Wait(Duration),
 }
@@ -105,20 +110,23 @@ pub fn choose<R: RemoteObject>(
 ) -> Result<Target<R>, ReconcileError> {
     let adopt_by_name = adoption == Adoption::ByName || policy == ManagementPolicy::ObserveOnly;
     match (identity, found) {
-        (Identity::External(id), Found::ById(Some(remote))) => {
-            Ok(Target::Existing { id: id.clone(), remote, adopted: true })
-        }
-        (Identity::External(id), Found::ById(None)) => {
+        (Identity::External(id), Found::ById(remote)) => Ok(Target::Existing { id: id.clone(), remote, adopted: true }),
+        (Identity::External(id), Found::Gone { .. }) => {
             Err(ReconcileError::ExternalNotFound { what: format!("with id {id} (spec.externalId)") })
         }
-        (Identity::Known(id), Found::ById(Some(remote))) => {
-            Ok(Target::Existing { id: id.clone(), remote, adopted: false })
-        }
-        (Identity::Known(id), Found::ById(None)) => Ok(Target::Absent { vanished_id: Some(id.clone()) }),
+        (Identity::Known(id), Found::ById(remote)) => Ok(Target::Existing { id: id.clone(), remote, adopted: false }),
+        // Gone: before creating again, the name. One object of that name is
+        // adopted (a create whose answer was lost, the same object made
+        // again by hand); several are not guessed between.
+        (Identity::Known(_), Found::Gone { mut named }) => match named.len() {
+            0 => Ok(Target::Absent),
+            1 => adopt(named.remove(0)),
+            _ => Err(ambiguous(&named)),
+        },
         (Identity::Pending { marker, age }, Found::ByName(mut matches)) => match matches.len() {
             1 => adopt(matches.remove(0)),
             0 if *age < CREATE_GRACE => Ok(Target::Wait(CREATE_GRACE - *age)),
-            0 => Ok(Target::Absent { vanished_id: None }),
+            0 => Ok(Target::Absent),
             n => Err(ReconcileError::CreateIncomplete {
                 since: marker.at.clone(),
                 name: marker.name.clone(),
@@ -126,12 +134,9 @@ pub fn choose<R: RemoteObject>(
             }),
         },
         (Identity::Fresh, Found::ByName(mut matches)) => match (matches.len(), adopt_by_name) {
-            (0, _) => Ok(Target::Absent { vanished_id: None }),
+            (0, _) => Ok(Target::Absent),
             (1, true) => adopt(matches.remove(0)),
-            (_, true) => Err(ReconcileError::AmbiguousName {
-                name: matches[0].remote_name().to_owned(),
-                ids: matches.iter().filter_map(|m| m.remote_id().map(str::to_owned)).collect(),
-            }),
+            (_, true) => Err(ambiguous(&matches)),
             (_, false) => Err(ReconcileError::AlreadyExists {
                 name: matches[0].remote_name().to_owned(),
                 id: matches[0].remote_id().map(str::to_owned),
@@ -143,6 +148,14 @@ pub fn choose<R: RemoteObject>(
                 if identity.id().is_some() { "name" } else { "id" }
             ),
         }),
+    }
+}
+
+/// Several objects of one name, none of them chosen.
+fn ambiguous<R: RemoteObject>(matches: &[R]) -> ReconcileError {
+    ReconcileError::AmbiguousName {
+        name: matches.first().map(|m| m.remote_name().to_owned()).unwrap_or_default(),
+        ids: matches.iter().filter_map(|m| m.remote_id().map(str::to_owned)).collect(),
     }
 }
 
@@ -177,7 +190,7 @@ mod tests {
     #[derive(Debug, PartialEq)]
     enum Want {
         Existing(String, bool),
-        Absent(Option<String>),
+        Absent,
         Wait,
         Error(Reason),
     }
@@ -186,7 +199,7 @@ mod tests {
         fn from(result: Result<Target<MgmtMicrotenant>, ReconcileError>) -> Self {
             match result {
                 Ok(Target::Existing { id, adopted, .. }) => Want::Existing(id, adopted),
-                Ok(Target::Absent { vanished_id }) => Want::Absent(vanished_id),
+                Ok(Target::Absent) => Want::Absent,
                 Ok(Target::Wait(_)) => Want::Wait,
                 Err(error) => Want::Error(error.reason()),
             }
@@ -222,13 +235,33 @@ mod tests {
         let known = || Identity::Known("1".into());
         let external = || Identity::External("1".into());
         let cases = vec![
-            case("external found", external(), Found::ById(Some(mt("1", "a"))), Never, existing("1", true)),
-            case("external missing", external(), Found::ById(None), Never, Want::Error(Reason::ExternalNotFound)),
-            case("known found", known(), Found::ById(Some(mt("1", "a"))), Never, existing("1", false)),
-            case("known vanished", known(), Found::ById(None), Never, Want::Absent(Some("1".into()))),
+            case("external found", external(), Found::ById(mt("1", "a")), Never, existing("1", true)),
+            case(
+                "external gone",
+                external(),
+                Found::Gone { named: vec![mt("2", "a")] },
+                ByName,
+                Want::Error(Reason::ExternalNotFound),
+            ),
+            case("known found", known(), Found::ById(mt("1", "a")), Never, existing("1", false)),
+            case("known gone, nothing of its name", known(), Found::Gone { named: vec![] }, Never, Want::Absent),
+            case(
+                "known gone, one of its name: adopted, not created",
+                known(),
+                Found::Gone { named: vec![mt("9", "a")] },
+                Never,
+                existing("9", true),
+            ),
+            case(
+                "known gone, two of its name",
+                known(),
+                Found::Gone { named: vec![mt("8", "a"), mt("9", "A")] },
+                ByName,
+                Want::Error(Reason::AmbiguousName),
+            ),
             case("pending, one match", pending(5), Found::ByName(vec![mt("9", "a")]), Never, existing("9", true)),
             case("pending, none yet", pending(5), Found::ByName(vec![]), Never, Want::Wait),
-            case("pending, none after grace", pending(31), Found::ByName(vec![]), Never, Want::Absent(None)),
+            case("pending, none after grace", pending(31), Found::ByName(vec![]), Never, Want::Absent),
             case(
                 "pending, two",
                 pending(5),
@@ -236,7 +269,7 @@ mod tests {
                 Never,
                 Want::Error(Reason::CreateIncomplete),
             ),
-            case("fresh, nothing", Identity::Fresh, Found::ByName(vec![]), Never, Want::Absent(None)),
+            case("fresh, nothing", Identity::Fresh, Found::ByName(vec![]), Never, Want::Absent),
             case(
                 "fresh, clash",
                 Identity::Fresh,

@@ -128,7 +128,8 @@ pub trait Journal<R>: Sync {
     /// An existing remote object is the one to manage, before anything is
     /// written to it; `adopted` when it is new to us (found by name or `externalId`).
     fn manage(&self, id: &str, adopted: bool) -> impl Future<Output = Result<(), ReconcileError>> + Send;
-    /// The recorded remote object no longer exists; a create follows when allowed.
+    /// The recorded remote object no longer exists (a list of its scope
+    /// does not hold it); its name is looked up before anything is created.
     fn vanished(&self, id: &str) -> impl Future<Output = ()> + Send;
     /// Right before the POST: the create-pending marker, so a restart after
     /// it looks for the object instead of creating a second one.
@@ -180,6 +181,9 @@ async fn step<K: RemoteKind>(
     let Prepared { tenant, desired, create_desired, scope } = prepared;
     let name = K::desired_name(desired);
     let found = observe::<K>(tenant, identity, name, scope).await?;
+    if let (Identity::Known(id), Found::Gone { .. }) = (identity, &found) {
+        journal.vanished(id).await;
+    }
     match target::choose(identity, found, rules.adoption, rules.policy)? {
         Target::Wait(wait) => Ok(Outcome::Wait(wait)),
         Target::Existing { id, remote, adopted } => {
@@ -200,10 +204,7 @@ async fn step<K: RemoteKind>(
                 Plan::Create { .. } => Err(internal("a create planned for an existing object")),
             }
         }
-        Target::Absent { vanished_id } => {
-            if let Some(id) = &vanished_id {
-                journal.vanished(id).await;
-            }
+        Target::Absent => {
             let Plan::Create { body } = plan::<K>(create_desired.as_ref().unwrap_or(desired), None, rules.policy)?
             else {
                 return Err(internal("no create planned for a missing object"));
@@ -232,17 +233,42 @@ fn internal(what: &str) -> ReconcileError {
     ReconcileError::Internal { message: format!("converge: {what}") }
 }
 
+/// What a delete did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    /// Deleted in ZPA.
+    Deleted { id: String },
+    /// Already gone: a list of its scope does not hold it.
+    AlreadyGone { id: String },
+    /// Left in place: ZPA keeps it whatever is asked (`what` it is: the
+    /// Default Microtenant, a scope's default isolation profile).
+    KeptDefault { id: String, what: &'static str },
+    /// Nothing was ever created.
+    Nothing,
+}
+
 /// Deletes the remote object `identity` records, or what a pending create
-/// (looked up by `name`) made. Returns the id deleted; `None` when there was
-/// nothing to delete. ZPA refusing (in use, the default profile) is `DeleteRefused`.
+/// (looked up by `name`) made, in the scope `recorded` (as the API key
+/// allows). ZPA's own defaults (the Default Microtenant, a scope's default
+/// profile) are never deleted: they are left in place ([`Deleted::KeptDefault`]).
+/// ZPA refusing (in use, or with a refusal the operator does not know) is
+/// `DeleteRefused` with ZPA's words.
 pub async fn delete<K: RemoteKind>(
     tenant: &Tenant,
     identity: &Identity,
     name: &str,
-    scope: &Scope,
-) -> Result<Option<String>, ReconcileError> {
-    let id = match identity.id() {
-        Some(id) => id.to_owned(),
+    recorded: &Scope,
+) -> Result<Deleted, ReconcileError> {
+    let scope = &K::scope_for(recorded, tenant.key_scope().await?)?;
+    // The object as it is now: whether it is a default is ZPA's to say, and
+    // it changes (marking another profile default unmarks this one).
+    let (id, remote) = match identity.id() {
+        Some(id) if K::tenant_default(id, None).is_some() => (id.to_owned(), None),
+        Some(id) => match observe::<K>(tenant, identity, name, scope).await? {
+            Found::ById(remote) => (id.to_owned(), Some(remote)),
+            Found::Gone { .. } => return Ok(Deleted::AlreadyGone { id: id.to_owned() }),
+            Found::ByName(_) => return Err(internal("a lookup by name for a known id")),
+        },
         None => match observe::<K>(tenant, identity, name, scope).await? {
             Found::ByName(matches) if matches.len() > 1 => {
                 let since = match identity {
@@ -251,18 +277,33 @@ pub async fn delete<K: RemoteKind>(
                 };
                 return Err(ReconcileError::CreateIncomplete { since, name: name.to_owned(), matches: matches.len() });
             }
-            Found::ByName(matches) => match matches.first().and_then(RemoteObject::remote_id) {
-                Some(id) => id.to_owned(),
-                None => return Ok(None),
+            Found::ByName(mut matches) => match matches.pop() {
+                Some(remote) => match remote.remote_id() {
+                    Some(id) => (id.to_owned(), Some(remote)),
+                    None => return Err(internal("a remote object without an id")),
+                },
+                None => return Ok(Deleted::Nothing),
             },
-            Found::ById(_) => return Ok(None),
+            Found::ById(_) | Found::Gone { .. } => return Ok(Deleted::Nothing),
         },
     };
-    match delete_remote::<K>(tenant, &id, scope).await {
-        Ok(()) => Ok(Some(id)),
-        Err(ZpaError::Invalid { reason, .. } | ZpaError::Conflict { reason, .. }) => {
-            Err(ReconcileError::DeleteRefused { id, reason })
-        }
-        Err(error) => Err(error.into()),
+    if let Some(what) = K::tenant_default(&id, remote.as_ref()) {
+        return Ok(Deleted::KeptDefault { id, what });
     }
+    let refusal = match delete_remote::<K>(tenant, &id, scope).await {
+        Ok(()) => return Ok(Deleted::Deleted { id }),
+        Err(ZpaError::Invalid { id: refusal, reason, .. } | ZpaError::Conflict { id: refusal, reason }) => {
+            (refusal, reason, false)
+        }
+        Err(ZpaError::Refused { id: refusal, reason, .. }) => (refusal, reason, true),
+        Err(error) => return Err(error.into()),
+    };
+    // Refused: it may have become a default since it was read.
+    if let Ok(fresh) = K::get(&tenant.client, &id, scope).await
+        && let Some(what) = K::tenant_default(&id, Some(&fresh))
+    {
+        return Ok(Deleted::KeptDefault { id, what });
+    }
+    let (refusal, reason, unknown) = refusal;
+    Err(ReconcileError::DeleteRefused { id, refusal, reason, unknown })
 }

@@ -17,7 +17,7 @@ use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind};
 use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind};
 use crate::reconcile::{Identity, PendingCreate, Reason, ReconcileError};
 use crate::secret::SecretString;
-use crate::simulator::{self, RunningSimulator, SimulatorConfig};
+use crate::simulator::{self, ErrorResponseFault, FaultConfig, RunningSimulator, SimulatorConfig};
 use crate::wire::cbi::CbiProfile;
 use crate::wire::mgmt::MgmtMicrotenant;
 use crate::zpa::{AuthMode, ClientCredentials, Endpoint, RateLimiter, Scope, ZpaClient, ZpaConfig};
@@ -34,9 +34,6 @@ trait Fixture: RemoteKind {
     async fn create_remote(client: &ZpaClient, description: &str, copy: u8) -> String;
     /// The simulator's drift route for one object of this kind.
     const DRIFT: &'static str;
-    /// Whether two objects of one scope can share a name in the simulator
-    /// (it keeps CBI profile names unique per scope, even through drift).
-    const NAMES_CAN_CLASH: bool;
     /// Spoils the operator's own JSON, as a bug would.
     fn spoil(desired: &mut Self::Desired);
     async fn edit_remote(client: &ZpaClient, id: &str, edit: impl FnOnce(&mut serde_json::Value) + Send);
@@ -45,7 +42,6 @@ trait Fixture: RemoteKind {
 
 impl Fixture for MicrotenantKind {
     const DRIFT: &'static str = "microtenants";
-    const NAMES_CAN_CLASH: bool = true;
 
     fn object(managed: ManagedFields, description: &str, refused: bool) -> crd::Microtenant {
         let domain = if refused { "not-ours.invalid" } else { "web.example.com" };
@@ -89,7 +85,6 @@ impl Fixture for MicrotenantKind {
 
 impl Fixture for IsolationProfileKind {
     const DRIFT: &'static str = "profiles";
-    const NAMES_CAN_CLASH: bool = false;
 
     fn object(managed: ManagedFields, description: &str, refused: bool) -> crd::IsolationProfile {
         let regions = if refused { vec!["Frankfurt".into()] } else { vec!["Frankfurt".into(), "London".into()] };
@@ -336,6 +331,19 @@ fn cases() -> Vec<Case> {
             zpa_writes: 1,
             ..case("known, vanished: created again", Nothing, KnownGone, Want::Created)
         },
+        Case {
+            journal: &["vanished", "adopt"],
+            ..case("known, vanished, one of its name: adopted, not created", Same, KnownGone, Want::InSync)
+        },
+        Case {
+            journal: &["vanished"],
+            ..case(
+                "known, vanished, two of its name: nothing created",
+                Two,
+                KnownGone,
+                Want::Failed(Reason::AmbiguousName, Reached::Nothing),
+            )
+        },
         Case { journal: &["adopt"], ..case("external id, found", Same, External, Want::InSync) },
         case(
             "external id, missing",
@@ -377,12 +385,18 @@ fn paths(changes: &[crate::reconcile::FieldChange]) -> Vec<String> {
 
 async fn run_table<K: Fixture>() {
     for case in cases() {
-        if case.remote == Remote::Two && !K::NAMES_CAN_CLASH {
-            continue;
-        }
         let zpa = Zpa::start().await;
         let client = zpa.client();
         let (spec_says, other) = ("wanted", "changed elsewhere");
+        // The vanished object first: Microtenant names and domains are unique.
+        let gone = match case.recorded {
+            Recorded::KnownGone => {
+                let id = K::create_remote(client, spec_says, 0).await;
+                K::delete_remote(client, &id).await;
+                Some(id)
+            }
+            _ => None,
+        };
         let existing = match case.remote {
             Remote::Nothing => None,
             Remote::Same => Some(K::create_remote(client, spec_says, 0).await),
@@ -393,14 +407,6 @@ async fn run_table<K: Fixture>() {
                 zpa.drift::<K>(&second, json!({"name": NAME.to_uppercase()})).await;
                 Some(first)
             }
-        };
-        let gone = match case.recorded {
-            Recorded::KnownGone => {
-                let id = K::create_remote(client, spec_says, 0).await;
-                K::delete_remote(client, &id).await;
-                Some(id)
-            }
-            _ => None,
         };
         let marker = |age| Identity::Pending {
             marker: PendingCreate { at: "2026-01-01T00:00:00Z".into(), name: NAME.into() },
@@ -528,6 +534,34 @@ async fn a_body_that_cannot_be_built_is_internal_and_never_sent<K: Fixture>() {
     }
 }
 
+/// ZPA answers 404 for an object a list of its scope holds (a proxy, a
+/// replica behind): a 404 alone is no proof, so the object is managed, and
+/// nothing is created.
+async fn a_404_is_checked_against_a_list_of_the_scope<K: Fixture>() {
+    let zpa = Zpa::start().await;
+    let prepared = zpa.prepare::<K>(&K::object(ManagedFields::default(), "wanted", false)).await;
+    // The scope's snapshot, taken before the object exists, so the step asks for it by id.
+    let dry = converge::<K>(&prepared, &Identity::Fresh, manage(Writes::DryRun), &NoJournal).await;
+    assert!(matches!(dry, Ok(Outcome::WouldCreate)), "{}: {dry:?}", K::KIND);
+    let id = K::create_remote(zpa.client(), "wanted", 0).await;
+    let not_found = ErrorResponseFault {
+        status: 404,
+        id: "resource.not.found".into(),
+        reason: "Resource not found".into(),
+        method: Some("GET".into()),
+        path: Some(id.clone()),
+        ..Default::default()
+    };
+    zpa.sim.set_faults(FaultConfig { error_response: Some(not_found), ..Default::default() }).unwrap();
+    let log = Log::default();
+    let before = zpa.writes();
+    let step = converge::<K>(&prepared, &Identity::Known(id.clone()), manage(Writes::Apply), &log).await;
+    assert!(matches!(&step, Ok(Outcome::InSync { id: got, .. }) if *got == id), "{}: {step:?}", K::KIND);
+    assert_eq!(log.entries(), ["manage"], "{}: not vanished", K::KIND);
+    assert_eq!(zpa.writes(), before, "{}: nothing created", K::KIND);
+    assert_eq!(zpa.sim.stats().faults_injected.get("errorResponse"), Some(&1), "{}: the GET was answered 404", K::KIND);
+}
+
 /// Each scenario is one test, run for both kinds.
 macro_rules! for_both_kinds {
     ($($test:ident => $scenario:ident),* $(,)?) => {$(
@@ -544,4 +578,5 @@ for_both_kinds! {
     outdated_plans_are_not_written => an_outdated_plan_is_not_written,
     objects_deleted_before_their_update_are_gone => an_object_deleted_before_its_update_is_gone,
     bodies_that_cannot_be_built_are_internal_errors_and_never_sent => a_body_that_cannot_be_built_is_internal_and_never_sent,
+    a_404_alone_is_not_gone => a_404_is_checked_against_a_list_of_the_scope,
 }

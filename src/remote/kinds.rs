@@ -14,7 +14,7 @@ use super::packed::Listed;
 use crate::crd;
 use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind};
 use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind};
-use crate::reconcile::{ReconcileError, ReconcileKind};
+use crate::reconcile::{ReconcileError, ReconcileKind, scope};
 use crate::wire::cbi::CbiProfile;
 use crate::wire::mgmt::{MgmtMicrotenant, MicrotenantUser};
 use crate::zpa::{Scope, ZpaClient, ZpaError};
@@ -50,6 +50,9 @@ pub trait RemoteKind:
         sources: &impl Sources,
     ) -> impl Future<Output = Result<Prepared<Self>, ReconcileError>> + Send;
 
+    /// The scope an object that asks for `asked` is read and written in,
+    /// with an API key that works in `key` (see [`crate::reconcile::scope`]).
+    fn scope_for(asked: &Scope, key: &Scope) -> Result<Scope, ReconcileError>;
     /// The snapshot a scope's objects live in.
     fn scope_key(scope: &Scope) -> String;
     /// Every object of a scope, packed as the snapshots keep them.
@@ -82,12 +85,13 @@ impl RemoteKind for IsolationProfileKind {
         let namespace = object.namespace().unwrap_or_default();
         let provider_config = spec.managed.provider_config_name();
         let tenant = sources.tenant(provider_config).await?;
-        let scope = match (recorded_scope(object), &spec.microtenant_ref) {
+        let asked = match (recorded_scope(object), &spec.microtenant_ref) {
             (Scope::Default, Some(reference)) => {
                 Scope::Microtenant(sources.microtenant_id(&namespace, &reference.name, provider_config).await?)
             }
             (scope, _) => scope,
         };
+        let scope = Self::scope_for(&asked, tenant.key_scope().await?)?;
         let password = match spec.debug_mode.as_ref().and_then(|d| d.file_password_secret_ref.as_ref()) {
             Some(r) => Some(sources.secret_key(&namespace, &r.name, &r.key).await?),
             None => None,
@@ -101,6 +105,12 @@ impl RemoteKind for IsolationProfileKind {
             .await?
             .map(|refs| DesiredProfile::new(&name, spec, refs));
         Ok(Prepared { tenant, desired, create_desired, scope })
+    }
+
+    /// A key bound to a Microtenant works in that Microtenant: a profile
+    /// that names no scope lives there, one that names another is refused.
+    fn scope_for(asked: &Scope, key: &Scope) -> Result<Scope, ReconcileError> {
+        scope::profile_scope(asked, key)
     }
 
     fn scope_key(scope: &Scope) -> String {
@@ -142,8 +152,14 @@ impl RemoteKind for MicrotenantKind {
 
     async fn prepare(object: &crd::Microtenant, sources: &impl Sources) -> Result<Prepared<Self>, ReconcileError> {
         let tenant = sources.tenant(object.spec.managed.provider_config_name()).await?;
+        let scope = Self::scope_for(&Scope::Default, tenant.key_scope().await?)?;
         let desired = DesiredMicrotenant::new(&object.spec.managed.remote_name(&object.name_any()), &object.spec);
-        Ok(Prepared { tenant, desired, create_desired: None, scope: Scope::Default })
+        Ok(Prepared { tenant, desired, create_desired: None, scope })
+    }
+
+    /// Only Default Microtenant admins manage Microtenants, tenant-wide.
+    fn scope_for(_: &Scope, key: &Scope) -> Result<Scope, ReconcileError> {
+        scope::microtenant_admin(key).map(|()| Scope::Default)
     }
 
     /// Microtenants are listed tenant-wide: one snapshot.

@@ -28,8 +28,16 @@ pub use tenant::{Tenant, TenantDefaults, TenantRegistry};
 
 use std::sync::Arc;
 
+use tokio::time::Instant;
+
 /// Looks up what `identity` asks for: by id from the snapshot (confirmed
 /// with a GET when the snapshot does not have it), or by name.
+///
+/// An object is gone only when a list of its scope does not hold it: a GET
+/// answered 404 is followed by a list started after that answer, and only
+/// its verdict counts ([`Found::Gone`], with the objects of that list that
+/// carry `desired_name`, so nothing is created again before the name is
+/// looked up). A "not mapped" answer (`CbiNotAvailable`) is an error, never "gone".
 async fn observe<K: RemoteKind>(
     tenant: &Tenant,
     identity: &Identity,
@@ -42,32 +50,57 @@ async fn observe<K: RemoteKind>(
     if let Some(id) = identity.id() {
         let cached = snapshots.with_fresh(&key, load, |all| all.get(id).map(|p| p.unpack())).await?.transpose()?;
         if let Some(remote) = cached {
-            return Ok(Found::ById(Some(remote)));
+            return Ok(Found::ById(remote));
         }
-        return match K::get(&tenant.client, id, scope).await {
+        match K::get(&tenant.client, id, scope).await {
             Ok(remote) => {
                 record::<K>(tenant, &key, id, &remote);
-                Ok(Found::ById(Some(remote)))
+                return Ok(Found::ById(remote));
             }
-            Err(ZpaError::NotFound { .. }) => Ok(Found::ById(None)),
-            Err(error) => Err(error),
+            Err(ZpaError::NotFound { .. }) => {}
+            Err(error) => return Err(error),
+        }
+        let answered = Instant::now();
+        let name = desired_name.to_lowercase();
+        let (listed, named) = snapshots
+            .with_listed_since(&key, answered, load, |all| (all.get(id).map(|p| p.unpack()), named::<K>(all, &name)))
+            .await?;
+        return match listed.transpose()? {
+            Some(remote) => Ok(Found::ById(remote)),
+            None => Ok(Found::Gone { named: named? }),
         };
     }
     let name = identity.lookup_name(desired_name).unwrap_or(desired_name).to_lowercase();
-    let named = |all: &snapshot::ById<Packed<K::Remote>>| -> Result<Vec<K::Remote>, ZpaError> {
-        all.values().filter(|p| p.name().to_lowercase() == name).map(|p| p.unpack()).collect()
-    };
-    let matches = snapshots.with_fresh(&key, load, named).await??;
+    let matches = snapshots.with_fresh(&key, load, |all| named::<K>(all, &name)).await??;
     // A pending create may have happened after the snapshot was taken (by a
     // replica that died before recording the id): before concluding it never
     // happened, look in a fresh list. Our own creates are already in the
     // snapshot, so this re-list is only paid when the object is not there.
     if matches.is_empty() && matches!(identity, Identity::Pending { .. }) {
         snapshots.invalidate(&key);
-        let fresh = snapshots.with_fresh(&key, load, named).await??;
+        let fresh = snapshots.with_fresh(&key, load, |all| named::<K>(all, &name)).await??;
         return Ok(Found::ByName(fresh));
     }
     Ok(Found::ByName(matches))
+}
+
+/// The objects of a snapshot named `lowercase_name` (case-insensitively).
+fn named<K: RemoteKind>(
+    all: &snapshot::ById<Packed<K::Remote>>,
+    lowercase_name: &str,
+) -> Result<Vec<K::Remote>, ZpaError> {
+    all.values().filter(|p| p.name().to_lowercase() == lowercase_name).map(|p| p.unpack()).collect()
+}
+
+/// Whether a list of the scope, started after now, still holds the object:
+/// what a 404 for it is checked against.
+async fn still_listed<K: RemoteKind>(tenant: &Tenant, id: &str, scope: &Scope) -> Result<bool, ZpaError> {
+    let answered = Instant::now();
+    let load = || list_with_ids::<K>(tenant, scope);
+    tenant
+        .snapshots::<K::Remote>()
+        .with_listed_since(&K::scope_key(scope), answered, load, |all| all.contains_key(id))
+        .await
 }
 
 async fn list_with_ids<K: RemoteKind>(
@@ -161,13 +194,20 @@ async fn update<K: RemoteKind>(
     Ok(Updated::Written(body))
 }
 
-/// Deletes the object; already gone counts as deleted.
+/// Deletes the object; already gone counts as deleted, once a list of its
+/// scope taken after the 404 agrees.
 async fn delete<K: RemoteKind>(tenant: &Tenant, id: &str, scope: &Scope) -> Result<(), ZpaError> {
     match K::delete(&tenant.client, id, scope).await {
-        Ok(()) | Err(ZpaError::NotFound { .. }) => {
-            tenant.snapshots::<K::Remote>().remove(&K::scope_key(scope), id);
-            Ok(())
+        Ok(()) => {}
+        Err(ZpaError::NotFound { what }) => {
+            if still_listed::<K>(tenant, id, scope).await? {
+                return Err(ZpaError::Transient {
+                    detail: format!("the delete was answered 404 ({what}) but a list of its scope still holds {id}"),
+                });
+            }
         }
-        Err(error) => Err(error),
+        Err(error) => return Err(error),
     }
+    tenant.snapshots::<K::Remote>().remove(&K::scope_key(scope), id);
+    Ok(())
 }

@@ -114,14 +114,51 @@ impl<T> SnapshotCache<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<(String, Arc<T>)>, ZpaError>>,
     {
+        let max_age = self.max_age;
+        self.with_snapshot(scope, move |fetched_at| fetched_at.elapsed() < max_age, load, read).await
+    }
+
+    /// Runs `read` on a snapshot whose list started at `since` or later,
+    /// loading one when needed: what the scope held after something seen at
+    /// `since` (a 404 for an object: a list that does not hold it either is
+    /// proof it is gone). Readers that ask with earlier instants share it.
+    pub async fn with_listed_since<R, F, Fut>(
+        &self,
+        scope: &str,
+        since: Instant,
+        load: F,
+        read: impl FnOnce(&ById<T>) -> R,
+    ) -> Result<R, ZpaError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<(String, Arc<T>)>, ZpaError>>,
+    {
+        let max_age = self.max_age;
+        let usable = move |fetched_at: Instant| fetched_at >= since && fetched_at.elapsed() < max_age;
+        self.with_snapshot(scope, usable, load, read).await
+    }
+
+    /// Runs `read` on the snapshot when `usable` (given when its list
+    /// started) accepts it, else on a new one from `load`.
+    async fn with_snapshot<R, F, Fut>(
+        &self,
+        scope: &str,
+        usable: impl Fn(Instant) -> bool,
+        load: F,
+        read: impl FnOnce(&ById<T>) -> R,
+    ) -> Result<R, ZpaError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<(String, Arc<T>)>, ZpaError>>,
+    {
         let slot = self.slot(scope);
         let mut read = Some(read);
-        if let Some(result) = Self::try_read(&slot, self.max_age, &mut read) {
+        if let Some(result) = Self::try_read(&slot, &usable, &mut read) {
             return Ok(result);
         }
         let _loading = slot.loading.lock().await;
         // Someone else may have loaded it while we waited.
-        if let Some(result) = Self::try_read(&slot, self.max_age, &mut read) {
+        if let Some(result) = Self::try_read(&slot, &usable, &mut read) {
             return Ok(result);
         }
         let started = Instant::now();
@@ -156,10 +193,14 @@ impl<T> SnapshotCache<T> {
         Ok(read(&snapshot.by_id))
     }
 
-    /// Runs `read` under the read lock when the snapshot is fresh.
-    fn try_read<R>(slot: &Slot<T>, max_age: Duration, read: &mut Option<impl FnOnce(&ById<T>) -> R>) -> Option<R> {
+    /// Runs `read` under the read lock when the snapshot is usable.
+    fn try_read<R>(
+        slot: &Slot<T>,
+        usable: &impl Fn(Instant) -> bool,
+        read: &mut Option<impl FnOnce(&ById<T>) -> R>,
+    ) -> Option<R> {
         let current = slot.current.read().unwrap_or_else(|p| p.into_inner());
-        let snapshot = current.as_ref().filter(|s| s.fetched_at.elapsed() < max_age)?;
+        let snapshot = current.as_ref().filter(|s| usable(s.fetched_at))?;
         read.take().map(|read| read(&snapshot.by_id))
     }
 
@@ -235,6 +276,27 @@ mod tests {
         cache.invalidate("0");
         cache.with_fresh("0", || loader(&calls, vec![]), |_| ()).await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    /// A list that started before an instant does not serve a reader that
+    /// needs one taken after it; the one it loads serves every reader that
+    /// asks with an earlier instant, and fresh readers too.
+    #[tokio::test(start_paused = true)]
+    async fn a_list_since_an_instant_is_taken_after_it_and_shared() {
+        let cache = SnapshotCache::new(Duration::from_secs(60));
+        let calls = AtomicUsize::new(0);
+        cache.with_fresh("0", || loader(&calls, vec![("a", 1)]), |_| ()).await.unwrap();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let since = Instant::now();
+        let seen = cache
+            .with_listed_since("0", since, || loader(&calls, vec![("b", 2)]), |m| m.contains_key("a"))
+            .await
+            .unwrap();
+        assert_eq!((seen, calls.load(Ordering::SeqCst)), (false, 2), "listed again, after the instant");
+        let earlier = since.checked_sub(Duration::from_millis(500)).unwrap();
+        cache.with_listed_since("0", earlier, || loader(&calls, vec![]), |_| ()).await.unwrap();
+        cache.with_fresh("0", || loader(&calls, vec![]), |_| ()).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "that list serves both");
     }
 
     /// A reader whose list is held in flight: it returns once the list has

@@ -13,10 +13,11 @@ use super::packed::Packed;
 use super::references::ReferenceCache;
 use super::snapshot::SnapshotCache;
 use crate::crd::{AuthFlow, ZpaProviderConfigSpec};
-use crate::reconcile::ReconcileError;
+use crate::reconcile::{ReconcileError, scope};
+use crate::wire::mgmt::Me;
 use crate::zpa::{
-    AuthMode, ClientCredentials, Cloud, Endpoint, RateLimiter, RateLimits, RequestObserver, TenantKey, TlsSettings,
-    ZpaClient, ZpaConfig, ZpaError,
+    AuthMode, ClientCredentials, Cloud, Endpoint, RateLimiter, RateLimits, RequestObserver, Scope, TenantKey,
+    TlsSettings, ZpaClient, ZpaConfig, ZpaError,
 };
 
 pub struct Tenant {
@@ -28,6 +29,9 @@ pub struct Tenant {
     max_age: Duration,
     pub zpa_profiles: ZpaProfileIndex,
     pub references: ReferenceCache,
+    /// The scope the API key works in (`GET /me`), read once: a new Secret
+    /// or provider config makes a new tenant.
+    key_scope: tokio::sync::OnceCell<Scope>,
 }
 
 impl Tenant {
@@ -38,7 +42,23 @@ impl Tenant {
             max_age,
             zpa_profiles: ZpaProfileIndex::default(),
             references: ReferenceCache::default(),
+            key_scope: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The scope the API key works in: [`Scope::Default`] for a key of the
+    /// Default Microtenant (which may name any scope), else the Microtenant
+    /// the key is bound to. Asks `/me` once (the provider config's sign-in
+    /// check usually has, see [`Tenant::remember_session`]).
+    pub async fn key_scope(&self) -> Result<&Scope, ZpaError> {
+        self.key_scope
+            .get_or_try_init(|| async { Ok(scope::key_scope(self.client.me().await?.microtenant_id.as_deref())) })
+            .await
+    }
+
+    /// What a `/me` answer says about the key, so that reconciles need not ask again.
+    pub fn remember_session(&self, me: &Me) {
+        let _ = self.key_scope.set(scope::key_scope(me.microtenant_id.as_deref()));
     }
 
     /// The snapshots of the remote objects of type `R`, by scope (what
@@ -53,42 +73,49 @@ impl Tenant {
     }
 }
 
-/// Maps CBI profile ids to the numeric ZPA-side ids (`/zpaprofiles`). ZPA
-/// creates the ZPA-side profile shortly after the CBI one, so a miss reloads,
-/// but not more than once per `MIN_RELOAD`.
+/// Maps CBI profile ids to the numeric ZPA-side ids (`/zpaprofiles`), one
+/// map per scope: the list is read with the scope's `scopeId`, as every CBI
+/// call is (an unscoped read returns every scope's profiles, and a key bound
+/// to a Microtenant may not make one at all). ZPA creates the ZPA-side profile
+/// shortly after the CBI one, so a miss reloads that scope's list, but not
+/// more than once per `MIN_RELOAD`.
 #[derive(Debug, Default)]
 pub struct ZpaProfileIndex {
-    current: Mutex<Option<(Instant, HashMap<String, String>)>>,
+    /// By scope key: when the list was read, and its links.
+    current: Mutex<HashMap<String, (Instant, Links)>>,
     loading: tokio::sync::Mutex<()>,
 }
+
+/// CBI profile id -> ZPA-side id.
+type Links = HashMap<String, String>;
 
 impl ZpaProfileIndex {
     pub const MIN_RELOAD: Duration = Duration::from_secs(5);
 
-    fn lookup(&self, cbi_id: &str) -> (Option<String>, bool) {
+    fn lookup(&self, scope: &Scope, cbi_id: &str) -> (Option<String>, bool) {
         let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        match current.as_ref() {
+        match current.get(scope.key()) {
             Some((at, map)) => (map.get(cbi_id).cloned(), at.elapsed() >= Self::MIN_RELOAD),
             None => (None, true),
         }
     }
 
-    /// The ZPA-side id of a CBI profile, if ZPA has made one yet.
-    pub async fn zpa_id(&self, client: &ZpaClient, cbi_id: &str) -> Result<Option<String>, ZpaError> {
-        let (found, may_reload) = self.lookup(cbi_id);
+    /// The ZPA-side id of a CBI profile of `scope`, if ZPA has made one yet.
+    pub async fn zpa_id(&self, client: &ZpaClient, scope: &Scope, cbi_id: &str) -> Result<Option<String>, ZpaError> {
+        let (found, may_reload) = self.lookup(scope, cbi_id);
         if found.is_some() || !may_reload {
             return Ok(found);
         }
         let _loading = self.loading.lock().await;
-        let (found, may_reload) = self.lookup(cbi_id);
+        let (found, may_reload) = self.lookup(scope, cbi_id);
         if found.is_some() || !may_reload {
             return Ok(found);
         }
-        let profiles = client.list_zpa_profile_links(true).await?;
-        let map: HashMap<String, String> =
-            profiles.into_iter().filter_map(|p| p.cbi_profile_id.map(|cbi| (cbi, p.id))).collect();
+        let profiles = client.list_zpa_profile_links_in(true, scope).await?;
+        let map: Links = profiles.into_iter().filter_map(|p| p.cbi_profile_id.map(|cbi| (cbi, p.id))).collect();
         let found = map.get(cbi_id).cloned();
-        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), map));
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        current.insert(scope.key().to_owned(), (Instant::now(), map));
         Ok(found)
     }
 }

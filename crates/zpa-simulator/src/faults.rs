@@ -1,7 +1,8 @@
 //! Fault injection: latency, 5xx, 429 storms (with or without `retry-after`),
 //! edit-lock 409s (and 400 `db.simultaneous.request`), dropped connections,
 //! "drop the response after commit", malformed answers, CBI "not mapped"
-//! answers, refused sessions, and domains a deleted Microtenant still holds.
+//! answers, refused sessions, domains a deleted Microtenant still holds, and
+//! any error answer a test names (`errorResponse`).
 //!
 //! Set with `--latency-ms`/`--error-rate`, [`super::SimulatorConfig::faults`], or
 //! `PUT /__sim/faults` with a [`FaultConfig`] (JSON, camelCase). Every section is
@@ -51,6 +52,11 @@ pub struct FaultConfig {
     /// session: "Resource Access Blocked" (what OneAPI sends under load) or
     /// `SESSION_NOT_VALID`. The token used is revoked, as a refused session is.
     pub session_refused: Option<SessionRefusedFault>,
+    /// Matching requests are answered with this error, not applied: a
+    /// refusal whose id no source shows (what an operator must not retry
+    /// forever), or a 404 for an object that still exists (a proxy, a replica
+    /// behind), to test what a client makes of answers the tenant may give.
+    pub error_response: Option<ErrorResponseFault>,
     /// After a Microtenant is deleted its domains stay taken for `ms`
     /// (`domains.already.exists.in.other.microtenant`). Switchable, not the
     /// default: no recorded answer shows the delay; only the Go SDK's tests,
@@ -88,6 +94,46 @@ pub struct NotMappedFault {
     /// Narrows further; only `/cbiconfig/` paths are ever matched.
     #[serde(default)]
     pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ErrorResponseFault {
+    /// 400..=599; 400 by default.
+    #[serde(default = "default_error_status")]
+    pub status: u16,
+    /// The body's `id`, e.g. `some.new.refusal` or `resource.not.found`.
+    pub id: String,
+    /// The body's `reason`.
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub params: Option<Vec<String>>,
+    /// How many answers before switching off. Absent = until cleared.
+    #[serde(default)]
+    pub count: Option<u32>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+impl Default for ErrorResponseFault {
+    fn default() -> Self {
+        Self {
+            status: default_error_status(),
+            id: String::new(),
+            reason: String::new(),
+            params: None,
+            count: None,
+            method: None,
+            path: None,
+        }
+    }
+}
+
+fn default_error_status() -> u16 {
+    400
 }
 
 /// Which refused-session body a 401 carries.
@@ -326,6 +372,11 @@ impl FaultConfig {
         {
             return Err(format!("editLock.status must be 4xx, got {}", f.status));
         }
+        if let Some(f) = &self.error_response
+            && !(400..=599).contains(&f.status)
+        {
+            return Err(format!("errorResponse.status must be 400..=599, got {}", f.status));
+        }
         if self.not_mapped.as_ref().and_then(|f| f.rate).is_some_and(|r| !(0.0..=1.0).contains(&r)) {
             return Err("notMapped.rate must be between 0.0 and 1.0".to_owned());
         }
@@ -465,7 +516,8 @@ impl FaultState {
             .or_else(|| self.storm(req, now).map(|e| (e, "tooManyRequests")))
             .or_else(|| self.server_error(req, roll).map(|e| (e, "serverErrors")))
             .or_else(|| self.not_mapped(req, roll).map(|e| (e, "notMapped")))
-            .or_else(|| self.edit_lock(req).map(|e| (e, "editLock")));
+            .or_else(|| self.edit_lock(req).map(|e| (e, "editLock")))
+            .or_else(|| self.error_response(req).map(|e| (e, "errorResponse")));
         if let Some((reject, fault)) = reject {
             return Late {
                 reject: Some(reject),
@@ -616,6 +668,28 @@ impl FaultState {
             "An error occurred. Refer to the Retry-After header, and then try again.",
         );
         error.retry_after_secs = retry_after;
+        Some(error)
+    }
+
+    fn error_response(&mut self, req: RequestInfo<'_>) -> Option<ApiError> {
+        let f = self.config.error_response.as_mut()?;
+        if !targets(&f.method, &f.path, req, false) {
+            return None;
+        }
+        let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut error = ApiError::new(status, &f.id, f.reason.clone());
+        if let Some(params) = &f.params {
+            error = error.with_params(params.clone());
+        }
+        if let Some(count) = f.count.as_mut() {
+            let (fire, used_up) = consume(count);
+            if used_up {
+                self.config.error_response = None;
+            }
+            if !fire {
+                return None;
+            }
+        }
         Some(error)
     }
 
@@ -873,6 +947,37 @@ mod tests {
         assert_eq!(reject.body.reason.as_deref(), Some(ids::NO_HANDLER_FOUND));
         let bad = FaultConfig {
             not_mapped: Some(NotMappedFault { rate: Some(2.0), ..Default::default() }),
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn an_error_response_answers_what_the_test_names_on_matching_requests() {
+        let now = Instant::now();
+        let config = FaultConfig {
+            error_response: Some(ErrorResponseFault {
+                id: "some.new.refusal".into(),
+                reason: "no".into(),
+                count: Some(1),
+                method: Some("DELETE".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut state = FaultState::new(config, now);
+        let (get, delete) = (Method::GET, Method::DELETE);
+        let path = "/mgmtconfig/v1/admin/customers/1/microtenants/7";
+        assert!(state.late(info(&get, path), now, &mut never()).reject.is_none(), "method must match");
+        let late = state.late(info(&delete, path), now, &mut never());
+        let reject = late.reject.unwrap();
+        assert_eq!(
+            (reject.status, reject.id(), late.fault),
+            (StatusCode::BAD_REQUEST, "some.new.refusal", Some("errorResponse"))
+        );
+        assert!(state.snapshot(now).error_response.is_none(), "count used up");
+        let bad = FaultConfig {
+            error_response: Some(ErrorResponseFault { status: 302, id: "x".into(), ..Default::default() }),
             ..Default::default()
         };
         assert!(bad.validate().is_err());

@@ -46,9 +46,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::{
-    DomainHoldFault, DropFault, EditLockBody, EditLockFault, FaultConfig, LatencyFault, MalformedBodyFault,
-    MalformedMode, NotMappedAnswer, NotMappedFault, ServerErrorFault, SessionRefusal, SessionRefusedFault,
-    TooManyRequestsFault,
+    DomainHoldFault, DropFault, EditLockBody, EditLockFault, ErrorResponseFault, FaultConfig, LatencyFault,
+    MalformedBodyFault, MalformedMode, NotMappedAnswer, NotMappedFault, ServerErrorFault, SessionRefusal,
+    SessionRefusedFault, TooManyRequestsFault,
 };
 pub use ratelimit::RateLimitConfig;
 pub use seed::{OPEN_DOMAIN_SUFFIX, REGIONS, ROOT_CERTIFICATE_ID, ROOT_CERTIFICATE_NAME};
