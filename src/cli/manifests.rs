@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::crd::{IsolationProfile, Microtenant, ZpaProviderConfig};
@@ -45,8 +44,7 @@ impl Manifests {
     }
 
     pub fn add_documents(&mut self, text: &str) -> Result<(), String> {
-        for document in serde_yaml::Deserializer::from_str(text) {
-            let value = Value::deserialize(document).map_err(|e| format!("invalid YAML: {e}"))?;
+        for value in serde_saphyr::from_multiple::<Value>(text).map_err(|e| format!("invalid YAML: {e}"))? {
             if value.is_null() {
                 continue;
             }

@@ -418,7 +418,7 @@ fn write_credentials(
         "type": "Opaque",
         "stringData": {"username": username, "password": password.expose()},
     });
-    let text = serde_yaml::to_string(&manifest).map_err(std::io::Error::other)?;
+    let text = serde_saphyr::to_string(&manifest).map_err(std::io::Error::other)?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

@@ -42,8 +42,8 @@ pub fn all() -> Vec<CustomResourceDefinition> {
 }
 
 /// One CRD as the YAML document `crds/` holds for it.
-pub fn crd_yaml(crd: &CustomResourceDefinition) -> Result<String, serde_yaml::Error> {
-    Ok(format!("---\n{}", serde_yaml::to_string(crd)?))
+pub fn crd_yaml(crd: &CustomResourceDefinition) -> Result<String, serde_saphyr::ser::Error> {
+    Ok(format!("---\n{}", serde_saphyr::to_string(crd)?))
 }
 
 /// The file name of a CRD in `crds/`: `<group>_<plural>.yaml`.
@@ -52,7 +52,7 @@ pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
 }
 
 /// Every CRD as one multi-document YAML stream.
-pub fn to_yaml() -> Result<String, serde_yaml::Error> {
+pub fn to_yaml() -> Result<String, serde_saphyr::ser::Error> {
     all().iter().map(crd_yaml).collect()
 }
 

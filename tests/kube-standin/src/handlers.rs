@@ -107,11 +107,11 @@ pub(crate) fn decode_body(body: &[u8], content_type: &str) -> Result<Value> {
     let parsed = if json_first {
         serde_json::from_slice::<Value>(body).map_err(|e| e.to_string())
     } else {
-        serde_yaml::from_slice::<Value>(body).map_err(|e| e.to_string())
+        serde_saphyr::from_slice::<Value>(body).map_err(|e| e.to_string())
     };
     match parsed {
         Ok(v) => Ok(v),
-        Err(first) => serde_yaml::from_slice::<Value>(body)
+        Err(first) => serde_saphyr::from_slice::<Value>(body)
             .map_err(|_| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {first}"))),
     }
 }

@@ -118,7 +118,7 @@ pub async fn install_crds(client: &kube::Client) {
         let text = std::fs::read_to_string(fixtures().join("crds").join(file))
             .unwrap_or_else(|e| panic!("reading {file}: {e}"));
         let crd: CustomResourceDefinition =
-            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("parsing {file}: {e}"));
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("parsing {file}: {e}"));
         crds.create(&PostParams::default(), &crd).await.unwrap_or_else(|e| panic!("creating {file}: {e}"));
     }
 }
