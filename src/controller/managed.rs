@@ -35,7 +35,7 @@ use super::sources::ClusterSources;
 use crate::crd::{Condition, FINALIZER, ManagedFields, ManagedStatus, SYNCED, annotations, find_condition};
 use crate::reconcile::conditions::{ConditionState, Reason, next_conditions};
 use crate::reconcile::lifecycle::{self, Deletion};
-use crate::reconcile::{FieldChange, Identity, Owner, PendingCreate, ReconcileError, ReconcileKind};
+use crate::reconcile::{FieldChange, Identity, PendingCreate, ReconcileError, ReconcileKind};
 use crate::remote::converge::{self, Journal, Outcome, Reached, Rules, Stopped, Writes};
 use crate::remote::{Created, RemoteKind, Tenant};
 use crate::zpa::Scope;
@@ -248,9 +248,7 @@ async fn apply<R: ControllerKind>(object: &R, ctx: &Context) -> Result<Action, R
     let synced = lifecycle::synced(result.as_ref().map(|()| report.drift.as_slice()));
     let requeue_hint = write_status(object, ctx, &report, synced).await?;
     if let Err(error) = &result {
-        if error.owner() == Owner::Operator {
-            tracing::error!(object = %Backoffs::key(object), %error, "operator bug; please report it");
-        }
+        // Logged once, at the level the error deserves, by `super::log_outcome`.
         ctx.publish(object, EventType::Warning, error.reason().as_str(), "Reconcile", error.to_string()).await;
         return result.map(|()| Action::await_change());
     }
