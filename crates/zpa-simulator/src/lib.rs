@@ -266,7 +266,7 @@ pub async fn start(config: SimulatorConfig) -> std::io::Result<RunningSimulator>
 #[derive(Debug, Clone, Args)]
 pub struct SimulatorArgs {
     /// Address to listen on (port 0 picks a free port; the real one is printed).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, default_value = "127.0.0.1:8085")]
     pub listen: SocketAddr,
     /// API client id of the seeded customer.
     #[arg(long, env = "ZPA_SIM_CLIENT_ID", default_value = DEFAULT_CLIENT_ID)]
