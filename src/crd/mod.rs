@@ -5,6 +5,7 @@ pub mod common;
 pub mod isolation_profile;
 pub mod microtenant;
 pub mod provider_config;
+pub mod validation;
 
 pub use common::*;
 pub use isolation_profile::*;
