@@ -15,9 +15,10 @@ struct Cli {
 enum Command {
     /// Run the operator.
     Run(zpa_operator::cli::run::RunArgs),
-    /// Show what would change in ZPA for the manifests in a directory (exit 2 when changes are pending).
+    /// Show what would change in ZPA for manifests (files, directories or -), checked as the API server
+    /// would check them first (exit 0 nothing to do, 2 changes pending, 1 errors).
     Plan(zpa_operator::cli::plan::PlanArgs),
-    /// Apply the manifests in a directory to ZPA once and print the ids.
+    /// Apply manifests to ZPA once, as the operator would, print the ids and re-check.
     Sync(zpa_operator::cli::plan::PlanArgs),
     /// Run an in-memory ZPA API simulator (for tests, benchmarks and trying things out).
     Simulator(simulator::SimulatorArgs),

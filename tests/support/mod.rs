@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod controlplane;
 pub mod manifests;
 pub mod processes;
+pub mod tenant;
 pub mod zpa_calls;
 
 use std::future::Future;
