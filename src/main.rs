@@ -20,6 +20,8 @@ enum Command {
     Plan(zpa_operator::cli::plan::PlanArgs),
     /// Apply manifests to ZPA once, as the operator would, print the ids and re-check.
     Sync(zpa_operator::cli::plan::PlanArgs),
+    /// Write manifests for the Microtenants and CBI profiles a tenant already has (onboarding).
+    Export(zpa_operator::cli::export::ExportArgs),
     /// Run an in-memory ZPA API simulator (for tests, benchmarks and trying things out).
     Simulator(simulator::SimulatorArgs),
     /// Print the CustomResourceDefinitions (the YAML that `crds/` holds).
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
             Command::Run(args) => zpa_operator::cli::run::run(args).await,
             Command::Plan(args) => zpa_operator::cli::plan::plan_command(args).await,
             Command::Sync(args) => zpa_operator::cli::plan::sync_command(args).await,
+            Command::Export(args) => zpa_operator::cli::export::export_command(args).await,
             Command::Simulator(args) => simulator::run_cli(args).await,
             Command::Crds { dir } => print_crds(dir.as_deref()),
         }

@@ -3,6 +3,7 @@
 
 pub mod connect;
 pub mod duration;
+pub mod export;
 pub mod manifests;
 pub mod plan;
 pub mod progress;
