@@ -17,7 +17,7 @@
 //! | [`controller`] | Kubernetes side | the controllers: watches, finalizers, the custom resource's marker, id, events and status around the converge step ([`controller::ControllerKind`]), provider configs, leader election, `/metrics` |
 //! | [`metrics`] | Kubernetes side | the Prometheus metrics |
 //! | [`telemetry`] | binary | logging set-up |
-//! | [`cli`] | binary | the subcommands: `run`, and `plan`/`sync` (the same prepare and converge step over manifests) |
+//! | [`cli`] | binary | the subcommands: `run`, `plan`/`sync` (manifests checked as the API server does, then the same prepare and converge step), `export` (manifests for a tenant's objects) |
 //!
 //! A managed kind implements one trait per layer: [`reconcile::ReconcileKind`]
 //! (pure), [`remote::RemoteKind`] (ZPA) and [`controller::ControllerKind`]

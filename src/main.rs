@@ -15,10 +15,13 @@ struct Cli {
 enum Command {
     /// Run the operator.
     Run(zpa_operator::cli::run::RunArgs),
-    /// Show what would change in ZPA for the manifests in a directory (exit 2 when changes are pending).
+    /// Show what would change in ZPA for manifests (files, directories or -), checked as the API server
+    /// would check them first (exit 0 nothing to do, 2 changes pending, 1 errors).
     Plan(zpa_operator::cli::plan::PlanArgs),
-    /// Apply the manifests in a directory to ZPA once and print the ids.
+    /// Apply manifests to ZPA once, as the operator would, print the ids and re-check.
     Sync(zpa_operator::cli::plan::PlanArgs),
+    /// Write manifests for the Microtenants and CBI profiles a tenant already has (onboarding).
+    Export(zpa_operator::cli::export::ExportArgs),
     /// Run an in-memory ZPA API simulator (for tests, benchmarks and trying things out).
     Simulator(simulator::SimulatorArgs),
     /// Print the CustomResourceDefinitions (the YAML that `crds/` holds).
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
             Command::Run(args) => zpa_operator::cli::run::run(args).await,
             Command::Plan(args) => zpa_operator::cli::plan::plan_command(args).await,
             Command::Sync(args) => zpa_operator::cli::plan::sync_command(args).await,
+            Command::Export(args) => zpa_operator::cli::export::export_command(args).await,
             Command::Simulator(args) => simulator::run_cli(args).await,
             Command::Crds { dir } => print_crds(dir.as_deref()),
         }

@@ -1,5 +1,9 @@
 //! Logging: `tracing` to stderr, as text or JSON, filtered by `RUST_LOG`
-//! (or the `--log-level` default).
+//! (or the `--log-level` default). Colour only when stderr is a terminal
+//! and `NO_COLOR` is unset or empty (<https://no-color.org>): `kubectl logs`
+//! and log collectors get plain text.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -14,7 +18,8 @@ pub fn init(level: &str, format: LogFormat) {
     let text = std::env::var(EnvFilter::DEFAULT_ENV).ok().filter(|t| EnvFilter::try_new(t).is_ok());
     let text = text.as_deref().unwrap_or(level);
     let filter = with_quiet_watcher(text, EnvFilter::new(text));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let ansi = use_color(std::io::stderr().is_terminal(), std::env::var_os("NO_COLOR").as_deref());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -34,8 +39,15 @@ fn with_quiet_watcher(text: &str, filter: EnvFilter) -> EnvFilter {
     }
 }
 
+/// Whether log lines may carry ANSI colour codes.
+pub fn use_color(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|value| value.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
+    use std::ffi::OsStr;
+
     use super::*;
 
     #[test]
@@ -45,5 +57,13 @@ mod tests {
         let asked =
             with_quiet_watcher("info,kube_runtime=debug", EnvFilter::new("info,kube_runtime=debug")).to_string();
         assert!(!asked.contains("kube_runtime::watcher=error"), "{asked}");
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_color(true, None));
+        assert!(use_color(true, Some(OsStr::new(""))), "an empty NO_COLOR is unset");
+        assert!(!use_color(true, Some(OsStr::new("1"))));
+        assert!(!use_color(false, None));
     }
 }

@@ -75,7 +75,7 @@ fn evaluate(script: &str, inputs: &[String]) -> BTreeMap<String, Evaluated> {
 
 fn check_health_script(script_file: &str, tests_file: &str) -> BTreeSet<String> {
     let script = read(format!("deploy/argocd/{script_file}"));
-    let tests: HealthTests = serde_yaml::from_str(&read(format!("deploy/argocd/{tests_file}"))).expect("tests parse");
+    let tests: HealthTests = serde_saphyr::from_str(&read(format!("deploy/argocd/{tests_file}"))).expect("tests parse");
     assert!(!tests.tests.is_empty(), "{tests_file} has tests");
     let inputs: Vec<String> = tests.tests.iter().map(|t| t.input_path.clone()).collect();
     let unique: BTreeSet<String> = inputs.iter().cloned().collect();
@@ -131,12 +131,12 @@ fn argocd_health_checks_give_expected_status_in_gopher_lua() {
         on_disk.insert(format!("testdata/{}", entry.expect("entry").file_name().to_string_lossy()));
     }
     assert_eq!(inputs, on_disk, "every file of deploy/argocd/testdata is a test input, and only those");
-    let tests: HealthTests = serde_yaml::from_str(&read("deploy/argocd/health_test.yaml")).unwrap();
+    let tests: HealthTests = serde_saphyr::from_str(&read("deploy/argocd/health_test.yaml")).unwrap();
     let kinds: BTreeSet<String> = tests
         .tests
         .iter()
         .map(|t| {
-            let object: Value = serde_yaml::from_str(&read(format!("deploy/argocd/{}", t.input_path))).unwrap();
+            let object: Value = serde_saphyr::from_str(&read(format!("deploy/argocd/{}", t.input_path))).unwrap();
             kind(&object).to_owned()
         })
         .collect();
@@ -175,7 +175,7 @@ fn gopher_lua_runs_with_only_the_libraries_argo_cd_opens() {
 
 #[test]
 fn argocd_cm_patch_embeds_the_scripts() {
-    let patch: Value = serde_yaml::from_str(&read("deploy/argocd/argocd-cm-patch.yaml")).expect("patch parses");
+    let patch: Value = serde_saphyr::from_str(&read("deploy/argocd/argocd-cm-patch.yaml")).expect("patch parses");
     assert_eq!(kind(&patch), "ConfigMap");
     assert_eq!(patch["metadata"]["name"], "argocd-cm");
     let health = read("deploy/argocd/health.lua");

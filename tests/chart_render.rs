@@ -44,7 +44,7 @@ fn crate_version() -> String {
 }
 
 fn chart_metadata(chart: &str) -> Value {
-    serde_yaml::from_str(&read(format!("charts/{chart}/Chart.yaml"))).expect("Chart.yaml parses")
+    serde_saphyr::from_str(&read(format!("charts/{chart}/Chart.yaml"))).expect("Chart.yaml parses")
 }
 
 // ---------------------------------------------------------------------------
@@ -253,7 +253,7 @@ fn assert_crds_match_sources(rendered: &str, what: &str) {
     let sources = crd_sources();
     let mut seen = BTreeSet::new();
     for raw in raw_documents(rendered) {
-        let doc: Value = serde_yaml::from_str(&raw).expect("rendered document parses");
+        let doc: Value = serde_saphyr::from_str(&raw).expect("rendered document parses");
         if kind(&doc) != "CustomResourceDefinition" {
             continue;
         }
@@ -266,7 +266,7 @@ fn assert_crds_match_sources(rendered: &str, what: &str) {
         );
         let stripped = raw.replacen(&format!("\nmetadata:\n{KEEP}"), "\nmetadata:\n", 1);
         assert!(stripped == *source, "{what}: {crd_name} differs from crds/{file} beyond the keep annotation");
-        let source_doc: Value = serde_yaml::from_str(source).expect("source parses");
+        let source_doc: Value = serde_saphyr::from_str(source).expect("source parses");
         let mut without_keep = doc.clone();
         without_keep["metadata"].as_object_mut().unwrap().remove("annotations");
         assert_eq!(without_keep, source_doc, "{what}: {crd_name} parses to the same object as crds/{file}");
@@ -633,16 +633,14 @@ fn charts_pass_helm_lint() {
 
 #[test]
 fn chart_readme_documents_every_value() {
-    let values: serde_yaml::Value =
-        serde_yaml::from_str(&read("charts/zpa-operator/values.yaml")).expect("values parse");
+    let values: Value = serde_saphyr::from_str(&read("charts/zpa-operator/values.yaml")).expect("values parse");
     // Objects passed to Kubernetes as a whole are documented as one value.
     let opaque = ["resources", "podSecurityContext", "securityContext", "livenessProbe", "readinessProbe"];
     let mut paths = Vec::new();
-    fn walk(value: &serde_yaml::Value, prefix: &str, opaque: &[&str], out: &mut Vec<String>) {
+    fn walk(value: &Value, prefix: &str, opaque: &[&str], out: &mut Vec<String>) {
         match value {
-            serde_yaml::Value::Mapping(map) if !map.is_empty() && !opaque.contains(&prefix) => {
+            Value::Object(map) if !map.is_empty() && !opaque.contains(&prefix) => {
                 for (key, child) in map {
-                    let key = key.as_str().expect("string keys");
                     let path = if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") };
                     walk(child, &path, opaque, out);
                 }
@@ -655,7 +653,7 @@ fn chart_readme_documents_every_value() {
     let missing: Vec<_> = paths.iter().filter(|p| !readme.contains(&format!("| `{p}` |"))).collect();
     assert!(missing.is_empty(), "charts/zpa-operator/README.md has no values-table row for {missing:?}");
     let schema: Value = serde_json::from_str(&read("charts/zpa-operator/values.schema.json")).expect("schema parses");
-    let top: BTreeSet<_> = values.as_mapping().unwrap().keys().map(|k| k.as_str().unwrap().to_owned()).collect();
+    let top: BTreeSet<_> = values.as_object().unwrap().keys().cloned().collect();
     let in_schema: BTreeSet<_> =
         schema["properties"].as_object().unwrap().keys().filter(|k| *k != "global").cloned().collect();
     assert_eq!(top, in_schema, "values.schema.json declares exactly the top-level values");
@@ -978,7 +976,7 @@ fn one_minimum_kubernetes_version_everywhere() {
         for key in ["messageExpression:", "fieldPath:", "optionalOldSelf:"] {
             assert!(!text.contains(key), "crds/{file} uses {key}, which needs a newer Kubernetes than 1.25");
         }
-        let crd: Value = serde_yaml::from_str(&text).unwrap();
+        let crd: Value = serde_saphyr::from_str(&text).unwrap();
         let mut rules = Vec::new();
         collect_rules(&crd, &mut rules);
         assert!(!rules.is_empty(), "crds/{file} has CEL rules");

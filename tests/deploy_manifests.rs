@@ -76,7 +76,8 @@ fn deploy_dir_is_a_fresh_render() {
 /// The kustomization builds offline (kubectl's kustomize) and yields every manifest.
 #[test]
 fn kustomization_builds_every_manifest() {
-    let kustomization: Value = serde_yaml::from_str(&read("deploy/kustomization.yaml")).expect("kustomization parses");
+    let kustomization: Value =
+        serde_saphyr::from_str(&read("deploy/kustomization.yaml")).expect("kustomization parses");
     assert_eq!(kustomization["resources"], json!(["namespace.yaml", "crds.yaml", "zpa-operator.yaml"]));
     let built = run_tool(
         Command::new(go_tool("kubectl")).arg("kustomize").arg(root().join("deploy")),

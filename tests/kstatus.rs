@@ -1,16 +1,20 @@
 //! Flux's view of the operator's resources: kstatus
 //! (`sigs.k8s.io/cli-utils/pkg/kstatus/status.Compute`, what Flux's
 //! `healthChecks` and `wait` use) on live custom resources of the real API
-//! server, one per state the operator leaves them in. The status is written
-//! through the `/status` subresource by server-side apply with the operator's
-//! field manager, as the operator writes it; no operator runs.
+//! server.
 //!
-//! What kstatus says, state by state (and so what the README promises):
-//! Ready=True is Current; Ready=False is InProgress whatever the reason, a
-//! terminal one included (kstatus calls Failed only a `Stalled=True`
-//! condition, which the operator does not write); an observedGeneration behind
-//! the generation is InProgress; a deletion is Terminating; and an object
-//! without any status yet is Current.
+//! First with the real operator, one object per state it leaves them in:
+//! in sync is Current; a failure only a person can fix (an unknown region)
+//! is Failed (the operator writes `Stalled=True`); a dependency wait (a
+//! profile whose Microtenant has no id yet) is InProgress (`Reconciling=True`);
+//! an object the operator has not looked at yet is InProgress (the CRDs
+//! default its status to `observedGeneration: 0`); a spec change not yet
+//! observed is InProgress; a deletion is Terminating.
+//!
+//! Then statuses written by hand through the `/status` subresource (server-side
+//! apply with the operator's field manager, as the operator writes them),
+//! for states the operator reaches only through faults: a create in flight,
+//! and the provider config's sign-in refused.
 //!
 //! Tools: the real control plane and the Go-built `kstatus` and `kubectl`
 //! (tests/controlplane/build.sh). A missing tool fails with one line.
@@ -24,6 +28,8 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind,
 use serde_json::{Value, json};
 
 use support::controlplane::{ControlPlane, kubectl_with, unique_name};
+use support::manifests::{microtenant, profile, with_spec};
+use support::processes::{World, has_condition};
 use support::tools::go_tool;
 
 const FIELD_MANAGER: &str = "zpa-operator";
@@ -78,6 +84,80 @@ fn kstatus_of(plane: &ControlPlane, args: &[&str]) -> BTreeMap<String, (String, 
 }
 
 #[tokio::test]
+async fn kstatus_on_what_the_real_operator_writes() {
+    let mut world = World::start("30m");
+    world.apply_provider_config();
+    fn apply(world: &World, name: &str, manifest: serde_json::Value) {
+        let output = world.apply(&format!("{name}.json"), &manifest.to_string());
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    fn verdicts(world: &World) -> BTreeMap<String, (String, String)> {
+        kstatus_of(world.plane, &["isolationprofiles,microtenants", "-n", &world.namespace])
+    }
+    // Applied before any operator runs: nothing has looked at it.
+    apply(&world, "unobserved", profile("unobserved"));
+    assert_eq!(
+        verdicts(&world)["unobserved"],
+        ("InProgress".to_owned(), "IsolationProfile generation is 1, but latest observed generation is 0".to_owned())
+    );
+
+    world.start_operator();
+    apply(&world, "ready", microtenant("ready"));
+    apply(&world, "failed", with_spec(profile("failed"), json!({"regions": ["Atlantis", "Frankfurt"]})));
+    let mut paused = microtenant("paused");
+    paused["metadata"]["annotations"] = json!({"zpa.operator.dev/paused": "true"});
+    apply(&world, "paused", paused);
+    apply(&world, "waiting", with_spec(profile("waiting"), json!({"microtenantRef": {"name": "paused"}})));
+    world.wait_ready("microtenant", "ready").await;
+    world.wait_ready("isolationprofile", "unobserved").await;
+    world
+        .wait_for("isolationprofile", "failed", "Stalled", |o| {
+            has_condition(o, "Stalled", "True", Some("ReferenceNotFound"))
+        })
+        .await;
+    world
+        .wait_for("isolationprofile", "waiting", "Reconciling", |o| {
+            has_condition(o, "Reconciling", "True", Some("ReferenceNotReady"))
+        })
+        .await;
+    let found = verdicts(&world);
+    assert_eq!(found["ready"].0, "Current", "{found:?}");
+    assert_eq!(found["unobserved"].0, "Current", "{found:?}");
+    assert_eq!(found["failed"].0, "Failed", "{found:?}");
+    assert!(found["failed"].1.contains("Atlantis"), "the message says what is missing: {found:?}");
+    assert_eq!(found["waiting"].0, "InProgress", "{found:?}");
+    assert!(found["waiting"].1.contains("Microtenant"), "{found:?}");
+
+    // With the operator away: a spec change not yet observed, and a deletion held by the finalizer.
+    world.stop_operator();
+    world.kubectl_ok(&[
+        "patch",
+        "microtenant",
+        "ready",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"description":"changed"}}"#,
+    ]);
+    world.kubectl_ok(&["delete", "isolationprofile", "unobserved", "--wait=false"]);
+    let found = verdicts(&world);
+    assert_eq!(
+        found["ready"],
+        ("InProgress".to_owned(), "Microtenant generation is 2, but latest observed generation is 1".to_owned())
+    );
+    assert_eq!(found["unobserved"].0, "Terminating", "{found:?}");
+    world.kubectl_ok(&[
+        "patch",
+        "isolationprofile",
+        "unobserved",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+}
+
+#[tokio::test]
 async fn kstatus_on_live_resources_in_each_state() {
     let plane = ControlPlane::shared();
     let ns = unique_name("kstatus");
@@ -123,6 +203,7 @@ async fn kstatus_on_live_resources_in_each_state() {
         json!({"observedGeneration": 1, "conditions": [
             condition("Ready", "False", "Creating", "creating the CBI profile", 1),
             condition("Synced", "True", "ReconcileSuccess", "", 1),
+            condition("Reconciling", "True", "Creating", "creating the CBI profile", 1),
         ]}),
     )
     .await;
@@ -135,6 +216,7 @@ async fn kstatus_on_live_resources_in_each_state() {
         json!({"observedGeneration": 1, "conditions": [
             condition("Ready", "False", "Unavailable", "no ZPA object yet", 1),
             condition("Synced", "False", "InvalidSpec", "domains.does.not.belong.to.customer", 1),
+            condition("Stalled", "True", "InvalidSpec", "domains.does.not.belong.to.customer", 1),
         ]}),
     )
     .await;
@@ -155,9 +237,8 @@ async fn kstatus_on_live_resources_in_each_state() {
         |name: &str| found.get(name).unwrap_or_else(|| panic!("no kstatus line for {name}: {found:?}")).clone();
     assert_eq!(status("ready").0, "Current", "{found:?}");
     assert_eq!(status("creating"), ("InProgress".to_owned(), "creating the CBI profile".to_owned()));
-    // A terminal failure is InProgress to kstatus, not Failed: Flux waits for
-    // its timeout. (Failed needs a Stalled=True condition.)
-    assert_eq!(status("failed"), ("InProgress".to_owned(), "no ZPA object yet".to_owned()));
+    // A failure only a person can fix: Failed, with the operator's words; Flux stops waiting.
+    assert_eq!(status("failed"), ("Failed".to_owned(), "domains.does.not.belong.to.customer".to_owned()));
     assert_eq!(
         status("stale"),
         ("InProgress".to_owned(), "IsolationProfile generation is 2, but latest observed generation is 1".to_owned())
@@ -165,8 +246,8 @@ async fn kstatus_on_live_resources_in_each_state() {
     assert_eq!(status("deleting").0, "Terminating", "{found:?}");
     assert_eq!(
         status("new"),
-        ("Current".to_owned(), "Resource is current".to_owned()),
-        "no status yet reads as Current"
+        ("InProgress".to_owned(), "IsolationProfile generation is 1, but latest observed generation is 0".to_owned()),
+        "no status written yet: the CRD's default says nothing was observed"
     );
     assert_eq!(found.len(), 6, "{found:?}");
 
@@ -177,6 +258,7 @@ async fn kstatus_on_live_resources_in_each_state() {
     for (state, ready_condition) in [
         ("signed-in", condition("Ready", "True", "SignedIn", "signed in", 1)),
         ("refused", condition("Ready", "False", "Unauthorized", "ZPA refused the sign-in", 1)),
+        ("retrying", condition("Ready", "False", "ReconcileError", "transient failure: 503", 1)),
     ] {
         let name = unique_name(&format!("kstatus-{state}"));
         let object: DynamicObject = serde_json::from_value(json!({
@@ -186,20 +268,25 @@ async fn kstatus_on_live_resources_in_each_state() {
         }))
         .unwrap();
         configs.create(&PostParams::default(), &object).await.expect("create provider config");
-        write_status(
-            &configs,
-            "ZpaProviderConfig",
-            &name,
-            json!({"observedGeneration": 1, "conditions": [ready_condition]}),
-        )
-        .await;
+        // As the operator writes it: Stalled beside a refused sign-in, Reconciling beside a retried one.
+        let mut conditions = vec![ready_condition.clone()];
+        match state {
+            "refused" => conditions.push(condition("Stalled", "True", "Unauthorized", "ZPA refused the sign-in", 1)),
+            "retrying" => {
+                conditions.push(condition("Reconciling", "True", "ReconcileError", "transient failure: 503", 1))
+            }
+            _ => {}
+        }
+        write_status(&configs, "ZpaProviderConfig", &name, json!({"observedGeneration": 1, "conditions": conditions}))
+            .await;
         names.push(name);
     }
     let mut args = vec!["zpaproviderconfigs".to_owned()];
     args.extend(names.iter().cloned());
     let found = kstatus_of(plane, &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(found[&names[0]].0, "Current", "{found:?}");
-    assert_eq!(found[&names[1]], ("InProgress".to_owned(), "ZPA refused the sign-in".to_owned()));
+    assert_eq!(found[&names[1]], ("Failed".to_owned(), "ZPA refused the sign-in".to_owned()));
+    assert_eq!(found[&names[2]], ("InProgress".to_owned(), "transient failure: 503".to_owned()));
 
     // Clean up: let the deleting Microtenant go, remove what this test made.
     let release = json!({"metadata": {"finalizers": null}});

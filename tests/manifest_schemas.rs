@@ -102,7 +102,7 @@ fn to_json_schema(node: &Value) -> Value {
 fn generated_schemas() -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (_, (_, text)) in crd_sources() {
-        let crd: Value = serde_yaml::from_str(&text).expect("CRD parses");
+        let crd: Value = serde_saphyr::from_str(&text).expect("CRD parses");
         let group = crd["spec"]["group"].as_str().unwrap();
         let kind = crd["spec"]["names"]["kind"].as_str().unwrap();
         for version in crd["spec"]["versions"].as_array().unwrap() {
@@ -278,7 +278,7 @@ fn chart_provider_configs_are_valid_offline() {
             .collect();
         assert_eq!(only.len(), 1);
         let file = dir.path().join(format!("provider-config-{i}.yaml"));
-        fs::write(&file, serde_yaml::to_string(&only[0]).unwrap()).unwrap();
+        fs::write(&file, serde_saphyr::to_string(&only[0]).unwrap()).unwrap();
         files.push(file);
     }
     for (file, verdict) in kubeconform(&files) {

@@ -57,7 +57,7 @@ fn into_namespace(docs: &[Value], ns: &str) -> String {
             doc["metadata"]["namespace"] = json!(ns);
         }
         out.push_str("---\n");
-        out.push_str(&serde_yaml::to_string(&doc).unwrap());
+        out.push_str(&serde_saphyr::to_string(&doc).unwrap());
     }
     out
 }

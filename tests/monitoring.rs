@@ -120,7 +120,7 @@ fn alerts_pass_promtool_check_and_their_unit_tests() {
     );
 
     let dir = tempfile::tempdir().expect("temp dir");
-    fs::write(dir.path().join("rules.yaml"), serde_yaml::to_string(&rule["spec"]).unwrap()).unwrap();
+    fs::write(dir.path().join("rules.yaml"), serde_saphyr::to_string(&rule["spec"]).unwrap()).unwrap();
     let tests = read("tests/monitoring/alerts_test.yaml");
     fs::write(dir.path().join("alerts_test.yaml"), &tests).unwrap();
 
@@ -132,7 +132,7 @@ fn alerts_pass_promtool_check_and_their_unit_tests() {
 
     // Each alert is tested both ways: some case expects it and some case
     // evaluates it expecting nothing.
-    let cases: Value = serde_yaml::from_str(&tests).unwrap();
+    let cases: Value = serde_saphyr::from_str(&tests).unwrap();
     for alert in &alerts {
         let evaluations: Vec<&Value> = cases["tests"]
             .as_array()
@@ -162,7 +162,7 @@ fn promtool_refuses_a_broken_rule_and_a_wrong_expectation() {
 
     let docs = monitoring_render();
     let rule = find(&docs, "PrometheusRule", RELEASE);
-    fs::write(dir.path().join("rules.yaml"), serde_yaml::to_string(&rule["spec"]).unwrap()).unwrap();
+    fs::write(dir.path().join("rules.yaml"), serde_saphyr::to_string(&rule["spec"]).unwrap()).unwrap();
     let wrong = read("tests/monitoring/alerts_test.yaml").replacen("severity: critical", "severity: warning", 1);
     fs::write(dir.path().join("alerts_test.yaml"), wrong).unwrap();
     let (ok, out) = promtool(&["test", "rules", "alerts_test.yaml"], dir.path());
@@ -199,7 +199,7 @@ fn dashboard_queries_parse_and_name_only_served_metrics() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let file = json!({"groups": [{"name": "dashboard", "rules": rules}]});
-    fs::write(dir.path().join("dashboard.yaml"), serde_yaml::to_string(&file).unwrap()).unwrap();
+    fs::write(dir.path().join("dashboard.yaml"), serde_saphyr::to_string(&file).unwrap()).unwrap();
     let (ok, out) = promtool(&["check", "rules", "dashboard.yaml"], dir.path());
     assert!(ok, "promtool check rules on the dashboard's queries:\n{out}");
 

@@ -181,7 +181,7 @@ async fn objects_converge_once_each_through_faults_and_sigkills() {
     let mut operator = start_operator(&world);
 
     let (items, microtenants) = manifests(settings.objects);
-    let documents: Vec<String> = items.iter().map(|i| serde_yaml::to_string(i).expect("YAML")).collect();
+    let documents: Vec<String> = items.iter().map(|i| serde_saphyr::to_string(i).expect("YAML")).collect();
     world.sim(Method::PUT, "/__sim/faults", Some(faults(&mut rng))).await;
     let applied = world.apply("soak.yaml", &documents.join("---\n"));
     assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));

@@ -7,7 +7,8 @@
 --
 -- Order matters:
 --   1. deletionTimestamp set                      -> Progressing ("deleting")
---   2. no status, or observedGeneration behind    -> Progressing
+--   2. no status, or observedGeneration behind    -> Progressing (a new object
+--      reads observedGeneration 0, the CRDs' status default)
 --   3. Synced=False (checked before Ready=True, so an object that was Ready
 --      once but no longer syncs is never reported Healthy):
 --        ReferenceNotFound, ReferenceNotReady    -> Suspended (waits for another object)

@@ -1,20 +1,25 @@
-//! Durations on the command line: `90s`, `30m`, `1h`, `250ms`, or plain seconds.
+//! Durations on the command line, in the Kubernetes (Go) style: `90s`,
+//! `30m`, `1h30m`, `250ms`, `1.5s`. Parsed by jiff's "friendly" format,
+//! which also takes spaced and long forms (`1h 30m`, `2 minutes`); negative
+//! durations and bare numbers (other than `0`) are refused, as Go refuses them.
 
 use std::time::Duration;
 
+use jiff::fmt::friendly::SpanParser;
+
+const HINT: &str = "use a number with a unit: 90s, 30m, 1h30m, 250ms";
+
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().map_err(|_| format!("{text:?} is not a duration (try 30s, 30m, 1h)"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        other => return Err(format!("unknown duration unit {other:?} in {text:?} (use ms, s, m or h)")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(format!("{text:?} has no unit ({HINT})"));
+    }
+    static PARSER: SpanParser = SpanParser::new();
+    let signed = PARSER.parse_duration(text).map_err(|e| format!("{text:?} is not a duration ({HINT}): {e}"))?;
+    Duration::try_from(signed).map_err(|_| format!("{text:?} is negative; a duration here must not be"))
 }
 
 #[cfg(test)]
@@ -22,13 +27,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn units() {
+    fn kubernetes_style_durations() {
         assert_eq!(parse("30m"), Ok(Duration::from_secs(1800)));
         assert_eq!(parse("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse("7"), Ok(Duration::from_secs(7)));
         assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
-        assert!(parse("5 parsecs").is_err());
+        assert_eq!(parse("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse("0"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn refusals_say_what_is_wrong() {
+        let bare = parse("7").unwrap_err();
+        assert!(bare.contains("no unit"), "{bare}");
+        let unknown = parse("5 parsecs").unwrap_err();
+        assert!(unknown.contains("is not a duration") && unknown.contains("1h30m"), "{unknown}");
         assert!(parse("m").is_err());
+        assert!(parse("").is_err());
+        assert!(parse("-5s").unwrap_err().contains("negative"));
     }
 }

@@ -1,72 +1,176 @@
-//! `zpa-operator plan -f DIR` and `sync -f DIR`: the controller's converge
-//! step (`remote::converge`), with each kind's own `prepare`, run once over
-//! a directory of manifests, without a cluster. What this file adds is the
-//! CLI's own: reading the manifests in place of the cluster (the
-//! [`Sources`] of a prepare), the order of objects, and the report.
+//! `zpa-operator plan -f PATH` and `sync -f PATH`: the controller's converge
+//! step (`remote::converge`), with each kind's own `prepare`, run over
+//! manifests without a cluster, deciding as the operator decides.
 //!
-//! Without status to remember ids, objects are found by `spec.externalId`
-//! or by name (adoption by name). Objects in ZPA that the manifests do not
-//! name are left alone: nothing is ever deleted.
+//! The manifests are first checked as the API server would check them
+//! (`manifests.rs`, `crd::validation`); one refused document stops the run
+//! before any call to ZPA. Then each object is treated as a custom resource
+//! just applied to a cluster: its identity is what the operator would read
+//! from it (`spec.externalId`, else the operator's `external-id` and
+//! `create-pending` annotations, else nothing), its `adoption` and
+//! `managementPolicy` rules hold, and what the operator would persist on the
+//! custom resource (the create-pending marker, the id) this run keeps in
+//! memory ([`RunJournal`]), so the re-check after `sync` and every later
+//! object see what an operator would. Two manifests sharing a display name
+//! therefore end as they would on a cluster: the second is `AlreadyExists`
+//! unless it says `adoption: ByName`.
+//!
+//! Objects in ZPA that the manifests do not name are left alone: nothing is
+//! ever deleted.
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::Mutex;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use kube::ResourceExt;
+use serde_json::{Value, json};
 
-use super::manifests::Manifests;
-use crate::crd::{Adoption, ManagedFields, Microtenant};
-use crate::reconcile::isolation_profile::IsolationProfileKind;
-use crate::reconcile::microtenant::MicrotenantKind;
-use crate::reconcile::{FieldChange, Identity, ReconcileError};
-use crate::remote::converge::{self, NoJournal, Outcome, Rules, Sources, Stopped, Writes};
-use crate::remote::tenant::{rate_limits_for, zpa_config_for};
-use crate::remote::{Created, RemoteKind, Tenant, TenantDefaults, TenantRegistry};
+use super::connect::Connector;
+use super::manifests::{DEFAULT_NAMESPACE, Inputs, LoadError, Manifests};
+use super::progress::{Progress, Style};
+use crate::controller::ControllerKind;
+use crate::controller::managed::identity_of;
+use crate::crd::{ManagementPolicy, Microtenant};
+use crate::reconcile::{FieldChange, Identity, PendingCreate, ReconcileError, ReconcileKind};
+use crate::remote::converge::{self, Journal, Outcome, Rules, Sources, Stopped, Writes};
+use crate::remote::{Created, RemoteKind, Tenant};
 use crate::secret::SecretString;
-use crate::simulator::{self, RunningSimulator, SimulatorConfig};
 use crate::wire::mgmt::MicrotenantUser;
-use crate::zpa::{AuthMode, ClientCredentials, Endpoint, NoopObserver, RateLimits, ZpaConfig};
+
+/// `-f` and `-R`, as `kubectl apply` takes them.
+#[derive(Debug, Clone, Args)]
+pub struct ManifestArgs {
+    /// A manifest file, a directory of them (.yaml, .yml, .json) or `-` for
+    /// standard input; repeat it for several.
+    #[arg(short = 'f', long = "filename", required = true)]
+    pub filenames: Vec<PathBuf>,
+    /// Also read the subdirectories of directories given with -f.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+}
+
+impl ManifestArgs {
+    pub fn inputs(&self) -> Inputs {
+        Inputs { filenames: self.filenames.clone(), recursive: self.recursive }
+    }
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON document on stdout (for CI); progress and errors stay on stderr.
+    Json,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
-    /// Directory of manifests (ZpaProviderConfig, Secret, Microtenant, IsolationProfile).
-    #[arg(short = 'f', long = "filename")]
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
     /// Run against an embedded ZPA simulator instead of the tenants the manifests name.
     #[arg(long)]
     pub simulator: bool,
     /// (sync) Write generated Microtenant admin credentials here, as Secret manifests (mode 0600).
     #[arg(long)]
     pub credentials_dir: Option<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    pub output: OutputFormat,
 }
 
 /// What one object needs (or got).
-#[derive(Debug)]
-enum Step {
-    Create {
-        id: Option<String>,
-    },
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Create,
     /// Depends on something this plan only creates.
-    AfterCreate {
-        what: String,
-    },
-    Update {
-        id: String,
-        changes: Vec<FieldChange>,
-        applied: bool,
-    },
-    InSync {
-        id: String,
-    },
-    Drift {
-        id: String,
-        changes: Vec<FieldChange>,
-    },
+    AfterCreate,
+    Update,
+    InSync,
+    Drift,
+    Failed,
 }
 
-#[derive(Debug, Default)]
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::AfterCreate => "afterCreate",
+            Action::Update => "update",
+            Action::InSync => "inSync",
+            Action::Drift => "drift",
+            Action::Failed => "failed",
+        }
+    }
+}
+
+/// One object's line in the report.
+#[derive(Debug)]
+struct ObjectReport {
+    kind: &'static str,
+    namespace: String,
+    name: String,
+    action: Action,
+    /// Written to ZPA (sync), or only planned.
+    applied: bool,
+    id: Option<String>,
+    /// Found by name or `externalId` and taken over.
+    adopted: bool,
+    changes: Vec<FieldChange>,
+    /// The reason and message of a failure (the `Synced` condition's).
+    error: Option<(String, String)>,
+    /// What this object waits for (`AfterCreate`).
+    waits_for: Option<String>,
+    notes: Vec<String>,
+    /// Writes made to ZPA for it.
+    writes: u64,
+}
+
+impl ObjectReport {
+    fn to_json(&self) -> Value {
+        json!({
+            "kind": self.kind, "namespace": self.namespace, "name": self.name,
+            "action": self.action.as_str(), "applied": self.applied, "id": self.id, "adopted": self.adopted,
+            "changes": self.changes.iter().map(|c| json!({"path": c.path, "from": c.from, "to": c.to})).collect::<Vec<_>>(),
+            "reason": self.error.as_ref().map(|(reason, _)| reason),
+            "message": self.error.as_ref().map(|(_, message)| message),
+            "waitsFor": self.waits_for, "notes": self.notes,
+        })
+    }
+
+    fn print(&self) {
+        let label = format!("{} {}/{}", self.kind, self.namespace, self.name);
+        let id = self.id.as_deref().unwrap_or("-");
+        let adopted = if self.adopted { ", adopted" } else { "" };
+        match self.action {
+            Action::Create if self.applied => println!("+ {label}: created, id {id}"),
+            Action::Create => println!("+ {label}: will be created"),
+            Action::AfterCreate => {
+                println!("+ {label}: follows once {} is created", self.waits_for.as_deref().unwrap_or("a dependency"))
+            }
+            Action::Update => {
+                println!("~ {label} (id {id}{adopted}): {}", if self.applied { "updated" } else { "will be updated" })
+            }
+            Action::InSync => println!("= {label} (id {id}{adopted}): in sync"),
+            Action::Drift => println!("! {label} (id {id}{adopted}): differs, not corrected (ObserveOnly)"),
+            Action::Failed => match &self.error {
+                Some((reason, message)) => println!("x {label}: {reason}: {message}"),
+                None => println!("x {label}: failed"),
+            },
+        }
+        for change in &self.changes {
+            println!("    {change}");
+        }
+        for note in &self.notes {
+            println!("    {note}");
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
 struct Summary {
     create: usize,
     waiting: usize,
@@ -76,7 +180,44 @@ struct Summary {
     failed: usize,
 }
 
-/// Exit codes of `plan`: 0 nothing to do, 2 changes pending, 1 errors.
+impl Summary {
+    fn of(reports: &[ObjectReport]) -> Self {
+        let mut summary = Summary::default();
+        for report in reports {
+            match report.action {
+                Action::Create => summary.create += 1,
+                Action::AfterCreate => summary.waiting += 1,
+                Action::Update => summary.update += 1,
+                Action::InSync => summary.in_sync += 1,
+                Action::Drift => summary.drift += 1,
+                Action::Failed => summary.failed += 1,
+            }
+        }
+        summary
+    }
+
+    fn pending(&self) -> usize {
+        self.create + self.update + self.waiting
+    }
+
+    fn to_json(self) -> Value {
+        json!({"create": self.create, "afterCreate": self.waiting, "update": self.update,
+               "inSync": self.in_sync, "drift": self.drift, "failed": self.failed})
+    }
+
+    fn print(&self, verb: &str, applied: bool) {
+        let Summary { create, waiting, update, in_sync, drift, failed } = self;
+        let (created, updated) = if applied { ("created", "updated") } else { ("to create", "to update") };
+        let waiting = if *waiting > 0 { format!(" ({waiting} more after those creates)") } else { String::new() };
+        println!(
+            "\n{verb}: {create} {created}{waiting}, {update} {updated}, {in_sync} in sync, {drift} drifted (observe only), {failed} failed."
+        );
+        println!("Objects in ZPA that these manifests do not name are left alone.");
+    }
+}
+
+/// Exit codes of `plan`: 0 nothing to do, 2 changes pending, 1 errors
+/// (a refused manifest, an unreachable tenant, an object that fails).
 pub async fn plan_command(args: PlanArgs) -> ExitCode {
     run(args, false).await
 }
@@ -86,288 +227,413 @@ pub async fn sync_command(args: PlanArgs) -> ExitCode {
     run(args, true).await
 }
 
+/// Prints refused documents the way kubectl does, or as JSON.
+pub fn report_load_error(error: &LoadError, command: &str, output: OutputFormat) {
+    let LoadError::Refused(refused) = error else {
+        match output {
+            OutputFormat::Text => eprintln!("error: {error}"),
+            OutputFormat::Json => println!("{}", json!({"command": command, "error": error.to_string()})),
+        }
+        return;
+    };
+    match output {
+        OutputFormat::Text => {
+            for document in refused {
+                eprintln!("error: {}: {}", document.origin, document.refusal);
+            }
+            eprintln!(
+                "{} refused {} document(s) the API server would refuse; nothing was done.",
+                command,
+                refused.len()
+            );
+        }
+        OutputFormat::Json => {
+            let refused: Vec<Value> = refused
+                .iter()
+                .map(|r| {
+                    json!({"source": r.origin.source, "document": r.origin.document, "kind": r.kind,
+                           "name": r.name, "message": r.refusal.to_string()})
+                })
+                .collect();
+            println!("{}", json!({"command": command, "refused": refused}));
+        }
+    }
+}
+
 async fn run(args: PlanArgs, apply: bool) -> ExitCode {
-    let manifests = match Manifests::load(&args.dir) {
+    let command = if apply { "sync" } else { "plan" };
+    let text = args.output == OutputFormat::Text;
+    let manifests = match Manifests::load(&args.manifests.inputs(), &mut std::io::stdin()) {
         Ok(manifests) => manifests,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            report_load_error(&error, command, args.output);
             return ExitCode::FAILURE;
         }
     };
-    let simulator = if args.simulator {
-        match simulator::start(SimulatorConfig::default()).await {
-            Ok(sim) => {
-                println!("Using an embedded ZPA simulator at {} (customer {}).\n", sim.base_url(), sim.customer_id());
-                Some(sim)
-            }
-            Err(error) => {
-                eprintln!("error: cannot start the embedded simulator: {error}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        None
+    let connector = match Connector::new(&manifests, args.simulator).await {
+        Ok(connector) => connector,
+        Err(error) => return fail(command, args.output, &error.to_string()),
     };
+    if let (Some(sim), true) = (connector.simulator(), text) {
+        println!("Using an embedded ZPA simulator at {} (customer {}).\n", sim.base_url(), sim.customer_id());
+    }
+    if text {
+        for ignored in &manifests.ignored {
+            println!("- {ignored}: not a zpa.operator.dev kind, ignored");
+        }
+        for note in &manifests.notes {
+            println!("- {note}");
+        }
+    }
+    // Every tenant the objects name answers, before any object is looked at.
+    let mut provider_configs: Vec<&str> = manifests
+        .microtenants
+        .iter()
+        .map(|m| m.spec.managed.provider_config_name())
+        .chain(manifests.profiles.iter().map(|p| p.spec.managed.provider_config_name()))
+        .collect();
+    provider_configs.sort_unstable();
+    provider_configs.dedup();
+    for provider_config in &provider_configs {
+        if let Err(error) = connector.check(provider_config).await {
+            return fail(command, args.output, &error.to_string());
+        }
+    }
+
+    let total = manifests.microtenants.len() + manifests.profiles.len();
+    let style = match (apply, std::io::stderr().is_terminal()) {
+        (false, _) => Style::Off,
+        (true, true) => Style::Terminal,
+        (true, false) => Style::Lines,
+    };
+    let limits = connector.rate_limits(provider_configs.first().copied().unwrap_or("default"));
     let mut engine = ManifestRun {
         manifests: &manifests,
-        tenants: TenantRegistry::new(TenantDefaults {
-            rate_limits: Some(RateLimits::default()),
-            observe_max_age: std::time::Duration::from_secs(3600),
-            observer: Arc::new(NoopObserver),
-        }),
-        simulator,
+        connector: &connector,
         apply,
+        text,
         credentials_dir: args.credentials_dir.clone(),
-        summary: Summary::default(),
-        microtenant_ids: HashMap::new(),
-        planned_names: Default::default(),
-        notes: Vec::new(),
+        memory: Mutex::new(HashMap::new()),
+        planned: HashMap::new(),
+        progress: Progress::new(style, total, &limits, Box::new(std::io::stderr())),
     };
-    for ignored in &manifests.ignored {
-        println!("- {ignored}: not a zpa.operator.dev kind, ignored");
-    }
-    engine.converge_all().await;
-    let summary = std::mem::take(&mut engine.summary);
-    print_summary(if apply { "Sync" } else { "Plan" }, &summary, apply);
-    if summary.failed > 0 {
-        return ExitCode::FAILURE;
+    let reports = engine.converge_all().await;
+    let summary = Summary::of(&reports);
+    let verb = if apply { "Sync" } else { "Plan" };
+    if text {
+        summary.print(verb, apply);
     }
     if !apply {
-        return if summary.create + summary.update + summary.waiting == 0 {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(2)
+        if !text {
+            let objects: Vec<Value> = reports.iter().map(ObjectReport::to_json).collect();
+            println!("{}", json!({"command": command, "objects": objects, "summary": summary.to_json()}));
+        }
+        return match (summary.failed, summary.pending()) {
+            (0, 0) => ExitCode::SUCCESS,
+            (0, _) => ExitCode::from(2),
+            _ => ExitCode::FAILURE,
         };
     }
-    // Prove convergence: the same manifests now plan to nothing.
-    println!("\nRe-checking against ZPA:");
+    // Prove convergence: the same manifests, with what this run recorded, now plan to nothing.
+    if text {
+        println!("\nRe-checking against ZPA:");
+    }
     engine.apply = false;
-    engine.converge_all().await;
-    let check = std::mem::take(&mut engine.summary);
-    print_summary("Re-check", &check, false);
-    if check.failed + check.create + check.update + check.waiting == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    engine.progress = Progress::new(Style::Off, total, &limits, Box::new(std::io::sink()));
+    let recheck = engine.converge_all().await;
+    let check = Summary::of(&recheck);
+    if text {
+        check.print("Re-check", false);
+    }
+    let converged = summary.failed == 0 && check.failed + check.pending() == 0;
+    if !text {
+        let objects: Vec<Value> = reports.iter().map(ObjectReport::to_json).collect();
+        let rechecked: Vec<Value> = recheck.iter().map(ObjectReport::to_json).collect();
+        println!(
+            "{}",
+            json!({"command": command, "objects": objects, "summary": summary.to_json(),
+                   "recheck": {"objects": rechecked, "summary": check.to_json()}, "converged": converged})
+        );
+    }
+    if converged { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-fn print_summary(verb: &str, summary: &Summary, applied: bool) {
-    let Summary { create, waiting, update, in_sync, drift, failed } = summary;
-    let (created, updated) = if applied { ("created", "updated") } else { ("to create", "to update") };
-    let waiting = if *waiting > 0 { format!(" ({waiting} more after those creates)") } else { String::new() };
-    println!(
-        "\n{verb}: {create} {created}{waiting}, {update} {updated}, {in_sync} in sync, {drift} drifted (observe only), {failed} failed."
-    );
-    println!("Objects in ZPA that these manifests do not name are left alone.");
+fn fail(command: &str, output: OutputFormat, message: &str) -> ExitCode {
+    match output {
+        OutputFormat::Text => eprintln!("error: {message}"),
+        OutputFormat::Json => println!("{}", json!({"command": command, "error": message})),
+    }
+    ExitCode::FAILURE
+}
+
+/// An object of the manifests, by kind, namespace and name.
+type Key = (&'static str, String, String);
+
+/// What the operator would have persisted on an object's custom resource.
+#[derive(Debug, Clone, Default)]
+struct Recorded {
+    id: Option<String>,
+    pending: Option<(PendingCreate, std::time::Instant)>,
+    adopted: bool,
+    /// A dry run would create it.
+    planned: bool,
 }
 
 struct ManifestRun<'a> {
     manifests: &'a Manifests,
-    tenants: TenantRegistry,
-    simulator: Option<RunningSimulator>,
+    connector: &'a Connector<'a>,
     apply: bool,
+    text: bool,
     credentials_dir: Option<PathBuf>,
-    summary: Summary,
-    /// Microtenant ids by namespace/name; `None` while only planned.
-    microtenant_ids: HashMap<String, Option<String>>,
-    /// Names a plan would create, per kind and scope (`plan` only).
-    planned_names: std::collections::HashSet<(String, String, String)>,
-    /// Lines to print under the next object's line.
-    notes: Vec<String>,
+    memory: Mutex<HashMap<Key, Recorded>>,
+    /// Remote names a dry run would create, per kind and scope, and by which object.
+    planned: HashMap<(&'static str, String, String), Key>,
+    progress: Progress,
 }
 
 impl ManifestRun<'_> {
-    async fn converge_all(&mut self) {
+    /// Microtenants first (profiles may name them), each in manifest order.
+    async fn converge_all(&mut self) -> Vec<ObjectReport> {
         let manifests = self.manifests;
+        let mut reports = Vec::new();
         for microtenant in &manifests.microtenants {
-            let managed = &microtenant.spec.managed;
-            let result = self.converge::<MicrotenantKind>(microtenant, managed, microtenant.validate_cel()).await;
-            let result = result.map(|(step, admin_user)| {
-                if let Some(user) = admin_user {
-                    let note = self.keep_credentials(microtenant, &user);
-                    self.notes.push(note);
-                }
-                step
-            });
-            let id = match &result {
-                Ok(Step::Create { id }) => id.clone(),
-                Ok(Step::Update { id, .. } | Step::InSync { id } | Step::Drift { id, .. }) => Some(id.clone()),
-                Ok(Step::AfterCreate { .. }) | Err(_) => None,
-            };
-            self.microtenant_ids.insert(key(microtenant), id);
-            self.report(&label("Microtenant", microtenant), result);
+            let report = self.converge::<Microtenant>(microtenant).await;
+            reports.push(report);
         }
         for profile in &manifests.profiles {
-            let managed = &profile.spec.managed;
-            let result = self.converge::<IsolationProfileKind>(profile, managed, profile.validate_cel()).await;
-            self.report(&label("IsolationProfile", profile), result.map(|(step, _)| step));
+            let report = self.converge(profile).await;
+            reports.push(report);
+        }
+        if self.text {
+            for report in &reports {
+                report.print();
+            }
+        }
+        reports
+    }
+
+    fn recorded(&self, key: &Key) -> Recorded {
+        self.memory.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned().unwrap_or_default()
+    }
+
+    fn record(&self, key: &Key, update: impl FnOnce(&mut Recorded)) {
+        let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        update(memory.entry(key.clone()).or_default());
+    }
+
+    /// The identity the operator would read from the object, with what this run recorded.
+    fn identity<R: ControllerKind>(&self, object: &R, key: &Key) -> Identity {
+        let from_object = identity_of(object);
+        if matches!(from_object, Identity::External(_)) {
+            return from_object;
+        }
+        let recorded = self.recorded(key);
+        match (recorded.id, recorded.pending) {
+            (Some(id), _) => Identity::Known(id),
+            (None, Some((marker, at))) => Identity::Pending { marker, age: at.elapsed() },
+            (None, None) => from_object,
         }
     }
 
-    /// One object: the API server's checks (CEL), then the kind's prepare and
-    /// the converge step, exactly as the controller runs them. Returns the
-    /// step, and the admin user a Microtenant create generated.
-    async fn converge<K: RemoteKind>(
+    /// One object: its kind's prepare and the converge step, as the controller runs them.
+    async fn converge<R: ControllerKind>(&mut self, object: &R) -> ObjectReport {
+        let kind = <R::Kind as ReconcileKind>::KIND;
+        let namespace = object.namespace().unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
+        let key: Key = (kind, namespace, object.name_any());
+        let mut report = ObjectReport {
+            kind,
+            namespace: key.1.clone(),
+            name: key.2.clone(),
+            action: Action::Failed,
+            applied: self.apply,
+            id: None,
+            adopted: false,
+            changes: Vec::new(),
+            error: None,
+            waits_for: None,
+            notes: Vec::new(),
+            writes: 0,
+        };
+        let result = self.step(object, &key, &mut report).await;
+        if let Err(error) = result {
+            report.action = Action::Failed;
+            report.error = Some((error.reason().as_str().to_owned(), error.to_string()));
+        }
+        report.adopted = report.adopted || self.recorded(&key).adopted;
+        if self.apply {
+            self.progress.advance(report.writes);
+        }
+        report
+    }
+
+    async fn step<R: ControllerKind>(
         &mut self,
-        object: &K::Resource,
-        managed: &ManagedFields,
-        cel: Result<(), kube::core::cel::ValidationErrors>,
-    ) -> Result<(Step, Option<MicrotenantUser>), ReconcileError> {
-        check_cel(cel)?;
-        let prepared = match K::prepare(object, &*self).await {
+        object: &R,
+        key: &Key,
+        report: &mut ObjectReport,
+    ) -> Result<(), ReconcileError> {
+        let prepared = match <R::Kind as RemoteKind>::prepare(object, &*self).await {
             // Its Microtenant is only planned by this run: so is this object.
-            Err(ReconcileError::ReferenceNotReady { what }) => return Ok((Step::AfterCreate { what }, None)),
+            Err(ReconcileError::ReferenceNotReady { what }) if !self.apply && self.only_planned(&what) => {
+                report.action = Action::AfterCreate;
+                report.waits_for = Some(what);
+                return Ok(());
+            }
             other => other?,
         };
+        let managed = object.managed();
         let policy = managed.management_policy();
-        let identity = managed.external_id.clone().map_or(Identity::Fresh, Identity::External);
+        let identity = self.identity(object, key);
         let writes = if self.apply { Writes::Apply } else { Writes::DryRun };
-        let rules = Rules { adoption: Adoption::ByName, policy, writes };
-        let name = K::desired_name(&prepared.desired).to_lowercase();
-        let planned = (K::KIND.to_owned(), K::scope_key(&prepared.scope), name.clone());
-        let outcome = match converge::converge::<K>(&prepared, &identity, rules, &NoJournal).await {
+        let rules = Rules { adoption: managed.adoption(), policy, writes };
+        let name = <R::Kind as ReconcileKind>::desired_name(&prepared.desired).to_lowercase();
+        let planned_name = (key.0, <R::Kind as RemoteKind>::scope_key(&prepared.scope), name.clone());
+        let journal = RunJournal { run: self, key };
+        let outcome = match converge::converge::<R::Kind>(&prepared, &identity, rules, &journal).await {
             Ok(outcome) => outcome,
             // An object to observe that an earlier manifest of this plan creates.
             Err(Stopped { error: ReconcileError::ExternalNotFound { .. }, .. })
-                if identity == Identity::Fresh && self.planned_names.contains(&planned) =>
+                if identity == Identity::Fresh && self.planned.contains_key(&planned_name) =>
             {
-                return Ok((Step::AfterCreate { what: format!("{} {name:?}", K::KIND) }, None));
+                report.action = Action::AfterCreate;
+                report.waits_for = Some(format!("{} {name:?}", key.0));
+                return Ok(());
             }
             Err(stopped) => return Err(stopped.error),
         };
-        let step = match outcome {
-            Outcome::InSync { id, .. } => Step::InSync { id },
-            Outcome::Drift { id, changes, .. } => Step::Drift { id, changes },
-            Outcome::WouldUpdate { id, changes, .. } => Step::Update { id, changes, applied: false },
-            Outcome::Updated { id, changes, .. } => Step::Update { id, changes, applied: true },
+        match outcome {
+            Outcome::InSync { id, .. } => (report.action, report.id) = (Action::InSync, Some(id)),
+            Outcome::Drift { id, changes, .. } => {
+                (report.action, report.id, report.changes) = (Action::Drift, Some(id), changes)
+            }
+            Outcome::WouldUpdate { id, changes, .. } => {
+                (report.action, report.id, report.changes) = (Action::Update, Some(id), changes)
+            }
+            Outcome::Updated { id, changes, .. } => {
+                (report.action, report.id, report.changes, report.writes) = (Action::Update, Some(id), changes, 1)
+            }
             Outcome::Outdated { id, .. } => {
-                self.notes.push("changed in ZPA while being updated: nothing written; run sync again".into());
-                Step::Update { id, changes: Vec::new(), applied: false }
+                report.notes.push("changed in ZPA while being updated: nothing written; run sync again".into());
+                (report.action, report.id) = (Action::Update, Some(id));
             }
             Outcome::Gone { id } => {
                 return Err(ReconcileError::ExternalNotFound { what: format!("with id {id} (deleted meanwhile)") });
             }
             Outcome::WouldCreate => {
-                self.planned_names.insert(planned);
-                Step::Create { id: None }
+                // Another manifest of this run creates an object of that name
+                // first: on a cluster this one would then find it.
+                if let Some(other) = self.planned.get(&planned_name).filter(|other| *other != key) {
+                    let other = format!("{} {}/{}", other.0, other.1, other.2);
+                    let adopts =
+                        managed.adoption() == crate::crd::Adoption::ByName || policy == ManagementPolicy::ObserveOnly;
+                    if !adopts {
+                        return Err(ReconcileError::AlreadyExists {
+                            name: format!("{name} (created by {other} in this run)"),
+                            id: None,
+                        });
+                    }
+                    report.action = Action::AfterCreate;
+                    report.waits_for = Some(other);
+                    return Ok(());
+                }
+                self.planned.insert(planned_name, key.clone());
+                self.record(key, |r| r.planned = true);
+                report.action = Action::Create;
             }
             Outcome::Created(created) => {
                 let Created { id, admin_user, .. } = *created;
-                return Ok((Step::Create { id: Some(id) }, admin_user));
+                if let Some(user) = admin_user {
+                    report.notes.push(self.keep_credentials(key.1.clone(), object, &user));
+                }
+                (report.action, report.id, report.writes) = (Action::Create, Some(id), 1);
             }
-            // Only a create-pending marker waits, and manifests carry none.
-            Outcome::Wait(_) => Step::AfterCreate { what: "a create started earlier".into() },
-        };
-        Ok((step, None))
+            // A create was started (its answer lost, or a create-pending
+            // annotation in the manifest): the operator waits for it to show up.
+            Outcome::Wait(wait) => {
+                report.action = Action::AfterCreate;
+                report.waits_for = Some(format!(
+                    "a create started earlier (it shows up in ZPA, or is given up in {}s)",
+                    wait.as_secs()
+                ));
+            }
+        }
+        Ok(())
     }
 
-    fn tenant(&self, provider_config: &str) -> Result<Arc<Tenant>, ReconcileError> {
-        let (config, limits) = match &self.simulator {
-            Some(sim) => (
-                ZpaConfig::resolve(
-                    &Endpoint::BaseUrl(sim.base_url()),
-                    &AuthMode::Legacy,
-                    sim.customer_id(),
-                    ClientCredentials {
-                        client_id: sim.client_id().to_owned(),
-                        client_secret: sim.client_secret().clone(),
-                    },
-                ),
-                None,
-            ),
-            None => {
-                let config = self.manifests.provider_config(provider_config).ok_or_else(|| {
-                    ReconcileError::ReferenceNotFound {
-                        what: format!("ZpaProviderConfig {provider_config:?} in the manifests (or use --simulator)"),
-                    }
-                })?;
-                let reference = &config.spec.credentials_secret_ref;
-                let read = |key: &str, env: &str| {
-                    std::env::var(env)
-                        .ok()
-                        .map(crate::secret::SecretString::new)
-                        .or_else(|| self.manifests.secret_key(&reference.namespace, &reference.name, key))
-                        .ok_or_else(|| ReconcileError::ReferenceNotFound {
-                            what: format!(
-                                "key {key:?} of Secret {}/{} in the manifests (or set {env})",
-                                reference.namespace, reference.name
-                            ),
-                        })
-                };
-                let credentials = ClientCredentials {
-                    client_id: read(reference.client_id_key(), "ZPA_CLIENT_ID")?.expose().to_owned(),
-                    client_secret: read(reference.client_secret_key(), "ZPA_CLIENT_SECRET")?,
-                };
-                (zpa_config_for(&config.spec, credentials)?, rate_limits_for(&config.spec))
-            }
-        };
-        Ok(self.tenants.tenant(provider_config, "cli", config, limits)?)
+    /// Whether a `ReferenceNotReady` is about a Microtenant this dry run only plans.
+    fn only_planned(&self, what: &str) -> bool {
+        let memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        memory.iter().any(|((kind, ns, name), r)| {
+            *kind == "Microtenant" && r.planned && r.id.is_none() && what == format!("Microtenant {ns}/{name}")
+        })
     }
 
     /// Generated admin credentials go to `--credentials-dir`, or are reported lost.
-    fn keep_credentials(&self, object: &Microtenant, user: &MicrotenantUser) -> String {
-        let username = user.username.clone().unwrap_or_default();
-        let secret_name = object
-            .spec
-            .admin_credentials_secret_ref
-            .as_ref()
+    fn keep_credentials<R: ResourceExt>(&self, namespace: String, object: &R, user: &MicrotenantUser) -> String {
+        let username = user.username.as_deref().unwrap_or("(no username in ZPA's answer)");
+        let secret_name = self
+            .manifests
+            .microtenant(&namespace, &object.name_any())
+            .and_then(|m| m.spec.admin_credentials_secret_ref.as_ref())
             .map_or_else(|| format!("{}-admin", object.name_any()), |r| r.name.clone());
         let (Some(dir), Some(password)) = (&self.credentials_dir, &user.password) else {
             return format!(
                 "admin user {username}: password not kept (pass --credentials-dir to keep it; ZPA shows it only once)"
             );
         };
-        match write_credentials(dir, &secret_name, &object.namespace().unwrap_or_default(), &username, password) {
+        match write_credentials(dir, &secret_name, &namespace, username, password) {
             Ok(path) => format!("admin credentials of {username} written to {}", path.display()),
             Err(error) => format!("admin credentials of {username} could not be written: {error}"),
         }
     }
+}
 
-    fn report(&mut self, label: &str, result: Result<Step, ReconcileError>) {
-        let applied = self.apply;
-        match result {
-            Ok(Step::Create { id }) => {
-                self.summary.create += 1;
-                match id {
-                    Some(id) => println!("+ {label}: created, id {id}"),
-                    None => println!("+ {label}: will be created"),
-                }
-            }
-            Ok(Step::AfterCreate { what }) => {
-                self.summary.waiting += 1;
-                println!("+ {label}: follows once {what} is created");
-            }
-            Ok(Step::Update { id, changes, applied: written }) => {
-                self.summary.update += 1;
-                println!("~ {label} (id {id}): {}", if written && applied { "updated" } else { "will be updated" });
-                for change in changes {
-                    println!("    {change}");
-                }
-            }
-            Ok(Step::InSync { id }) => {
-                self.summary.in_sync += 1;
-                println!("= {label} (id {id}): in sync");
-            }
-            Ok(Step::Drift { id, changes }) => {
-                self.summary.drift += 1;
-                println!("! {label} (id {id}): differs, not corrected (ObserveOnly)");
-                for change in changes {
-                    println!("    {change}");
-                }
-            }
-            Err(error) => {
-                self.summary.failed += 1;
-                println!("x {label}: {}: {error}", error.reason());
-            }
-        }
-        for note in self.notes.drain(..) {
-            println!("    {note}");
-        }
+/// What the operator persists on the custom resource during a step, kept
+/// in this run's memory instead.
+struct RunJournal<'r, 'a> {
+    run: &'r ManifestRun<'a>,
+    key: &'r Key,
+}
+
+impl<R: Sync> Journal<R> for RunJournal<'_, '_> {
+    async fn manage(&self, id: &str, adopted: bool) -> Result<(), ReconcileError> {
+        self.run.record(self.key, |r| {
+            r.id = Some(id.to_owned());
+            r.pending = None;
+            r.adopted |= adopted;
+        });
+        Ok(())
+    }
+
+    async fn vanished(&self, _: &str) {
+        self.run.record(self.key, |r| r.id = None);
+    }
+
+    async fn create_pending(&self, name: &str) -> Result<(), ReconcileError> {
+        let marker = PendingCreate { at: jiff::Timestamp::now().to_string(), name: name.to_owned() };
+        self.run.record(self.key, |r| r.pending = Some((marker, std::time::Instant::now())));
+        Ok(())
+    }
+
+    async fn create_refused(&self) -> Result<(), ReconcileError> {
+        self.run.record(self.key, |r| r.pending = None);
+        Ok(())
+    }
+
+    async fn created(&self, created: &Created<R>) -> Result<(), ReconcileError> {
+        self.run.record(self.key, |r| {
+            r.id = Some(created.id.clone());
+            r.pending = None;
+        });
+        Ok(())
     }
 }
 
 /// The manifests (and the ids of the Microtenants this run converged), in
 /// place of the cluster.
 impl Sources for ManifestRun<'_> {
-    async fn tenant(&self, provider_config: &str) -> Result<Arc<Tenant>, ReconcileError> {
-        ManifestRun::tenant(self, provider_config)
+    async fn tenant(&self, provider_config: &str) -> Result<std::sync::Arc<Tenant>, ReconcileError> {
+        self.connector.tenant(provider_config)
     }
 
     async fn secret_key(&self, namespace: &str, name: &str, key: &str) -> Result<SecretString, ReconcileError> {
@@ -376,30 +642,18 @@ impl Sources for ManifestRun<'_> {
         })
     }
 
-    /// `ReferenceNotReady` when this run only plans to create it.
+    /// As the operator: `ReferenceNotFound` without such a Microtenant,
+    /// `ReferenceNotReady` while it has no id.
     async fn microtenant_id(&self, namespace: &str, name: &str, _: &str) -> Result<String, ReconcileError> {
         let described = format!("{namespace}/{name}");
-        match self.microtenant_ids.get(&described) {
-            Some(Some(id)) => Ok(id.clone()),
-            Some(None) => Err(ReconcileError::ReferenceNotReady { what: format!("Microtenant {described}") }),
-            None => {
-                Err(ReconcileError::ReferenceNotFound { what: format!("Microtenant {described} in the manifests") })
-            }
+        if self.manifests.microtenant(namespace, name).is_none() {
+            return Err(ReconcileError::ReferenceNotFound {
+                what: format!("Microtenant {described} in the manifests"),
+            });
         }
+        let key: Key = ("Microtenant", namespace.to_owned(), name.to_owned());
+        self.recorded(&key).id.ok_or(ReconcileError::ReferenceNotReady { what: format!("Microtenant {described}") })
     }
-}
-
-fn key(object: &Microtenant) -> String {
-    format!("{}/{}", object.namespace().unwrap_or_default(), object.name_any())
-}
-
-fn label<K: ResourceExt>(kind: &str, object: &K) -> String {
-    format!("{kind} {}/{}", object.namespace().unwrap_or_default(), object.name_any())
-}
-
-/// The CRD's CEL rules, which an API server would have checked.
-fn check_cel(result: Result<(), kube::core::cel::ValidationErrors>) -> Result<(), ReconcileError> {
-    result.map_err(|errors| ReconcileError::InvalidSpec { message: format!("{errors}") })
 }
 
 fn write_credentials(
@@ -412,13 +666,13 @@ fn write_credentials(
     use std::io::Write;
     std::fs::create_dir_all(dir)?;
     let path = dir.join(format!("{name}.yaml"));
-    let manifest = serde_json::json!({
+    let manifest = json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": name, "namespace": namespace},
         "type": "Opaque",
         "stringData": {"username": username, "password": password.expose()},
     });
-    let text = serde_yaml::to_string(&manifest).map_err(std::io::Error::other)?;
+    let text = serde_saphyr::to_string(&manifest).map_err(std::io::Error::other)?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

@@ -273,6 +273,21 @@ mod tests {
     }
 
     #[test]
+    fn the_simulator_s_default_port_is_not_the_metrics_port_and_the_examples_use_it() {
+        #[derive(Parser)]
+        struct Simulator {
+            #[command(flatten)]
+            args: crate::simulator::SimulatorArgs,
+        }
+        let simulator = Simulator::try_parse_from(["simulator"]).expect("defaults parse").args.listen;
+        let metrics = parse(&[]).metrics_listen;
+        assert_ne!(simulator.port(), metrics.port(), "`zpa-operator simulator` and `zpa-operator run` side by side");
+        let example = include_str!("../../examples/00-provider-config.yaml");
+        let base_url = format!("baseUrl: http://127.0.0.1:{}", simulator.port());
+        assert!(example.contains(&base_url), "examples/00-provider-config.yaml points at the simulator's default port");
+    }
+
+    #[test]
     fn a_renew_deadline_not_below_the_lease_duration_is_refused() {
         let args =
             parse(&["--leader-elect", "--leader-elect-lease-duration", "3s", "--leader-elect-renew-deadline", "3s"]);

@@ -33,9 +33,9 @@ use super::backoff::Backoffs;
 use super::context::Context;
 use super::sources::ClusterSources;
 use crate::crd::{Condition, FINALIZER, ManagedFields, ManagedStatus, SYNCED, annotations, find_condition};
-use crate::reconcile::conditions::{ConditionState, Reason, next_conditions};
+use crate::reconcile::conditions::{self, ConditionState, Reason, kstatus_condition, next_conditions};
 use crate::reconcile::lifecycle::{self, Deletion};
-use crate::reconcile::{FieldChange, Identity, Owner, PendingCreate, ReconcileError, ReconcileKind};
+use crate::reconcile::{FieldChange, Identity, PendingCreate, ReconcileError, ReconcileKind};
 use crate::remote::converge::{self, Deleted, Journal, Outcome, Reached, Rules, Stopped, Writes};
 use crate::remote::{Created, RemoteKind, Tenant};
 use crate::zpa::Scope;
@@ -53,6 +53,8 @@ pub struct Report<R> {
     pub scope: Scope,
     /// Come back sooner than the resync interval.
     pub requeue_after: Option<Duration>,
+    /// The reconcile failed in a way only a person can fix (kstatus's `Stalled`).
+    pub terminal: bool,
 }
 
 /// What the controller layer needs of a managed kind: its custom resource,
@@ -233,6 +235,7 @@ impl<R> Report<R> {
             tenant: None,
             scope: Scope::Default,
             requeue_after: None,
+            terminal: false,
         }
     }
 }
@@ -248,12 +251,11 @@ fn reason_from(text: &str) -> Reason {
 async fn apply<R: ControllerKind>(object: &R, ctx: &Context) -> Result<Action, ReconcileError> {
     let mut report = Report::starting(object);
     let result = sync(object, ctx, &mut report).await;
+    report.terminal = result.as_ref().is_err_and(|error| !error.is_retryable());
     let synced = lifecycle::synced(result.as_ref().map(|()| report.drift.as_slice()));
     let requeue_hint = write_status(object, ctx, &report, synced).await?;
     if let Err(error) = &result {
-        if error.owner() == Owner::Operator {
-            tracing::error!(object = %Backoffs::key(object), %error, "operator bug; please report it");
-        }
+        // Logged once, at the level the error deserves, by `super::log_outcome`.
         ctx.publish(object, EventType::Warning, error.reason().as_str(), "Reconcile", error.to_string()).await;
         return result.map(|()| Action::await_change());
     }
@@ -441,6 +443,7 @@ async fn cleanup<R: ControllerKind>(object: &R, ctx: &Context) -> Result<Action,
         Err(error) => {
             let mut report = Report::starting(object);
             report.ready = ConditionState::no(Reason::Deleting, format!("deleting: {error}"));
+            report.terminal = !error.is_retryable();
             write_status(object, ctx, &report, lifecycle::synced(Err(&error))).await?;
             ctx.publish(object, EventType::Warning, error.reason().as_str(), "Delete", error.to_string()).await;
             Err(error)
@@ -514,7 +517,10 @@ async fn write_status<R: ControllerKind>(
     let now = jiff::Timestamp::now().to_string();
     let generation = object.meta().generation;
     let previous = object.managed_status().cloned().unwrap_or_default();
-    let conditions = next_conditions(&previous.conditions, &report.ready, &synced, generation, &now);
+    let mut conditions = next_conditions(&previous.conditions, &report.ready, &synced, generation, &now);
+    if let Some((type_, state)) = kstatus_condition(&report.ready, &synced, report.terminal) {
+        conditions.push(conditions::next(&previous.conditions, type_, &state, generation, &now));
+    }
     let was_synced = find_condition(&previous.conditions, SYNCED).is_some_and(|c| c.status == "True");
     let last_sync_time = if synced.status && !was_synced { Some(now) } else { previous.last_sync_time };
     let (mut status, requeue) = object.status_fields(report).await;

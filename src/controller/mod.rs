@@ -40,6 +40,7 @@ pub use context::{Context, FIELD_MANAGER, Settings};
 pub use managed::ControllerKind;
 
 use crate::crd::{IsolationProfile, Microtenant, ZpaProviderConfig};
+use crate::reconcile::{Owner, ReconcileError};
 use server::Readiness;
 use watch::watch;
 
@@ -298,10 +299,49 @@ async fn shutdown_signal() {
     }
 }
 
-fn log_outcome<T: std::fmt::Debug, E: std::fmt::Display>(kind: &str, result: Result<T, E>) {
-    match result {
-        Ok(object) => tracing::debug!(kind, ?object, "reconciled"),
-        Err(error) => tracing::warn!(kind, %error, "reconcile failed"),
+type ControllerError = kube::runtime::controller::Error<ReconcileError, watcher::Error>;
+
+/// Logs a reconcile's outcome at the level its error deserves: WARN only
+/// for what needs a person, ERROR for an operator bug; a dependency wait,
+/// an optimistic-lock retry or a transient failure retried with backoff
+/// is routine (the conditions and events still say it).
+fn log_outcome<T: std::fmt::Debug>(kind: &str, result: Result<T, ControllerError>) {
+    use kube::runtime::controller::Error;
+    let (error, object) = match result {
+        Ok(object) => return tracing::debug!(kind, ?object, "reconciled"),
+        Err(Error::ReconcilerFailed(error, object)) => (error, object),
+        // Deleted while queued: nothing to do.
+        Err(Error::ObjectNotFound(object)) => return tracing::debug!(kind, %object, "reconciled object is gone"),
+        Err(error) => return tracing::warn!(kind, %error, "controller error"),
+    };
+    let object = match &object.namespace {
+        Some(namespace) => format!("{namespace}/{}", object.name),
+        None => object.name.clone(),
+    };
+    let reason = error.reason().as_str();
+    match log_level(&error) {
+        tracing::Level::DEBUG => tracing::debug!(kind, object, reason, %error, "reconcile retried"),
+        tracing::Level::INFO => tracing::info!(kind, object, reason, %error, "reconcile waits or retries"),
+        tracing::Level::ERROR => tracing::error!(kind, object, reason, %error, "operator bug; please report it"),
+        _ => tracing::warn!(kind, object, reason, %error, "reconcile failed; needs attention"),
+    }
+}
+
+/// The level a reconcile error is logged at.
+pub fn log_level(error: &ReconcileError) -> tracing::Level {
+    match error {
+        // Waiting for a referenced Microtenant's id: it proceeds by itself.
+        ReconcileError::ReferenceNotReady { .. } => tracing::Level::INFO,
+        // Someone else wrote the object first (the finalizer's JSON patch
+        // `test`, a resourceVersion precondition): retried at once.
+        ReconcileError::Kubernetes { source: kube::Error::Api(status), .. }
+            if status.is_conflict() || status.code == 422 =>
+        {
+            tracing::Level::DEBUG
+        }
+        _ if error.owner() == Owner::Operator => tracing::Level::ERROR,
+        _ if error.is_retryable() => tracing::Level::INFO,
+        _ => tracing::Level::WARN,
     }
 }
 
@@ -340,4 +380,40 @@ fn profiles_scoped_to(store: &Store<IsolationProfile>, microtenant: &Microtenant
         .filter(|p| p.namespace() == namespace && p.spec.microtenant_ref.as_ref().is_some_and(|r| r.name == name))
         .map(|p| ObjectRef::from_obj(p.as_ref()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::*;
+    use crate::zpa::ZpaError;
+
+    fn api_error(code: u16, reason: &str) -> ReconcileError {
+        let status = kube::core::Status::failure("the object has been modified", reason).with_code(code);
+        ReconcileError::Kubernetes { operation: "patch finalizers", source: kube::Error::Api(status.boxed()) }
+    }
+
+    #[test]
+    fn only_what_needs_a_person_is_a_warning() {
+        let cases = [
+            (ReconcileError::ReferenceNotReady { what: "Microtenant a/b".into() }, Level::INFO),
+            (api_error(409, "Conflict"), Level::DEBUG),
+            (api_error(422, "Invalid"), Level::DEBUG),
+            (api_error(500, "InternalError"), Level::INFO),
+            (ReconcileError::Zpa(ZpaError::Transient { detail: "503".into() }), Level::INFO),
+            (
+                ReconcileError::Zpa(ZpaError::RateLimited { retry_after: std::time::Duration::from_secs(13) }),
+                Level::INFO,
+            ),
+            (ReconcileError::InvalidSpec { message: "x".into() }, Level::WARN),
+            (ReconcileError::ReferenceNotFound { what: "Secret a/b".into() }, Level::WARN),
+            (ReconcileError::AlreadyExists { name: "n".into(), id: None }, Level::WARN),
+            (ReconcileError::Zpa(ZpaError::Unauthorized { reason: "no".into() }), Level::WARN),
+            (ReconcileError::Internal { message: "bug".into() }, Level::ERROR),
+        ];
+        for (error, level) in cases {
+            assert_eq!(log_level(&error), level, "{error}");
+        }
+    }
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::backoff::Backoffs;
 use super::context::Context;
 use super::secrets::secret_value;
-use crate::crd::{READY, ZpaProviderConfig, ZpaProviderConfigStatus, find_condition};
+use crate::crd::{READY, ZpaProviderConfig, ZpaProviderConfigStatus};
 use crate::reconcile::ReconcileError;
 use crate::reconcile::conditions::{self, ConditionState, Reason};
 use crate::remote::Tenant;
@@ -129,13 +129,15 @@ pub async fn reconcile(config: Arc<ZpaProviderConfig>, ctx: Arc<Context>) -> Res
         Err(error) => (ConditionState::no(error.reason(), error.to_string()), previous.customer_name.clone()),
     };
     let now = jiff::Timestamp::now().to_string();
-    let condition = conditions::next(&previous.conditions, READY, &ready, config.meta().generation, &now);
-    let status = ZpaProviderConfigStatus {
-        observed_generation: config.meta().generation,
-        conditions: vec![condition],
-        customer_name,
-    };
-    let unchanged = find_condition(&previous.conditions, READY) == status.conditions.first()
+    let generation = config.meta().generation;
+    let mut next = vec![conditions::next(&previous.conditions, READY, &ready, generation, &now)];
+    // For kstatus: Stalled when only a person can fix the sign-in, Reconciling while it is retried.
+    let terminal = outcome.as_ref().is_err_and(|error| !error.is_retryable());
+    if let Some((type_, state)) = conditions::kstatus_condition(&ready, &ready, terminal) {
+        next.push(conditions::next(&previous.conditions, type_, &state, generation, &now));
+    }
+    let status = ZpaProviderConfigStatus { observed_generation: generation, conditions: next, customer_name };
+    let unchanged = previous.conditions == status.conditions
         && previous.observed_generation == status.observed_generation
         && previous.customer_name == status.customer_name;
     if !unchanged {

@@ -169,7 +169,7 @@ pub const RULE_EXTERNAL_ID_IMMUTABLE: &str =
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
-    /// `Ready` or `Synced`.
+    /// `Ready`, `Synced`, and for kstatus `Reconciling` or `Stalled`.
     #[serde(rename = "type")]
     pub type_: String,
     /// `True`, `False` or `Unknown`.
@@ -192,7 +192,7 @@ pub struct ManagedStatus {
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Ready` and `Synced`.
+    /// `Ready` and `Synced`; `Reconciling` or `Stalled` while either is true.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
@@ -204,6 +204,12 @@ pub struct ManagedStatus {
 /// The condition types.
 pub const READY: &str = "Ready";
 pub const SYNCED: &str = "Synced";
+/// kstatus's (what Flux's health checks read): `True` while the operator is
+/// still working on the object, absent otherwise.
+pub const RECONCILING: &str = "Reconciling";
+/// kstatus's: `True` when the last reconcile failed in a way only a person
+/// can fix (its reason is `Synced`'s), absent otherwise.
+pub const STALLED: &str = "Stalled";
 
 /// Read `conditions` of type `type_`.
 pub fn find_condition<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {

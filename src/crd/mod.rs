@@ -5,13 +5,14 @@ pub mod common;
 pub mod isolation_profile;
 pub mod microtenant;
 pub mod provider_config;
+pub mod validation;
 
 pub use common::*;
 pub use isolation_profile::*;
 pub use microtenant::*;
 pub use provider_config::*;
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{CustomResourceDefinition, JSON};
 use kube::CustomResourceExt;
 
 /// The parts every managed kind's spec and status share, for code that
@@ -38,12 +39,30 @@ managed_parts! {
 
 /// Every CRD the operator serves, in a stable order.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    vec![ZpaProviderConfig::crd(), Microtenant::crd(), IsolationProfile::crd()]
+    let mut crds = vec![ZpaProviderConfig::crd(), Microtenant::crd(), IsolationProfile::crd()];
+    crds.iter_mut().for_each(default_status_unobserved);
+    crds
+}
+
+/// The status of an object the operator has not looked at yet reads
+/// `observedGeneration: 0`, so kstatus (Flux's health checks and `wait`)
+/// reports a brand-new object InProgress ("generation is 1, but latest
+/// observed generation is 0") rather than Current. The API server applies
+/// the default whenever it reads the object: on create the status is not
+/// stored (a status subresource), so it is never user input.
+fn default_status_unobserved(crd: &mut CustomResourceDefinition) {
+    for version in &mut crd.spec.versions {
+        let properties =
+            version.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()).and_then(|s| s.properties.as_mut());
+        if let Some(status) = properties.and_then(|p| p.get_mut("status")) {
+            status.default = Some(JSON(serde_json::json!({"observedGeneration": 0})));
+        }
+    }
 }
 
 /// One CRD as the YAML document `crds/` holds for it.
-pub fn crd_yaml(crd: &CustomResourceDefinition) -> Result<String, serde_yaml::Error> {
-    Ok(format!("---\n{}", serde_yaml::to_string(crd)?))
+pub fn crd_yaml(crd: &CustomResourceDefinition) -> Result<String, serde_saphyr::ser::Error> {
+    Ok(format!("---\n{}", serde_saphyr::to_string(crd)?))
 }
 
 /// The file name of a CRD in `crds/`: `<group>_<plural>.yaml`.
@@ -52,7 +71,7 @@ pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
 }
 
 /// Every CRD as one multi-document YAML stream.
-pub fn to_yaml() -> Result<String, serde_yaml::Error> {
+pub fn to_yaml() -> Result<String, serde_saphyr::ser::Error> {
     all().iter().map(crd_yaml).collect()
 }
 

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::crd::{Condition, READY, SYNCED};
+use crate::crd::{Condition, READY, RECONCILING, STALLED, SYNCED};
 
 /// Every condition reason, stable and PascalCase. The README documents each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,6 +130,29 @@ pub fn next_conditions(
     vec![next(previous, READY, ready, generation, now), next(previous, SYNCED, synced, generation, now)]
 }
 
+/// The condition kstatus (`sigs.k8s.io/cli-utils/pkg/kstatus`, what Flux's
+/// health checks and `wait` use) reads besides `observedGeneration` and
+/// `Ready`: `Stalled=True` (kstatus: Failed) when the last reconcile failed
+/// and only a person can fix it (`terminal`), `Reconciling=True` (kstatus:
+/// InProgress) while the operator keeps working on it (a retry, a
+/// dependency, a create in flight). Neither for an object that is done:
+/// in sync, observe-only drift (reported, never corrected) or paused.
+pub fn kstatus_condition(
+    ready: &ConditionState,
+    synced: &ConditionState,
+    terminal: bool,
+) -> Option<(&'static str, ConditionState)> {
+    let quiet = [Reason::ObserveOnlyDrift, Reason::ReconcilePaused];
+    if !synced.status && !quiet.contains(&synced.reason) {
+        let state = ConditionState::yes(synced.reason, synced.message.clone());
+        return Some((if terminal { STALLED } else { RECONCILING }, state));
+    }
+    if synced.status && !ready.status {
+        return Some((RECONCILING, ConditionState::yes(ready.reason, ready.message.clone())));
+    }
+    None
+}
+
 /// One condition of type `type_`, derived from `previous` the same way.
 pub fn next(
     previous: &[Condition],
@@ -199,6 +222,29 @@ mod tests {
         );
         assert_eq!(flipped[0].last_transition_time, "t3");
         assert_eq!(flipped[1].last_transition_time, "t1");
+    }
+
+    #[test]
+    fn kstatus_conditions_say_failed_or_in_progress() {
+        let ok = ConditionState::yes(Reason::ReconcileSuccess, "");
+        let available = ConditionState::yes(Reason::Available, "");
+        let creating = ConditionState::no(Reason::Creating, "creating in ZPA");
+        let invalid = ConditionState::no(Reason::InvalidSpec, "banner is not valid");
+        let waiting = ConditionState::no(Reason::ReferenceNotReady, "waiting for Microtenant a/b");
+        let drift = ConditionState::no(Reason::ObserveOnlyDrift, "description: a -> b");
+        let paused = ConditionState::no(Reason::ReconcilePaused, "paused");
+        assert_eq!(kstatus_condition(&available, &ok, false), None, "done");
+        let (type_, state) = kstatus_condition(&creating, &invalid, true).expect("stalled");
+        assert_eq!((type_, state.status, state.reason), (STALLED, true, Reason::InvalidSpec));
+        let (type_, state) = kstatus_condition(&creating, &waiting, false).expect("reconciling");
+        assert_eq!(
+            (type_, state.reason, state.message.as_str()),
+            (RECONCILING, Reason::ReferenceNotReady, "waiting for Microtenant a/b")
+        );
+        let (type_, state) = kstatus_condition(&creating, &ok, false).expect("a create in flight");
+        assert_eq!((type_, state.reason), (RECONCILING, Reason::Creating));
+        assert_eq!(kstatus_condition(&available, &drift, false), None, "observe-only drift is reported, not worked on");
+        assert_eq!(kstatus_condition(&creating, &paused, false), None, "paused is not in progress");
     }
 
     #[test]

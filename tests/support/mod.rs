@@ -10,6 +10,7 @@ pub mod controlplane;
 pub mod install;
 pub mod manifests;
 pub mod processes;
+pub mod tenant;
 pub mod zpa_calls;
 
 use std::future::Future;

@@ -462,10 +462,7 @@ impl Drop for Operator {
 
 /// The documents of a YAML stream (empty ones left out).
 pub fn yaml_documents(text: &str) -> Vec<Value> {
-    serde_yaml::Deserializer::from_str(text)
-        .map(|document| serde::Deserialize::deserialize(document).expect("YAML"))
-        .filter(|doc: &Value| !doc.is_null())
-        .collect()
+    serde_saphyr::from_multiple::<Value>(text).expect("YAML").into_iter().filter(|doc| !doc.is_null()).collect()
 }
 
 pub fn has_condition(object: &Value, type_: &str, status: &str, reason: Option<&str>) -> bool {

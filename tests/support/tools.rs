@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use serde::Deserialize;
 use serde_json::Value;
 
 /// The release and namespace every render uses.
@@ -142,8 +141,9 @@ pub fn go_tool(name: &str) -> PathBuf {
 
 /// Every non-empty YAML document of `text`, as JSON.
 pub fn documents(text: &str) -> Vec<Value> {
-    serde_yaml::Deserializer::from_str(text)
-        .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("YAML does not parse: {e}\n{text}")))
+    serde_saphyr::from_multiple::<Value>(text)
+        .unwrap_or_else(|e| panic!("YAML does not parse: {e}\n{text}"))
+        .into_iter()
         .filter(|doc| !doc.is_null())
         .collect()
 }
@@ -196,7 +196,7 @@ pub fn crd_sources() -> BTreeMap<String, (String, String)> {
             continue;
         }
         let text = fs::read_to_string(&path).expect("CRD file reads");
-        let doc: Value = serde_yaml::from_str(&text).expect("CRD file parses");
+        let doc: Value = serde_saphyr::from_str(&text).expect("CRD file parses");
         let body = text.strip_prefix("---\n").unwrap_or(&text).trim().to_owned();
         out.insert(name(&doc).to_owned(), (path.file_name().unwrap().to_string_lossy().into_owned(), body));
     }

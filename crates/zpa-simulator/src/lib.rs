@@ -266,7 +266,7 @@ pub async fn start(config: SimulatorConfig) -> std::io::Result<RunningSimulator>
 #[derive(Debug, Clone, Args)]
 pub struct SimulatorArgs {
     /// Address to listen on (port 0 picks a free port; the real one is printed).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, default_value = "127.0.0.1:8085")]
     pub listen: SocketAddr,
     /// API client id of the seeded customer.
     #[arg(long, env = "ZPA_SIM_CLIENT_ID", default_value = DEFAULT_CLIENT_ID)]
@@ -380,7 +380,11 @@ pub async fn run_cli(args: SimulatorArgs) -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .try_init();
     let config = match args.to_config() {
         Ok(config) => config,
