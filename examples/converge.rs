@@ -1,18 +1,23 @@
 //! The performance benchmark: the real operator binary against the ZPA
-//! simulator and the Kubernetes API stand-in, each its own process.
+//! simulator and a real Kubernetes control plane (etcd, kube-apiserver,
+//! kube-controller-manager), each its own process, started by the tests'
+//! process harness (`tests/support/`).
 //!
 //! ```sh
-//! cargo build --release --workspace --bins          # zpa-operator and kube-standin
+//! cargo build --release --bin zpa-operator --example converge
 //! cargo run --release --example converge -- --objects 1000
-//! cargo run --release --example converge -- --scaling   # N = 100, 1000, 5000
+//! cargo run --release --example converge -- --scaling   # N = 1,000, 5,000, 10,000, 20,000
 //! ```
 //!
-//! One run of N objects measures, in order:
+//! One run of N objects, on a control plane of its own, measures in order:
 //! 1. converge: N new CRs (Microtenants: half, at most ZPA's 500; the rest
 //!    IsolationProfiles, some scoped to Microtenants) applied as fast as the
 //!    API takes them, timed until every one is Ready and Synced for its
-//!    generation; divided by the floor `POSTs / write rate`;
-//! 2. steady state: ZPA requests during one resync interval with all N in sync;
+//!    generation; divided by the floor `POSTs / write rate`; and what the
+//!    operator cost the API server meanwhile (its `/metrics`: requests by
+//!    verb and resource, watch events sent, etcd requests);
+//! 2. the resyncs after it: ZPA requests and status writes in the first and
+//!    second resync interval, then one steady interval;
 //! 3. footprint: the operator's peak RSS with N objects in its caches, the
 //!    release binary's size, and the start-up time of a restarted operator to
 //!    `/readyz` with the N objects present;
@@ -20,30 +25,34 @@
 //!    timed from the PATCH to Ready/Synced with the new value in `atProvider`.
 //!
 //! It prints a table and one JSON line (`--json-only`: the JSON line alone).
+//! BENCHMARKS.md has the figures and how each was reached.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::TcpListener as StdListener;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-use zpa_operator::crd::{self, IsolationProfile, Microtenant, ZpaProviderConfig};
+use support::controlplane::ControlPlane;
+use support::manifests;
+use support::processes::{Operator, Process, cpu_secs, memory_kib, operator_binary};
+use zpa_operator::crd::{IsolationProfile, Microtenant, ZpaProviderConfig};
 
 const NAMESPACE: &str = "default";
 const CUSTOMER_ID: &str = "72057594037927936";
 const MAX_MICROTENANTS: usize = 500;
+const SCALING: [usize; 4] = [1000, 5000, 10_000, 20_000];
 
 #[derive(Debug, Clone, Parser)]
 #[command(about = "Converge, steady-state, reaction and footprint benchmark of zpa-operator")]
@@ -51,10 +60,17 @@ struct Args {
     /// Objects to converge (Microtenants: half, at most 500; the rest IsolationProfiles).
     #[arg(long, default_value_t = 1000)]
     objects: usize,
-    /// Simulator and operator write limit per window (default: 10x ZPA's, 100x for 5,000+ objects).
+    /// Several runs, one after the other (comma-separated N), each on a control plane of its own.
+    #[arg(long, value_delimiter = ',')]
+    sizes: Vec<usize>,
+    /// Run N = 1,000, 5,000, 10,000 and 20,000 one after the other.
+    #[arg(long)]
+    scaling: bool,
+    /// Simulator and operator write limit per window (default: 10x ZPA's; 100x
+    /// from 5,000 objects; 400x from 20,000).
     #[arg(long)]
     write_limit: Option<u32>,
-    /// Simulator and operator GET limit per window (default: 10x ZPA's, 100x for 5,000+ objects).
+    /// Simulator and operator GET limit per window (default: as the write limit, twice as many).
     #[arg(long)]
     get_limit: Option<u32>,
     /// Rate-limit window, seconds.
@@ -75,35 +91,45 @@ struct Args {
     /// IsolationProfiles scoped to each of those Microtenants.
     #[arg(long, default_value_t = 20)]
     profiles_per_microtenant: usize,
-    /// Run N = 100, 1,000 and 5,000 one after the other.
-    #[arg(long)]
-    scaling: bool,
     /// Print only the JSON line(s).
     #[arg(long)]
     json_only: bool,
-    /// Where zpa-operator and kube-standin are (default: next to this example's binary).
+    /// The `zpa-operator` binary to run (default: the one next to this example's directory).
     #[arg(long)]
-    bin_dir: Option<PathBuf>,
+    operator_binary: Option<PathBuf>,
     /// Extra environment for the operator process (KEY=VALUE, repeatable).
     #[arg(long = "operator-env")]
     operator_env: Vec<String>,
-    /// Keep the processes' logs (in the temp directory printed at the start).
+    /// Extra arguments for the operator's `run` (repeatable, e.g. `--operator-arg=--log-level=debug`).
+    #[arg(long = "operator-arg", allow_hyphen_values = true)]
+    operator_args: Vec<String>,
+    /// Keep the processes' logs (in the directory printed at the start), the
+    /// control plane's included.
     #[arg(long)]
     keep_logs: bool,
     /// After the steady window, print how the status of objects that were
     /// written in one more window changed (diagnostics).
     #[arg(long)]
     explain_status_writes: bool,
-    /// Give up when converging takes longer than this many floors.
+    /// Stop after the converge and the resync windows (no restart, no reaction).
+    #[arg(long)]
+    skip_restart: bool,
+    /// Give up when converging takes longer than this many floors (plus 5 minutes).
     #[arg(long, default_value_t = 5.0)]
     timeout_floors: f64,
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let args = Args::parse();
-    match run(args).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("converge: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("converge: {message}");
@@ -113,13 +139,25 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let bins = Binaries::locate(args.bin_dir.as_deref())?;
-    let sizes: Vec<usize> = if args.scaling { vec![100, 1000, 5000] } else { vec![args.objects] };
+    let binary = args.operator_binary.clone().unwrap_or_else(|| operator_binary().to_path_buf());
+    if !binary.is_file() {
+        return Err(format!(
+            "{} is missing: build it first with `cargo build --release --bin zpa-operator --example converge`",
+            binary.display()
+        ));
+    }
+    let sizes: Vec<usize> = if args.scaling {
+        SCALING.to_vec()
+    } else if !args.sizes.is_empty() {
+        args.sizes.clone()
+    } else {
+        vec![args.objects]
+    };
     let mut results = Vec::new();
     for objects in sizes {
         let (write_limit, get_limit) = limits_for(&args, objects);
         let plan = Plan::new(objects, args.scoped_microtenants, args.profiles_per_microtenant);
-        let settings = RunSettings { write_limit, get_limit, ..RunSettings::from(&args) };
+        let settings = RunSettings { write_limit, get_limit, binary: binary.clone(), ..RunSettings::from(&args) };
         if !args.json_only {
             eprintln!(
                 "== N = {objects}: {} Microtenants, {} IsolationProfiles ({} scoped); limits {get_limit} GET / {write_limit} writes per {} s",
@@ -129,7 +167,7 @@ async fn run(args: Args) -> Result<(), String> {
                 args.window_secs
             );
         }
-        let result = run_one(&bins, &plan, &settings, args.json_only).await?;
+        let result = run_one(&plan, &settings, args.json_only).await?;
         if !args.json_only {
             print_table(&result);
         }
@@ -142,14 +180,21 @@ async fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// 10x ZPA's limits, 100x from 5,000 objects (so the run stays short), unless given.
+/// 10x ZPA's limits; 100x from 5,000 objects and 400x from 20,000 (so the
+/// runs stay short), unless given. GETs: twice the writes, as ZPA.
 fn limits_for(args: &Args, objects: usize) -> (u32, u32) {
-    let factor = if objects >= 5000 { 100 } else { 10 };
-    (args.write_limit.unwrap_or(10 * factor), args.get_limit.unwrap_or(20 * factor))
+    let factor = match objects {
+        20_000.. => 400,
+        5000.. => 100,
+        _ => 10,
+    };
+    let writes = args.write_limit.unwrap_or(10 * factor);
+    (writes, args.get_limit.unwrap_or(2 * writes))
 }
 
 #[derive(Debug, Clone)]
 struct RunSettings {
+    binary: PathBuf,
     write_limit: u32,
     get_limit: u32,
     window_secs: u64,
@@ -158,13 +203,16 @@ struct RunSettings {
     reaction_edits: usize,
     timeout_floors: f64,
     operator_env: Vec<(String, String)>,
+    operator_args: Vec<String>,
     keep_logs: bool,
     explain_status_writes: bool,
+    skip_restart: bool,
 }
 
 impl From<&Args> for RunSettings {
     fn from(args: &Args) -> Self {
         Self {
+            binary: PathBuf::new(),
             write_limit: 0,
             get_limit: 0,
             window_secs: args.window_secs,
@@ -177,158 +225,55 @@ impl From<&Args> for RunSettings {
                 .iter()
                 .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
                 .collect(),
+            operator_args: args.operator_args.clone(),
             keep_logs: args.keep_logs,
             explain_status_writes: args.explain_status_writes,
+            skip_restart: args.skip_restart,
         }
     }
 }
 
 // ---------------------------------------------------------------- processes
 
-struct Binaries {
-    operator: PathBuf,
-    standin: PathBuf,
-}
-
-impl Binaries {
-    fn locate(dir: Option<&Path>) -> Result<Self, String> {
-        let dir = match dir {
-            Some(dir) => dir.to_path_buf(),
-            // target/release/examples/converge -> target/release
-            None => std::env::current_exe()
-                .map_err(|e| format!("cannot find this binary: {e}"))?
-                .parent()
-                .and_then(Path::parent)
-                .map(Path::to_path_buf)
-                .ok_or("cannot find the target directory")?,
-        };
-        let bins = Self { operator: dir.join("zpa-operator"), standin: dir.join("kube-standin") };
-        for bin in [&bins.operator, &bins.standin] {
-            if !bin.is_file() {
-                return Err(format!(
-                    "{} is missing: build it first with `cargo build --release --workspace --bins`",
-                    bin.display()
-                ));
-            }
-        }
-        Ok(bins)
-    }
-}
-
-/// A child process, killed when dropped.
-struct Proc {
-    child: Child,
-    name: &'static str,
-}
-
-impl Proc {
-    /// Spawns and waits for the first stdout line that contains `marker`; returns the URL in it.
-    async fn spawn(
-        name: &'static str,
-        mut command: Command,
-        marker: &str,
-        log: &Path,
-    ) -> Result<(Self, Option<String>), String> {
-        let log_file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-        command.stdout(Stdio::piped()).stderr(Stdio::from(log_file)).kill_on_drop(true);
-        let mut child = command.spawn().map_err(|e| format!("cannot start {name}: {e}"))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let wait = async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains(marker) {
-                    return Some(line);
-                }
-            }
-            None
-        };
-        let line = tokio::time::timeout(Duration::from_secs(30), wait)
-            .await
-            .map_err(|_| format!("{name} did not start in 30 s (log: {})", log.display()))?
-            .ok_or_else(|| format!("{name} exited before it was ready (log: {})", log.display()))?;
-        // Keep draining stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let url = line.split_whitespace().find(|w| w.starts_with("http://")).map(str::to_owned);
-        Ok((Self { child, name }, url))
-    }
-
-    /// Starts a process whose readiness is checked otherwise.
-    fn spawn_plain(name: &'static str, mut command: Command, log: &Path) -> Result<Self, String> {
-        let log_file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-        command.stdout(Stdio::null()).stderr(Stdio::from(log_file)).kill_on_drop(true);
-        let child = command.spawn().map_err(|e| format!("cannot start {name}: {e}"))?;
-        Ok(Self { child, name })
-    }
-
-    fn pid(&self) -> Option<u32> {
-        self.child.id()
-    }
-
-    /// `VmHWM` and `VmRSS` of the process, in KiB.
-    fn memory_kib(&self) -> Option<(u64, u64)> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
-        let field = |key: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        };
-        Some((field("VmHWM:")?, field("VmRSS:")?))
-    }
-
-    /// CPU time (user + system) used so far, in seconds.
-    fn cpu_secs(&self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()?)).ok()?;
-        let after = stat.rsplit_once(')')?.1;
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-        Some(ticks / 100.0)
-    }
-
-    async fn stop(mut self) {
-        let _ = self.child.start_kill();
-        let _ = self.child.wait().await;
-        let _ = self.name;
-    }
-}
-
 fn free_port() -> Result<u16, String> {
-    let listener = StdListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
     listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
-struct Operator {
-    proc: Proc,
-    metrics_url: String,
-}
-
-struct Env<'a> {
-    bins: &'a Binaries,
+/// The processes of one run, and what the benchmark talks to them with.
+struct Env {
+    plane: &'static ControlPlane,
     dir: PathBuf,
+    sim: Process,
     sim_url: String,
-    kubeconfig: PathBuf,
     http: reqwest::Client,
 }
 
-impl Env<'_> {
-    /// Starts the operator; returns it and the time until `/readyz` answered 200.
+/// A running operator and its `/metrics` URL.
+struct RunningOperator {
+    process: Operator,
+    url: String,
+}
+
+impl Env {
+    /// Starts the operator; returns it and the time from spawn until `/readyz` answered 200.
     async fn start_operator(
         &self,
         settings: &RunSettings,
         rate_limited: bool,
-        log: &str,
-    ) -> Result<(Operator, Duration), String> {
+        name: &str,
+    ) -> Result<(RunningOperator, Duration), String> {
         let port = free_port()?;
-        let mut command = Command::new(&self.bins.operator);
+        let mut command = Command::new(&settings.binary);
         command
             .arg("run")
             .arg("--metrics-listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--resync-interval")
             .arg(format!("{}s", settings.resync_secs))
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env("ZPA_OPERATOR_LOG_LEVEL", "warn");
+            .args(["--log-level", "warn"])
+            .env("KUBECONFIG", self.plane.admin_kubeconfig())
+            .env_remove("RUST_LOG");
         command.envs(settings.operator_env.iter().map(|(k, v)| (k, v)));
         if let Some(concurrency) = settings.concurrency {
             command.arg("--concurrency").arg(concurrency.to_string());
@@ -344,21 +289,23 @@ impl Env<'_> {
         } else {
             command.arg("--no-rate-limit");
         }
+        command.args(&settings.operator_args);
+        let log = self.dir.join(format!("{name}.log"));
         let started = Instant::now();
-        let proc = Proc::spawn_plain("zpa-operator", command, &self.dir.join(log))?;
-        let metrics_url = format!("http://127.0.0.1:{port}");
-        let deadline = started + Duration::from_secs(120);
+        let process = Operator::spawn(name, command, log.clone());
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = started + Duration::from_secs(300);
         loop {
-            let ready = self.http.get(format!("{metrics_url}/readyz")).send().await;
+            let ready = self.http.get(format!("{url}/readyz")).send().await;
             if ready.is_ok_and(|r| r.status().is_success()) {
                 break;
             }
             if Instant::now() > deadline {
-                return Err(format!("the operator was not ready in 120 s (log: {})", self.dir.join(log).display()));
+                return Err(format!("the operator was not ready in 300 s (log: {})", log.display()));
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        Ok((Operator { proc, metrics_url }, started.elapsed()))
+        Ok((RunningOperator { process, url }, started.elapsed()))
     }
 
     async fn sim_stats(&self) -> Result<Value, String> {
@@ -382,10 +329,34 @@ impl Env<'_> {
         Ok(())
     }
 
-    async fn operator_metrics(&self, operator: &Operator) -> Result<String, String> {
-        let url = format!("{}/metrics", operator.metrics_url);
+    async fn operator_metrics(&self, operator: &RunningOperator) -> Result<String, String> {
+        let url = format!("{}/metrics", operator.url);
         let response = self.http.get(url).send().await.map_err(|e| format!("metrics: {e}"))?;
         response.text().await.map_err(|e| format!("metrics: {e}"))
+    }
+
+    /// CPU seconds so far of the operator, the simulator and each control plane component.
+    fn cpu(&self, operator: &RunningOperator) -> Cpu {
+        let plane = self.plane.component_pids().into_iter().map(|(name, pid)| (name, cpu_secs(pid).unwrap_or(0.0)));
+        Cpu {
+            operator: cpu_secs(operator.process.pid()).unwrap_or(0.0),
+            simulator: cpu_secs(self.sim.pid()).unwrap_or(0.0),
+            plane: plane.collect(),
+        }
+    }
+}
+
+/// CPU seconds used so far, by process.
+#[derive(Debug, Clone, Default)]
+struct Cpu {
+    operator: f64,
+    simulator: f64,
+    plane: BTreeMap<&'static str, f64>,
+}
+
+impl Cpu {
+    fn plane(&self, name: &str) -> f64 {
+        self.plane.get(name).copied().unwrap_or(0.0)
     }
 }
 
@@ -415,6 +386,170 @@ fn metric_sum(text: &str, metric: &str, filters: &[&str]) -> f64 {
         .filter(|l| filters.iter().all(|f| l.contains(f)))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+// ---------------------------------------------------------------- the API server's side
+
+/// The API server's `/metrics`, read with the admin client.
+async fn apiserver_metrics(client: &Client) -> Result<String, String> {
+    let request = http::Request::get("/metrics").body(Vec::new()).map_err(|e| e.to_string())?;
+    client.request_text(request).await.map_err(|e| format!("kube-apiserver /metrics: {e}"))
+}
+
+/// The labels of one Prometheus sample line, and its value.
+fn parse_sample(line: &str) -> Option<(&str, BTreeMap<&str, &str>, f64)> {
+    let (head, value) = line.rsplit_once(' ')?;
+    let value = value.parse::<f64>().ok()?;
+    let Some((name, labels)) = head.split_once('{') else {
+        return Some((head, BTreeMap::new(), value));
+    };
+    let labels = labels.trim_end_matches('}');
+    let mut out = BTreeMap::new();
+    for pair in labels.split("\",") {
+        if let Some((key, value)) = pair.split_once("=\"") {
+            out.insert(key, value.trim_end_matches('"'));
+        }
+    }
+    Some((name, out, value))
+}
+
+/// Counters of the API server, summed by the labels that matter here.
+#[derive(Debug, Clone, Default)]
+struct ApiServerCounters {
+    /// `VERB resource[/subresource]` -> requests (`apiserver_request_total`).
+    requests: BTreeMap<String, f64>,
+    /// resource -> watch events sent to watchers (`apiserver_watch_events_total`).
+    watch_events: BTreeMap<String, f64>,
+    /// resource -> watches open now (`apiserver_longrunning_requests{verb="WATCH"}`, a gauge).
+    watchers: BTreeMap<String, f64>,
+    /// operation -> requests to etcd (`etcd_requests_total`).
+    etcd: BTreeMap<String, f64>,
+}
+
+impl ApiServerCounters {
+    fn parse(text: &str) -> Self {
+        let mut counters = Self::default();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let Some((name, labels, value)) = parse_sample(line) else { continue };
+            let label = |key: &str| labels.get(key).copied().unwrap_or_default();
+            let resource = || {
+                let (resource, kind) = (label("resource"), label("kind"));
+                if resource.is_empty() { kind.to_lowercase() } else { resource.to_owned() }
+            };
+            match name {
+                "apiserver_request_total" => {
+                    let resource = match (label("resource"), label("subresource")) {
+                        ("", _) => continue,
+                        (resource, "") => resource.to_owned(),
+                        (resource, sub) => format!("{resource}/{sub}"),
+                    };
+                    *counters.requests.entry(format!("{} {resource}", label("verb"))).or_default() += value;
+                }
+                "apiserver_watch_events_total" => *counters.watch_events.entry(resource()).or_default() += value,
+                "apiserver_longrunning_requests" if label("verb") == "WATCH" => {
+                    *counters.watchers.entry(resource()).or_default() += value
+                }
+                "etcd_requests_total" => *counters.etcd.entry(label("operation").to_owned()).or_default() += value,
+                _ => {}
+            }
+        }
+        counters
+    }
+
+    /// What moved from `before` to `self` (gauges: their value now).
+    fn since(&self, before: &Self) -> Self {
+        let delta = |after: &BTreeMap<String, f64>, before: &BTreeMap<String, f64>| {
+            after
+                .iter()
+                .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
+                .filter(|(_, v)| *v > 0.0)
+                .collect()
+        };
+        Self {
+            requests: delta(&self.requests, &before.requests),
+            watch_events: delta(&self.watch_events, &before.watch_events),
+            watchers: self.watchers.clone(),
+            etcd: delta(&self.etcd, &before.etcd),
+        }
+    }
+}
+
+/// What the operator cost the API server in a window.
+#[derive(Debug, Clone, Default)]
+struct ApiServerCost {
+    /// The operator's requests by `VERB resource[/subresource]` (the
+    /// benchmark's own creates taken out).
+    requests: BTreeMap<String, f64>,
+    writes: f64,
+    reads: f64,
+    /// Watch events the API server sent, by resource, to every watcher (the
+    /// operator's, the benchmark's readiness watch, the garbage collector's).
+    watch_events: BTreeMap<String, f64>,
+    watch_events_total: f64,
+    /// Watchers by resource at the end of the window.
+    watchers: BTreeMap<String, f64>,
+    /// etcd requests by operation (everyone's).
+    etcd: BTreeMap<String, f64>,
+    etcd_writes: f64,
+}
+
+const WRITE_VERBS: [&str; 5] = ["POST", "PUT", "PATCH", "APPLY", "DELETE"];
+
+impl ApiServerCost {
+    /// The API server's counters over a window, without `own` (requests the benchmark made).
+    fn new(delta: ApiServerCounters, own: &[(&str, f64)]) -> Self {
+        let mut requests = delta.requests;
+        for (key, count) in own {
+            if let Some(value) = requests.get_mut(*key) {
+                *value -= count;
+            }
+        }
+        requests.retain(|key, value| *value > 0.0 && !key.ends_with(" leases"));
+        let is_write = |key: &str| WRITE_VERBS.iter().any(|verb| key.starts_with(&format!("{verb} ")));
+        // Sums start at 0.0 (an empty f64 sum is -0.0).
+        let writes = requests.iter().filter(|(k, _)| is_write(k)).fold(0.0, |sum, (_, v)| sum + v);
+        let reads = requests.iter().filter(|(k, _)| !is_write(k)).fold(0.0, |sum, (_, v)| sum + v);
+        let etcd_writes =
+            ["create", "update", "delete"].iter().fold(0.0, |sum, op| sum + delta.etcd.get(*op).copied().unwrap_or(0.0));
+        Self {
+            requests,
+            writes,
+            reads,
+            watch_events_total: delta.watch_events.values().fold(0.0, |sum, v| sum + v),
+            watch_events: delta.watch_events,
+            watchers: delta.watchers,
+            etcd: delta.etcd,
+            etcd_writes,
+        }
+    }
+
+    fn json(&self, objects: usize) -> Value {
+        let per = |v: f64| round(v / objects.max(1) as f64, 2);
+        json!({
+            "requests": self.requests.iter().map(|(k, v)| (k.clone(), json!(*v as u64))).collect::<serde_json::Map<_, _>>(),
+            "writes": self.writes as u64,
+            "reads": self.reads as u64,
+            "writesPerObject": per(self.writes),
+            "readsPerObject": per(self.reads),
+            "watchEvents": self.watch_events.iter().map(|(k, v)| (k.clone(), json!(*v as u64))).collect::<serde_json::Map<_, _>>(),
+            "watchEventsPerObject": per(self.watch_events_total),
+            "watchers": self.watchers.iter().map(|(k, v)| (k.clone(), json!(*v as u64))).collect::<serde_json::Map<_, _>>(),
+            "etcd": self.etcd.iter().map(|(k, v)| (k.clone(), json!(*v as u64))).collect::<serde_json::Map<_, _>>(),
+            "etcdWritesPerObject": per(self.etcd_writes),
+        })
+    }
+
+    /// The largest request counts, per object.
+    fn top(&self, objects: usize, n: usize) -> String {
+        let mut sorted: Vec<(&String, &f64)> = self.requests.iter().collect();
+        sorted.sort_by(|a, b| b.1.total_cmp(a.1));
+        sorted
+            .into_iter()
+            .take(n)
+            .map(|(k, v)| format!("{k} {:.2}", v / objects.max(1) as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 // ---------------------------------------------------------------- objects
@@ -452,38 +587,26 @@ impl Plan {
     }
 
     fn microtenant(&self, i: usize) -> Value {
-        let name = format!("mt-{i:04}");
-        json!({
-            "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "Microtenant",
-            "metadata": {"name": name, "namespace": NAMESPACE},
-            "spec": {"description": format!("benchmark {name}"), "enabled": true,
-                     "criteriaAttributeValues": [format!("{name}.example.com")],
-                     "adminCredentialsSecretRef": {"name": format!("{name}-admin")}}
-        })
+        manifests::in_namespace(manifests::microtenant(&format!("mt-{i:05}")), NAMESPACE)
     }
 
     fn profile(&self, i: usize) -> Value {
-        let name = format!("isop-{i:04}");
-        let mut spec = json!({"description": "benchmark", "regions": ["Frankfurt", "London"],
-                              "securityControls": {"copyPaste": "none", "uploadDownload": "upstream"}});
+        let profile = manifests::in_namespace(manifests::profile(&format!("isop-{i:05}")), NAMESPACE);
         if i < self.scoped_profiles() {
-            spec["microtenantRef"] = json!({"name": format!("mt-{:04}", i % self.scoped_microtenants)});
+            let scope = json!({"microtenantRef": {"name": format!("mt-{:05}", i % self.scoped_microtenants)}});
+            return manifests::with_spec(profile, scope);
         }
-        json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "IsolationProfile",
-               "metadata": {"name": name, "namespace": NAMESPACE}, "spec": spec})
+        profile
     }
 
     /// The unscoped profile whose spec the reaction phase edits.
     fn reaction_target(&self) -> Option<String> {
-        (self.profiles > self.scoped_profiles()).then(|| format!("isop-{:04}", self.profiles - 1))
+        (self.profiles > self.scoped_profiles()).then(|| format!("isop-{:05}", self.profiles - 1))
     }
 }
 
+/// The provider config `default` and its credentials (the CRDs are the plane's).
 async fn install(client: &Client, sim_url: &str) -> Result<(), String> {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for definition in crd::all() {
-        crds.create(&PostParams::default(), &definition).await.map_err(|e| format!("CRD: {e}"))?;
-    }
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let namespace = serde_json::from_value(json!({"metadata": {"name": "zpa-system"}})).map_err(|e| e.to_string())?;
     namespaces.create(&PostParams::default(), &namespace).await.map_err(|e| format!("namespace: {e}"))?;
@@ -638,6 +761,7 @@ struct RunResult {
     write_limit: u32,
     get_limit: u32,
     window_secs: u64,
+    control_plane_start_secs: f64,
     apply_secs: f64,
     converge_secs: f64,
     writes: u64,
@@ -646,28 +770,26 @@ struct RunResult {
     too_many_requests: u64,
     converge_reads: u64,
     converge_puts: u64,
+    converge_reconciles: u64,
+    converge_status_writes: u64,
+    converge_operator_cpu_secs: f64,
+    converge_cpu: Cpu,
+    converge_apiserver: ApiServerCost,
     resync_secs: u64,
-    steady_window_secs: f64,
-    steady_writes: u64,
-    steady_reads_microtenants: u64,
-    steady_reads_profiles: u64,
-    steady_reads_other: u64,
+    first_resync: Window,
+    second_resync: Window,
+    steady: Window,
     steady_reads_limit: u64,
-    steady_reconciles: u64,
-    steady_status_writes: u64,
-    steady_reads_by_route: BTreeMap<String, u64>,
     converge_by_route: BTreeMap<String, u64>,
-    warmup_reads: u64,
-    warmup_writes: u64,
-    warmup_status_writes: u64,
     peak_rss_mib: f64,
     restart_peak_rss_mib: f64,
     rss_after_mib: f64,
+    apiserver_rss_mib: f64,
+    etcd_rss_mib: f64,
     binary_mib: f64,
     startup_ms: f64,
-    operator_cpu_secs: f64,
-    standin_cpu_secs: f64,
-    simulator_cpu_secs: f64,
+    startup_cpu_secs: f64,
+    cpu: Cpu,
     reaction_edits: usize,
     reaction_p50_ms: f64,
     reaction_p99_ms: f64,
@@ -675,13 +797,23 @@ struct RunResult {
 }
 
 impl RunResult {
+    fn cpu_ms_per_object(&self) -> f64 {
+        self.converge_operator_cpu_secs * 1000.0 / self.objects.max(1) as f64
+    }
+
     fn json(&self) -> String {
+        let cpu = |cpu: &Cpu| {
+            json!({"operator": round(cpu.operator, 1), "simulator": round(cpu.simulator, 1),
+                   "etcd": round(cpu.plane("etcd"), 1), "kubeApiserver": round(cpu.plane("kube-apiserver"), 1),
+                   "kubeControllerManager": round(cpu.plane("kube-controller-manager"), 1)})
+        };
         json!({
             "objects": self.objects,
             "microtenants": self.microtenants,
             "isolationProfiles": self.profiles,
             "scopedProfiles": self.scoped_profiles,
             "limits": {"gets": self.get_limit, "writes": self.write_limit, "windowSecs": self.window_secs},
+            "controlPlaneStartSecs": round(self.control_plane_start_secs, 1),
             "applySecs": round(self.apply_secs, 2),
             "converge_secs": round(self.converge_secs, 2),
             "writes": self.writes,
@@ -690,29 +822,25 @@ impl RunResult {
             "tooManyRequests": self.too_many_requests,
             "convergeReads": self.converge_reads,
             "convergePuts": self.converge_puts,
-            "resyncIntervalSecs": self.resync_secs,
-            "firstResync": {"reads": self.warmup_reads, "writes": self.warmup_writes, "statusWrites": self.warmup_status_writes},
-            "steadyReadsByRoute": self.steady_reads_by_route,
+            "convergeReconciles": self.converge_reconciles,
+            "convergeStatusWrites": self.converge_status_writes,
+            "convergeCpuSecs": cpu(&self.converge_cpu),
+            "operatorCpuMsPerObject": round(self.cpu_ms_per_object(), 2),
+            "convergeApiServer": self.converge_apiserver.json(self.objects),
             "convergeByRoute": self.converge_by_route,
-            "steady": {
-                "windowSecs": round(self.steady_window_secs, 1),
-                "writes": self.steady_writes,
-                "readsMicrotenants": self.steady_reads_microtenants,
-                "readsIsolationProfiles": self.steady_reads_profiles,
-                "readsOther": self.steady_reads_other,
-                "readsTargetPerKind": self.steady_reads_limit,
-                "perObjectReadsMicrotenants": self.microtenants,
-                "perObjectReadsIsolationProfiles": self.profiles,
-                "reconciles": self.steady_reconciles,
-                "statusWrites": self.steady_status_writes,
-            },
+            "resyncIntervalSecs": self.resync_secs,
+            "firstResync": self.first_resync.json(),
+            "secondResync": self.second_resync.json(),
+            "steady": self.steady.json(),
+            "steadyReadsTargetPerKind": self.steady_reads_limit,
             "peak_rss_mib": round(self.peak_rss_mib, 1),
             "restart_peak_rss_mib": round(self.restart_peak_rss_mib, 1),
+            "apiserverRssMib": round(self.apiserver_rss_mib, 1),
+            "etcdRssMib": round(self.etcd_rss_mib, 1),
             "binary_mib": round(self.binary_mib, 1),
             "startup_ms": round(self.startup_ms, 0),
-            "operatorCpuSecs": round(self.operator_cpu_secs, 1),
-            "standinCpuSecs": round(self.standin_cpu_secs, 1),
-            "simulatorCpuSecs": round(self.simulator_cpu_secs, 1),
+            "startupCpuSecs": round(self.startup_cpu_secs, 2),
+            "cpuSecs": cpu(&self.cpu),
             "reaction_edits": self.reaction_edits,
             "reaction_p50_ms": round(self.reaction_p50_ms, 1),
             "reaction_p99_ms": round(self.reaction_p99_ms, 1),
@@ -751,20 +879,41 @@ fn log(json_only: bool, message: impl AsRef<str>) {
     }
 }
 
-async fn run_one(bins: &Binaries, plan: &Plan, settings: &RunSettings, quiet: bool) -> Result<RunResult, String> {
+/// Runs a blocking harness call (the control plane's) off the async workers.
+async fn blocking<T: Send + 'static>(what: &str, call: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    tokio::task::spawn_blocking(call).await.map_err(|e| format!("{what}: {e}"))
+}
+
+async fn run_one(plan: &Plan, settings: &RunSettings, quiet: bool) -> Result<RunResult, String> {
     let dir = std::env::temp_dir().join(format!("zpa-converge-{}-{}", std::process::id(), plan.objects));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     log(quiet, format!("logs in {}", dir.display()));
-    let kubeconfig = dir.join("kubeconfig");
 
-    let mut standin_cmd = Command::new(&bins.standin);
-    standin_cmd.args(["--listen", "127.0.0.1:0", "--kubeconfig"]).arg(&kubeconfig);
-    let (standin, kube_url) =
-        Proc::spawn("kube-standin", standin_cmd, "kube-standin listening", &dir.join("kube-standin.log")).await?;
-    let kube_url = kube_url.ok_or("kube-standin printed no URL")?;
+    let plane = blocking("starting the control plane", ControlPlane::dedicated).await?;
+    blocking("installing the CRDs", || plane.install_crds()).await?;
+    log(quiet, format!("control plane started in {:.1} s", plane.started_in.as_secs_f64()));
+    let result = run_on(plane, &dir, plan, settings, quiet).await;
+    if settings.keep_logs {
+        for name in ["etcd.log", "kube-apiserver.log", "kube-controller-manager.log"] {
+            let _ = std::fs::copy(plane.dir.join(name), dir.join(name));
+        }
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    blocking("stopping the control plane", || plane.stop()).await?;
+    result
+}
 
-    let mut sim_cmd = Command::new(&bins.operator);
-    sim_cmd.args(["simulator", "--listen", "127.0.0.1:0"]).args([
+async fn run_on(
+    plane: &'static ControlPlane,
+    dir: &std::path::Path,
+    plan: &Plan,
+    settings: &RunSettings,
+    quiet: bool,
+) -> Result<RunResult, String> {
+    let client = plane.admin_client().await;
+    let mut simulator = Command::new(&settings.binary);
+    simulator.args(["simulator", "--listen", "127.0.0.1:0"]).args([
         "--get-limit",
         &settings.get_limit.to_string(),
         "--write-limit",
@@ -772,18 +921,15 @@ async fn run_one(bins: &Binaries, plan: &Plan, settings: &RunSettings, quiet: bo
         "--rate-window-secs",
         &settings.window_secs.to_string(),
     ]);
-    sim_cmd.env("RUST_LOG", "warn");
+    let sim_log = std::fs::File::create(dir.join("simulator.log")).map_err(|e| format!("simulator log: {e}"))?;
+    simulator.env("RUST_LOG", "warn").stderr(Stdio::from(sim_log));
     let (sim, sim_url) =
-        Proc::spawn("simulator", sim_cmd, "zpa simulator listening", &dir.join("simulator.log")).await?;
-    let sim_url = sim_url.ok_or("the simulator printed no URL")?;
-
-    let mut config = kube::Config::new(kube_url.parse().map_err(|e| format!("{kube_url}: {e}"))?);
-    config.default_namespace = NAMESPACE.into();
-    let client = Client::try_from(config).map_err(|e| format!("kube client: {e}"))?;
+        blocking("starting the simulator", move || Process::spawn_listening(simulator, "zpa simulator listening on"))
+            .await?;
     install(&client, &sim_url).await?;
 
-    let env = Env { bins, dir: dir.clone(), sim_url, kubeconfig, http: reqwest::Client::new() };
-    let (operator, _) = env.start_operator(settings, true, "operator.log").await?;
+    let env = Env { plane, dir: dir.to_path_buf(), sim, sim_url, http: reqwest::Client::new() };
+    let (mut operator, _) = env.start_operator(settings, true, "operator").await?;
 
     let readiness = Arc::new(Readiness::default());
     let watches = [
@@ -793,6 +939,9 @@ async fn run_one(bins: &Binaries, plan: &Plan, settings: &RunSettings, quiet: bo
     // Let the provider config sign in, then count from zero.
     tokio::time::sleep(Duration::from_millis(500)).await;
     env.reset_sim_stats().await?;
+    let cpu_before = env.cpu(&operator);
+    let apiserver_before = ApiServerCounters::parse(&apiserver_metrics(&client).await?);
+    let metrics_before = env.operator_metrics(&operator).await?;
 
     // 1. Converge.
     let write_rate = f64::from(settings.write_limit) / settings.window_secs as f64;
@@ -801,7 +950,7 @@ async fn run_one(bins: &Binaries, plan: &Plan, settings: &RunSettings, quiet: bo
     create_all(&client, plan).await?;
     let apply_secs = started.elapsed().as_secs_f64();
     log(quiet, format!("applied {} objects in {apply_secs:.1} s", plan.objects));
-    let timeout = Duration::from_secs_f64(expected_floor * settings.timeout_floors + 60.0);
+    let timeout = Duration::from_secs_f64(expected_floor * settings.timeout_floors + 300.0);
     if let Err(ready) = wait_ready(&readiness, plan.objects, timeout).await {
         return Err(format!(
             "only {ready} of {} objects Ready after {timeout:?} (logs: {})",
@@ -811,6 +960,14 @@ async fn run_one(bins: &Binaries, plan: &Plan, settings: &RunSettings, quiet: bo
     }
     let converge_secs = started.elapsed().as_secs_f64();
     let stats = env.sim_stats().await?;
+    let cpu_converged = env.cpu(&operator);
+    let metrics_converged = env.operator_metrics(&operator).await?;
+    let apiserver_after = ApiServerCounters::parse(&apiserver_metrics(&client).await?);
+    let own = [("POST microtenants", plan.microtenants as f64), ("POST isolationprofiles", plan.profiles as f64)];
+    let converge_apiserver = ApiServerCost::new(apiserver_after.since(&apiserver_before), &own);
+    let delta = |metric: &str| {
+        (metric_sum(&metrics_converged, metric, &[]) - metric_sum(&metrics_before, metric, &[])).max(0.0) as u64
+    };
     let writes = routes(&stats, "POST").map(|(_, n)| n).sum::<u64>();
     let floor_secs = writes as f64 / write_rate;
     let mut result = RunResult {
@@ -821,6 +978,7 @@ async fn run_one(bins: &Binaries, plan: &Plan, settings: &RunSettings, quiet: bo
         write_limit: settings.write_limit,
         get_limit: settings.get_limit,
         window_secs: settings.window_secs,
+        control_plane_start_secs: plane.started_in.as_secs_f64(),
         apply_secs,
         converge_secs,
         writes,
@@ -829,6 +987,15 @@ async fn run_one(bins: &Binaries, plan: &Plan, settings: &RunSettings, quiet: bo
         too_many_requests: stat(&stats, "tooManyRequests"),
         converge_reads: routes(&stats, "GET").map(|(_, n)| n).sum(),
         converge_puts: routes(&stats, "PUT").map(|(_, n)| n).sum(),
+        converge_reconciles: delta("zpa_operator_reconciles_total"),
+        converge_status_writes: delta("zpa_operator_status_writes_total"),
+        converge_operator_cpu_secs: cpu_converged.operator - cpu_before.operator,
+        converge_cpu: Cpu {
+            operator: cpu_converged.operator - cpu_before.operator,
+            simulator: cpu_converged.simulator - cpu_before.simulator,
+            plane: cpu_converged.plane.iter().map(|(k, v)| (*k, v - cpu_before.plane(k))).collect(),
+        },
+        converge_apiserver,
         resync_secs: settings.resync_secs,
         converge_by_route: stats["byRoute"]
             .as_object()
@@ -836,102 +1003,113 @@ async fn run_one(bins: &Binaries, plan: &Plan, settings: &RunSettings, quiet: bo
             .flatten()
             .map(|(route, n)| (route.clone(), n.as_u64().unwrap_or(0)))
             .collect(),
+        steady_reads_limit: plan.objects.div_ceil(500) as u64 + 5,
         ..RunResult::default()
     };
     log(
         quiet,
         format!(
-            "converged in {converge_secs:.1} s: {writes} POSTs, floor {floor_secs:.1} s, ratio {:.3}, {} x 429",
-            result.converge_ratio, result.too_many_requests
+            "converged in {converge_secs:.1} s: {writes} POSTs, floor {floor_secs:.1} s, ratio {:.3}, {} x 429; {} reconciles, {} status writes; operator CPU {:.1} ms per object",
+            result.converge_ratio,
+            result.too_many_requests,
+            result.converge_reconciles,
+            result.converge_status_writes,
+            result.cpu_ms_per_object()
+        ),
+    );
+    log(
+        quiet,
+        format!(
+            "API server during converge, per object: {:.2} writes, {:.2} reads by the operator ({}); {:.2} watch events sent; {:.2} etcd writes",
+            result.converge_apiserver.writes / plan.objects as f64,
+            result.converge_apiserver.reads / plan.objects as f64,
+            result.converge_apiserver.top(plan.objects, 6),
+            result.converge_apiserver.watch_events_total / plan.objects as f64,
+            result.converge_apiserver.etcd_writes / plan.objects as f64,
         ),
     );
 
-    // 2. Steady state: ZPA requests during one resync interval with all N in
-    // sync. The first two intervals after converging are a warm-up: a created
-    // profile's status shows what was sent until its first resync against a
-    // list taken after the create, which adds the fields ZPA filled in (cbiUrl,
-    // defaulted controls): one status write per profile, up to two intervals
-    // after its create. Their figures are reported too; the steady figures are
-    // the interval after them.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let warmup = measure_window(&env, &operator, 2 * settings.resync_secs).await?;
-    result.warmup_reads = warmup.reads_microtenants + warmup.reads_profiles + warmup.reads_other;
-    result.warmup_writes = warmup.writes;
-    result.warmup_status_writes = warmup.status_writes;
-    log(quiet, format!("first two resync intervals after converge: {}", warmup.describe()));
-    let steady = measure_window(&env, &operator, settings.resync_secs).await?;
-    log(quiet, format!("steady state: {}", steady.describe()));
+    // 2. The resyncs after converging: the first two intervals (each
+    // object's first and second resync against a list taken after its
+    // create), then one steady interval.
+    result.first_resync = measure_window(&env, &client, &operator, settings.resync_secs).await?;
+    log(quiet, format!("first resync interval after converge: {}", result.first_resync.describe()));
+    result.second_resync = measure_window(&env, &client, &operator, settings.resync_secs).await?;
+    log(quiet, format!("second resync interval: {}", result.second_resync.describe()));
+    result.steady = measure_window(&env, &client, &operator, settings.resync_secs).await?;
+    log(quiet, format!("steady state: {}", result.steady.describe()));
     if settings.explain_status_writes {
-        log(quiet, format!("first interval counters: {:?}", warmup.counters));
-        log(quiet, format!("steady counters: {:?}", steady.counters));
-    }
-    result.steady_window_secs = steady.secs;
-    result.steady_writes = steady.writes;
-    result.steady_reads_microtenants = steady.reads_microtenants;
-    result.steady_reads_profiles = steady.reads_profiles;
-    result.steady_reads_other = steady.reads_other;
-    result.steady_reconciles = steady.reconciles;
-    result.steady_status_writes = steady.status_writes;
-    result.steady_reads_by_route = steady.by_route;
-    result.steady_reads_limit = plan.objects.div_ceil(500) as u64 + 5;
-    if settings.explain_status_writes {
+        log(quiet, format!("first interval counters: {:?}", result.first_resync.counters));
+        log(quiet, format!("steady counters: {:?}", result.steady.counters));
         explain_status_writes(&client, settings.resync_secs).await?;
     }
 
     // 3. Footprint: peak RSS of the operator that converged N objects and
     // holds them in its caches; then a restart (rate limits off from here
     // on) timed to /readyz with the N objects present.
-    let (peak, _) = operator.proc.memory_kib().ok_or("cannot read the operator's memory")?;
+    let (peak, _) = memory_kib(operator.process.pid()).ok_or("cannot read the operator's memory")?;
     result.peak_rss_mib = peak as f64 / 1024.0;
-    result.operator_cpu_secs = operator.proc.cpu_secs().unwrap_or_default();
-    result.standin_cpu_secs = standin.cpu_secs().unwrap_or_default();
-    result.simulator_cpu_secs = sim.cpu_secs().unwrap_or_default();
     result.binary_mib =
-        std::fs::metadata(&bins.operator).map(|m| m.len() as f64 / (1024.0 * 1024.0)).unwrap_or_default();
-    operator.proc.stop().await;
-    env.sim_rate_limit_off().await?;
-    let (operator, startup) = env.start_operator(settings, false, "operator-restarted.log").await?;
-    result.startup_ms = startup.as_secs_f64() * 1000.0;
-    log(quiet, format!("restarted operator ready in {:.0} ms", result.startup_ms));
-
-    // 4. Reaction, rate limits off.
-    if settings.reaction_edits > 0
-        && let Some(target) = plan.reaction_target()
-    {
-        // Let the restarted operator's first pass over every object finish.
-        settle(&env, &operator).await?;
-        let samples = reaction(&client, &readiness, &target, settings.reaction_edits).await?;
-        let mut sorted = samples.clone();
-        sorted.sort_by(f64::total_cmp);
-        result.reaction_edits = sorted.len();
-        result.reaction_p50_ms = percentile(&sorted, 0.50);
-        result.reaction_p99_ms = percentile(&sorted, 0.99);
-        result.reaction_max_ms = sorted.last().copied().unwrap_or_default();
+        std::fs::metadata(&settings.binary).map(|m| m.len() as f64 / (1024.0 * 1024.0)).unwrap_or_default();
+    result.cpu = env.cpu(&operator);
+    if !settings.skip_restart {
+        operator.process.kill();
+        env.sim_rate_limit_off().await?;
+        let (restarted, startup) = env.start_operator(settings, false, "operator-restarted").await?;
+        operator = restarted;
+        result.startup_ms = startup.as_secs_f64() * 1000.0;
+        result.startup_cpu_secs = cpu_secs(operator.process.pid()).unwrap_or_default();
         log(
             quiet,
             format!(
-                "reaction over {} edits: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                result.reaction_edits, result.reaction_p50_ms, result.reaction_p99_ms, result.reaction_max_ms
+                "restarted operator ready in {:.0} ms ({:.2} s CPU)",
+                result.startup_ms, result.startup_cpu_secs
             ),
         );
+
+        // 4. Reaction, rate limits off.
+        if settings.reaction_edits > 0
+            && let Some(target) = plan.reaction_target()
+        {
+            // Let the restarted operator's first pass over every object finish.
+            settle(&env, &operator).await?;
+            let samples = reaction(&client, &readiness, &target, settings.reaction_edits).await?;
+            let mut sorted = samples.clone();
+            sorted.sort_by(f64::total_cmp);
+            result.reaction_edits = sorted.len();
+            result.reaction_p50_ms = percentile(&sorted, 0.50);
+            result.reaction_p99_ms = percentile(&sorted, 0.99);
+            result.reaction_max_ms = sorted.last().copied().unwrap_or_default();
+            log(
+                quiet,
+                format!(
+                    "reaction over {} edits: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                    result.reaction_edits, result.reaction_p50_ms, result.reaction_p99_ms, result.reaction_max_ms
+                ),
+            );
+        } else {
+            settle(&env, &operator).await?;
+        }
+        let (restart_peak, current) = memory_kib(operator.process.pid()).unwrap_or_default();
+        result.restart_peak_rss_mib = restart_peak as f64 / 1024.0;
+        result.rss_after_mib = current as f64 / 1024.0;
     }
-    let (restart_peak, current) = operator.proc.memory_kib().unwrap_or_default();
-    result.restart_peak_rss_mib = restart_peak as f64 / 1024.0;
-    result.rss_after_mib = current as f64 / 1024.0;
+    for (name, pid) in plane.component_pids() {
+        let (peak, _) = memory_kib(pid).unwrap_or_default();
+        match name {
+            "kube-apiserver" => result.apiserver_rss_mib = peak as f64 / 1024.0,
+            "etcd" => result.etcd_rss_mib = peak as f64 / 1024.0,
+            _ => {}
+        }
+    }
 
     for watch in watches {
         watch.abort();
     }
-    operator.proc.stop().await;
-    sim.stop().await;
-    standin.stop().await;
-    if !settings.keep_logs {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
     Ok(result)
 }
 
-/// ZPA requests and operator work during one window.
+/// ZPA requests, operator work and API server requests during one window.
 #[derive(Debug, Default)]
 struct Window {
     secs: f64,
@@ -944,31 +1122,61 @@ struct Window {
     status_writes: u64,
     /// Operator counters that moved in the window (reconciles by result, status writes by kind, ZPA calls).
     counters: BTreeMap<String, u64>,
+    apiserver: ApiServerCost,
 }
 
 impl Window {
     fn describe(&self) -> String {
         format!(
-            "{:.1} s: {} writes, reads {} Microtenant / {} IsolationProfile / {} other; {} reconciles, {} status writes",
+            "{:.1} s: ZPA {} writes, reads {} Microtenant / {} IsolationProfile / {} other; {} reconciles, {} status writes; API server: {} writes, {} reads by the operator",
             self.secs,
             self.writes,
             self.reads_microtenants,
             self.reads_profiles,
             self.reads_other,
             self.reconciles,
-            self.status_writes
+            self.status_writes,
+            self.apiserver.writes,
+            self.apiserver.reads
         )
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "windowSecs": round(self.secs, 1),
+            "writes": self.writes,
+            "readsMicrotenants": self.reads_microtenants,
+            "readsIsolationProfiles": self.reads_profiles,
+            "readsOther": self.reads_other,
+            "readsByRoute": self.by_route,
+            "reconciles": self.reconciles,
+            "statusWrites": self.status_writes,
+            "apiServer": {"writes": self.apiserver.writes as u64, "reads": self.apiserver.reads as u64,
+                          "requests": self.apiserver.requests.iter().map(|(k, v)| (k.clone(), json!(*v as u64))).collect::<serde_json::Map<_, _>>()},
+        })
     }
 }
 
-async fn measure_window(env: &Env<'_>, operator: &Operator, secs: u64) -> Result<Window, String> {
+async fn measure_window(
+    env: &Env,
+    client: &Client,
+    operator: &RunningOperator,
+    secs: u64,
+) -> Result<Window, String> {
     let before = env.operator_metrics(operator).await?;
+    let apiserver_before = ApiServerCounters::parse(&apiserver_metrics(client).await?);
     env.reset_sim_stats().await?;
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(secs)).await;
     let stats = env.sim_stats().await?;
     let after = env.operator_metrics(operator).await?;
-    let mut window = Window { secs: started.elapsed().as_secs_f64(), writes: writes_of(&stats), ..Window::default() };
+    let apiserver_after = ApiServerCounters::parse(&apiserver_metrics(client).await?);
+    let mut window = Window {
+        secs: started.elapsed().as_secs_f64(),
+        writes: writes_of(&stats),
+        apiserver: ApiServerCost::new(apiserver_after.since(&apiserver_before), &[]),
+        ..Window::default()
+    };
     for (route, count) in routes(&stats, "GET") {
         window.by_route.insert(route.to_owned(), count);
         if route.contains("/microtenants") {
@@ -1050,7 +1258,7 @@ async fn explain_status_writes(client: &Client, secs: u64) -> Result<(), String>
 }
 
 /// Waits until the operator's reconcile count stops moving (its start-up pass is done).
-async fn settle(env: &Env<'_>, operator: &Operator) -> Result<(), String> {
+async fn settle(env: &Env, operator: &RunningOperator) -> Result<(), String> {
     let mut last = -1.0;
     for _ in 0..600 {
         let text = env.operator_metrics(operator).await?;
@@ -1110,7 +1318,10 @@ async fn reaction(client: &Client, readiness: &Readiness, name: &str, edits: usi
 
 fn print_table(r: &RunResult) {
     let ok = |good: bool| if good { "yes" } else { "NO" };
+    let per = |v: f64| v / r.objects.max(1) as f64;
+    let api = &r.converge_apiserver;
     let rows: Vec<(String, String, String, &str)> = vec![
+        ("control plane start".into(), format!("{:.1} s", r.control_plane_start_secs), String::new(), ""),
         (
             "converge wall time".into(),
             format!("{:.1} s (apply took {:.1} s)", r.converge_secs, r.apply_secs),
@@ -1125,37 +1336,72 @@ fn print_table(r: &RunResult) {
         ),
         ("converge ratio".into(), format!("{:.3}", r.converge_ratio), "<= 1.10".into(), ok(r.converge_ratio <= 1.10)),
         ("429 responses".into(), r.too_many_requests.to_string(), "0".into(), ok(r.too_many_requests == 0)),
-        ("converge reads / PUTs".into(), format!("{} / {}", r.converge_reads, r.converge_puts), String::new(), ""),
+        ("converge ZPA reads / PUTs".into(), format!("{} / {}", r.converge_reads, r.converge_puts), String::new(), ""),
         (
-            "first 2 resync intervals after converge".into(),
-            format!("{} reads, {} writes, {} status writes", r.warmup_reads, r.warmup_writes, r.warmup_status_writes),
+            "converge reconciles / status writes".into(),
+            format!(
+                "{} / {} ({:.2} status writes per object)",
+                r.converge_reconciles,
+                r.converge_status_writes,
+                per(r.converge_status_writes as f64)
+            ),
+            String::new(),
+            "",
+        ),
+        ("operator CPU per converged object".into(), format!("{:.2} ms", r.cpu_ms_per_object()), String::new(), ""),
+        (
+            "API server per object: operator writes / reads".into(),
+            format!("{:.2} / {:.2}", per(api.writes), per(api.reads)),
+            String::new(),
+            "",
+        ),
+        (
+            "API server per object: watch events / etcd writes".into(),
+            format!("{:.2} / {:.2}", per(api.watch_events_total), per(api.etcd_writes)),
+            String::new(),
+            "",
+        ),
+        (
+            "first resync after converge".into(),
+            format!(
+                "{} ZPA reads, {} ZPA writes, {} status writes",
+                r.first_resync.reads_microtenants + r.first_resync.reads_profiles + r.first_resync.reads_other,
+                r.first_resync.writes,
+                r.first_resync.status_writes
+            ),
+            "status writes 0".into(),
+            ok(r.first_resync.status_writes == 0),
+        ),
+        (
+            "second resync".into(),
+            format!("{} ZPA writes, {} status writes", r.second_resync.writes, r.second_resync.status_writes),
             String::new(),
             "",
         ),
         (
             format!("steady writes per resync ({} s)", r.resync_secs),
-            r.steady_writes.to_string(),
+            format!("{} ZPA, {} API server", r.steady.writes, r.steady.apiserver.writes),
             "0".into(),
-            ok(r.steady_writes == 0),
+            ok(r.steady.writes == 0 && r.steady.apiserver.writes == 0.0),
         ),
         (
             "steady reads: Microtenant".into(),
-            format!("{} (per-object: {})", r.steady_reads_microtenants, r.microtenants),
+            format!("{} (per-object: {})", r.steady.reads_microtenants, r.microtenants),
             format!("<= {}", r.steady_reads_limit),
-            ok(r.steady_reads_microtenants <= r.steady_reads_limit),
+            ok(r.steady.reads_microtenants <= r.steady_reads_limit),
         ),
         (
             "steady reads: IsolationProfile".into(),
-            format!("{} (per-object: {})", r.steady_reads_profiles, r.profiles),
+            format!("{} (per-object: {})", r.steady.reads_profiles, r.profiles),
             format!("<= {}", r.steady_reads_limit),
-            ok(r.steady_reads_profiles <= r.steady_reads_limit),
+            ok(r.steady.reads_profiles <= r.steady_reads_limit),
         ),
-        ("steady reads: other (/me, ...)".into(), r.steady_reads_other.to_string(), String::new(), ""),
+        ("steady reads: other (/me, ...)".into(), r.steady.reads_other.to_string(), String::new(), ""),
         (
             "steady reconciles / status writes".into(),
-            format!("{} / {}", r.steady_reconciles, r.steady_status_writes),
+            format!("{} / {}", r.steady.reconciles, r.steady.status_writes),
             "status writes 0".into(),
-            ok(r.steady_status_writes == 0),
+            ok(r.steady.status_writes == 0),
         ),
         (
             "reaction p50 / p99".into(),
@@ -1170,10 +1416,28 @@ fn print_table(r: &RunResult) {
             ok(r.peak_rss_mib <= 64.0 && r.restart_peak_rss_mib <= 64.0),
         ),
         ("release binary".into(), format!("{:.1} MiB", r.binary_mib), String::new(), ""),
-        ("start-up to /readyz".into(), format!("{:.0} ms", r.startup_ms), String::new(), ""),
         (
-            "CPU until here: operator / stand-in / sim".into(),
-            format!("{:.1} / {:.1} / {:.1} s", r.operator_cpu_secs, r.standin_cpu_secs, r.simulator_cpu_secs),
+            "start-up to /readyz".into(),
+            format!("{:.0} ms ({:.2} s CPU)", r.startup_ms, r.startup_cpu_secs),
+            String::new(),
+            "",
+        ),
+        (
+            "CPU until the restart: operator / sim".into(),
+            format!("{:.1} / {:.1} s", r.cpu.operator, r.cpu.simulator),
+            String::new(),
+            "",
+        ),
+        (
+            "CPU: kube-apiserver / etcd / kcm".into(),
+            format!(
+                "{:.1} / {:.1} / {:.1} s (RSS {:.0} / {:.0} MiB)",
+                r.cpu.plane("kube-apiserver"),
+                r.cpu.plane("etcd"),
+                r.cpu.plane("kube-controller-manager"),
+                r.apiserver_rss_mib,
+                r.etcd_rss_mib
+            ),
             String::new(),
             "",
         ),
@@ -1194,33 +1458,38 @@ fn print_table(r: &RunResult) {
 fn print_scaling(results: &[RunResult]) {
     println!("scaling");
     println!(
-        "{:>6}  {:>12}  {:>8}  {:>6}  {:>5}  {:>14}  {:>14}  {:>9}  {:>9}  {:>9}  {:>9}",
+        "{:>6}  {:>11}  {:>8}  {:>6}  {:>5}  {:>8}  {:>8}  {:>7}  {:>7}  {:>13}  {:>8}  {:>7}  {:>9}",
         "N",
-        "limits (W/G)",
+        "limits W/G",
         "converge",
         "ratio",
         "429s",
-        "steady mt rd",
-        "steady isop rd",
+        "st.wr/o",
+        "1st rs",
         "p50 ms",
         "p99 ms",
-        "RSS MiB",
-        "start ms"
+        "RSS MiB c/r",
+        "start ms",
+        "CPU ms/o",
+        "api rq/o"
     );
     for r in results {
+        let per = |v: f64| v / r.objects.max(1) as f64;
         println!(
-            "{:>6}  {:>12}  {:>7.1}s  {:>6.3}  {:>5}  {:>14}  {:>14}  {:>9.1}  {:>9.1}  {:>9.1}  {:>9.0}",
+            "{:>6}  {:>11}  {:>7.1}s  {:>6.3}  {:>5}  {:>8.2}  {:>8}  {:>7.1}  {:>7.1}  {:>13}  {:>8.0}  {:>7.2}  {:>9.2}",
             r.objects,
             format!("{}/{}", r.write_limit, r.get_limit),
             r.converge_secs,
             r.converge_ratio,
             r.too_many_requests,
-            format!("{} (vs {})", r.steady_reads_microtenants, r.microtenants),
-            format!("{} (vs {})", r.steady_reads_profiles, r.profiles),
+            per(r.converge_status_writes as f64),
+            r.first_resync.status_writes,
             r.reaction_p50_ms,
             r.reaction_p99_ms,
-            r.peak_rss_mib.max(r.restart_peak_rss_mib),
-            r.startup_ms
+            format!("{:.1}/{:.1}", r.peak_rss_mib, r.restart_peak_rss_mib),
+            r.startup_ms,
+            r.cpu_ms_per_object(),
+            per(r.converge_apiserver.writes + r.converge_apiserver.reads)
         );
     }
 }

@@ -201,6 +201,26 @@ impl ControlPlane {
         started.elapsed()
     }
 
+    /// The components' processes by name (`etcd`, `kube-apiserver`,
+    /// `kube-controller-manager`), for their CPU time and memory.
+    pub fn component_pids(&self) -> Vec<(&'static str, u32)> {
+        let pids = fs::read_to_string(self.dir.join("pids")).unwrap_or_default();
+        ["etcd", "kube-apiserver", "kube-controller-manager"]
+            .into_iter()
+            .zip(pids.split_whitespace().filter_map(|p| p.parse().ok()))
+            .collect()
+    }
+
+    /// Stops a dedicated plane now (instead of when this process exits) and
+    /// removes its directory with the etcd data: for a process that starts
+    /// one plane after another, such as the benchmark's `--scaling` run.
+    pub fn stop(&self) {
+        let mut processes =
+            self.owned.as_ref().expect("only a dedicated plane is stopped").lock().expect("the processes lock");
+        processes.kill_all();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+
     /// `etcdctl compact` at etcd's current revision: every watch from an
     /// older resourceVersion now ends in 410 Gone.
     pub fn compact_etcd(&self) -> u64 {
@@ -317,6 +337,16 @@ struct Processes {
     apiserver: Child,
     controller_manager: Child,
     _watchdog: Child,
+}
+
+impl Processes {
+    /// The watchdog first, so it never signals pids the system may reuse.
+    fn kill_all(&mut self) {
+        for child in [&mut self._watchdog, &mut self.controller_manager, &mut self.apiserver, &mut self.etcd] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 impl Drop for Processes {

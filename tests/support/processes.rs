@@ -1,11 +1,14 @@
 //! The end-to-end world as processes: the real Kubernetes control plane of
 //! this test binary (see `controlplane.rs`), the ZPA simulator and the
 //! operator (both the real `zpa-operator` binary), and the Go-built
-//! `kubectl`, all on 127.0.0.1.
+//! `kubectl`, all on 127.0.0.1. The benchmark (`examples/converge.rs`)
+//! starts its processes with the same helpers, and reads their CPU time and
+//! memory with [`cpu_secs`] and [`memory_kib`].
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -22,7 +25,7 @@ pub struct Process {
 impl Process {
     /// Spawns `command` and waits for a stdout line containing `marker`;
     /// returns the `http://...` URL on that line.
-    fn spawn_listening(mut command: Command, marker: &str) -> (Self, String) {
+    pub fn spawn_listening(mut command: Command, marker: &str) -> (Self, String) {
         command.stdout(Stdio::piped()).stdin(Stdio::null());
         let mut child = command.spawn().unwrap_or_else(|e| panic!("spawn {command:?}: {e}"));
         let stdout = child.stdout.take().expect("piped stdout");
@@ -40,6 +43,10 @@ impl Process {
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
         (Self { child }, url)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn kill(&mut self) {
@@ -62,8 +69,42 @@ pub fn start_simulator(listen: &str, args: &[&str]) -> (Process, String) {
     Process::spawn_listening(command, "zpa simulator listening on")
 }
 
-pub fn operator_binary() -> &'static str {
-    env!("CARGO_BIN_EXE_zpa-operator")
+/// The `zpa-operator` binary cargo built for this test, or, in an example
+/// (cargo names binaries only to tests), the one next to the example's
+/// directory (`target/<profile>/examples/NAME` -> `target/<profile>/zpa-operator`).
+pub fn operator_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| match option_env!("CARGO_BIN_EXE_zpa-operator") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let exe = std::env::current_exe().expect("this binary's path");
+            exe.ancestors().nth(2).expect("target/<profile>/examples/<binary>").join("zpa-operator")
+        }
+    })
+}
+
+/// Peak (`VmHWM`) and current (`VmRSS`) resident memory of a process, in KiB.
+pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    Some((field("VmHWM:")?, field("VmRSS:")?))
+}
+
+/// CPU time (user + system) a process has used so far, in seconds.
+pub fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; the fields after its `)` are fixed.
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // In clock ticks of USER_HZ, 100 per second on Linux.
+    Some(ticks / 100.0)
 }
 
 enum LogLevel<'a> {
@@ -184,8 +225,6 @@ impl World {
     }
 
     fn spawn_operator_logging(&self, name: &str, extra_args: &[&str], level: LogLevel<'_>) -> Operator {
-        let log_path = self.dir.path().join(format!("{name}.log"));
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("log file");
         let mut command = Command::new(operator_binary());
         command.args(["run", "--metrics-listen", "127.0.0.1:0", "--resync-interval", &self.resync]);
         command.arg(format!("--provider-config-selector={TEST_LABEL}={}", self.namespace));
@@ -196,19 +235,12 @@ impl World {
             LogLevel::Flag(level) => command.args(["--log-level", level]),
             LogLevel::Env(level) => command.env("ZPA_OPERATOR_LOG_LEVEL", level).env_remove("RUST_LOG"),
         };
-        let child = command
+        command
             .args(extra_args)
             .env("KUBECONFIG", &self.operator_kubeconfig)
             .env("POD_NAME", name)
-            .env("POD_NAMESPACE", &self.namespace)
-            .env("NO_COLOR", "1")
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("operator starts");
-        Operator { child, name: name.to_owned(), log_path }
+            .env("POD_NAMESPACE", &self.namespace);
+        Operator::spawn(name, command, self.dir.path().join(format!("{name}.log")))
     }
 
     /// The Lease `name` in this test's namespace, if it exists.
@@ -385,6 +417,21 @@ pub struct Operator {
 }
 
 impl Operator {
+    /// Starts `command` (a `zpa-operator run` the caller put together) as
+    /// `name`, its log appended to `log_path`.
+    pub fn spawn(name: &str, mut command: Command, log_path: PathBuf) -> Self {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("log file");
+        let child = command
+            .env("NO_COLOR", "1")
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("operator starts");
+        Self { child, name: name.to_owned(), log_path }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
