@@ -772,6 +772,8 @@ struct RunResult {
     converge_puts: u64,
     converge_reconciles: u64,
     converge_status_writes: u64,
+    /// Operator counters that moved during the converge (reconciles by result, ZPA calls, ...).
+    converge_counters: BTreeMap<String, u64>,
     converge_operator_cpu_secs: f64,
     converge_cpu: Cpu,
     converge_apiserver: ApiServerCost,
@@ -824,6 +826,7 @@ impl RunResult {
             "convergePuts": self.converge_puts,
             "convergeReconciles": self.converge_reconciles,
             "convergeStatusWrites": self.converge_status_writes,
+            "convergeCounters": self.converge_counters,
             "convergeCpuSecs": cpu(&self.converge_cpu),
             "operatorCpuMsPerObject": round(self.cpu_ms_per_object(), 2),
             "convergeApiServer": self.converge_apiserver.json(self.objects),
@@ -989,6 +992,7 @@ async fn run_on(
         converge_puts: routes(&stats, "PUT").map(|(_, n)| n).sum(),
         converge_reconciles: delta("zpa_operator_reconciles_total"),
         converge_status_writes: delta("zpa_operator_status_writes_total"),
+        converge_counters: counter_deltas(&metrics_before, &metrics_converged),
         converge_operator_cpu_secs: cpu_converged.operator - cpu_before.operator,
         converge_cpu: Cpu {
             operator: cpu_converged.operator - cpu_before.operator,

@@ -61,35 +61,37 @@ async fn observe<K: RemoteKind>(
             Err(error) => return Err(error),
         }
         let answered = Instant::now();
-        let name = desired_name.to_lowercase();
         let (listed, named) = snapshots
-            .with_listed_since(&key, answered, load, |all| (all.get(id).map(|p| p.unpack()), named::<K>(all, &name)))
+            .with_listed_since(&key, answered, load, |all| {
+                (all.get(id).map(|p| p.unpack()), named::<K>(all, desired_name))
+            })
             .await?;
         return match listed.transpose()? {
             Some(remote) => Ok(Found::ById(remote)),
             None => Ok(Found::Gone { named: named? }),
         };
     }
-    let name = identity.lookup_name(desired_name).unwrap_or(desired_name).to_lowercase();
-    let matches = snapshots.with_fresh(&key, load, |all| named::<K>(all, &name)).await??;
+    let name = identity.lookup_name(desired_name).unwrap_or(desired_name);
+    let matches = snapshots.with_fresh(&key, load, |all| named::<K>(all, name)).await??;
     // A pending create may have happened after the snapshot was taken (by a
     // replica that died before recording the id): before concluding it never
     // happened, look in a fresh list. Our own creates are already in the
     // snapshot, so this re-list is only paid when the object is not there.
     if matches.is_empty() && matches!(identity, Identity::Pending { .. }) {
         snapshots.invalidate(&key);
-        let fresh = snapshots.with_fresh(&key, load, |all| named::<K>(all, &name)).await??;
+        let fresh = snapshots.with_fresh(&key, load, |all| named::<K>(all, name)).await??;
         return Ok(Found::ByName(fresh));
     }
     Ok(Found::ByName(matches))
 }
 
-/// The objects of a snapshot named `lowercase_name` (case-insensitively).
+/// The objects of a snapshot named `name` (case-insensitively), by the
+/// snapshot's name index.
 fn named<K: RemoteKind>(
-    all: &snapshot::ById<Packed<K::Remote>>,
-    lowercase_name: &str,
+    all: &snapshot::Entries<Packed<K::Remote>>,
+    name: &str,
 ) -> Result<Vec<K::Remote>, ZpaError> {
-    all.values().filter(|p| p.name().to_lowercase() == lowercase_name).map(|p| p.unpack()).collect()
+    all.named(name).map(|p| p.unpack()).collect()
 }
 
 /// Whether a list of the scope, started after now, still holds the object:
@@ -99,7 +101,7 @@ async fn still_listed<K: RemoteKind>(tenant: &Tenant, id: &str, scope: &Scope) -
     let load = || list_with_ids::<K>(tenant, scope);
     tenant
         .snapshots::<K::Remote>()
-        .with_listed_since(&K::scope_key(scope), answered, load, |all| all.contains_key(id))
+        .with_listed_since(&K::scope_key(scope), answered, load, |all| all.get(id).is_some())
         .await
 }
 

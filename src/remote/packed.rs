@@ -46,6 +46,12 @@ impl<T: Serialize + DeserializeOwned + RemoteObject> Packed<T> {
     }
 }
 
+impl<T> super::snapshot::Named for Packed<T> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 fn internal(what: &str, error: &serde_json::Error) -> ZpaError {
     ZpaError::Internal { detail: format!("cannot {what} a snapshot entry: {error}") }
 }
