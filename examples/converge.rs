@@ -509,8 +509,9 @@ impl ApiServerCost {
         // Sums start at 0.0 (an empty f64 sum is -0.0).
         let writes = requests.iter().filter(|(k, _)| is_write(k)).fold(0.0, |sum, (_, v)| sum + v);
         let reads = requests.iter().filter(|(k, _)| !is_write(k)).fold(0.0, |sum, (_, v)| sum + v);
-        let etcd_writes =
-            ["create", "update", "delete"].iter().fold(0.0, |sum, op| sum + delta.etcd.get(*op).copied().unwrap_or(0.0));
+        let etcd_writes = ["create", "update", "delete"]
+            .iter()
+            .fold(0.0, |sum, op| sum + delta.etcd.get(*op).copied().unwrap_or(0.0));
         Self {
             requests,
             writes,
@@ -1065,10 +1066,7 @@ async fn run_on(
         result.startup_cpu_secs = cpu_secs(operator.process.pid()).unwrap_or_default();
         log(
             quiet,
-            format!(
-                "restarted operator ready in {:.0} ms ({:.2} s CPU)",
-                result.startup_ms, result.startup_cpu_secs
-            ),
+            format!("restarted operator ready in {:.0} ms ({:.2} s CPU)", result.startup_ms, result.startup_cpu_secs),
         );
 
         // 4. Reaction, rate limits off.
@@ -1161,12 +1159,7 @@ impl Window {
     }
 }
 
-async fn measure_window(
-    env: &Env,
-    client: &Client,
-    operator: &RunningOperator,
-    secs: u64,
-) -> Result<Window, String> {
+async fn measure_window(env: &Env, client: &Client, operator: &RunningOperator, secs: u64) -> Result<Window, String> {
     let before = env.operator_metrics(operator).await?;
     let apiserver_before = ApiServerCounters::parse(&apiserver_metrics(client).await?);
     env.reset_sim_stats().await?;

@@ -87,10 +87,7 @@ async fn observe<K: RemoteKind>(
 
 /// The objects of a snapshot named `name` (case-insensitively), by the
 /// snapshot's name index.
-fn named<K: RemoteKind>(
-    all: &snapshot::Entries<Packed<K::Remote>>,
-    name: &str,
-) -> Result<Vec<K::Remote>, ZpaError> {
+fn named<K: RemoteKind>(all: &snapshot::Entries<Packed<K::Remote>>, name: &str) -> Result<Vec<K::Remote>, ZpaError> {
     all.named(name).map(|p| p.unpack()).collect()
 }
 
