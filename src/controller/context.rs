@@ -7,6 +7,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Client, Resource};
 
 use super::backoff::Backoffs;
+use super::written::WrittenStatuses;
 use crate::metrics::Metrics;
 use crate::remote::TenantRegistry;
 
@@ -45,13 +46,24 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
     pub backoffs: Backoffs,
+    /// Status writes the watches have not shown yet.
+    pub written: WrittenStatuses,
 }
 
 impl Context {
     pub fn new(client: Client, tenants: TenantRegistry, metrics: Arc<Metrics>, settings: Settings) -> Self {
         let reporter = Reporter { controller: FIELD_MANAGER.into(), instance: std::env::var("POD_NAME").ok() };
         let warnings = Recorder::new(client.clone(), reporter.clone());
-        Self { client, tenants, reporter, warnings, metrics, settings, backoffs: Backoffs::default() }
+        Self {
+            client,
+            tenants,
+            reporter,
+            warnings,
+            metrics,
+            settings,
+            backoffs: Backoffs::default(),
+            written: WrittenStatuses::default(),
+        }
     }
 
     /// Publishes an Event about `object`. Failing to publish is logged, never fatal.

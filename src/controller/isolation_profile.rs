@@ -2,12 +2,10 @@
 //! status fields (`zpaProfileId`, `microtenantId`, `atProvider`), and the
 //! Secret it reads. Its desired state is prepared in `remote::kinds`.
 
-use std::time::Duration;
-
 use kube::ResourceExt;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
-use super::managed::{ControllerKind, Report};
+use super::managed::{ControllerKind, KindStatus, Report};
 use crate::crd::IsolationProfile;
 use crate::reconcile::isolation_profile::{IsolationProfileKind, observation};
 use crate::remote::kinds::recorded_scope;
@@ -32,18 +30,27 @@ impl ControllerKind for IsolationProfile {
                 .is_some_and(|r| r.name == name)
     }
 
-    async fn status_fields(&self, report: &Report<CbiProfile>) -> (Map<String, Value>, Option<Duration>) {
+    async fn status_fields(&self, report: &Report<CbiProfile>) -> KindStatus {
         let previous = self.status.clone().unwrap_or_default();
-        let mut requeue = None;
+        let (mut requeue, mut hold) = (None, false);
         let zpa_profile_id = match (&report.tenant, &report.id) {
             (Some(tenant), Some(id))
                 if previous.managed.id.as_ref() != Some(id) || previous.zpa_profile_id.is_none() =>
             {
-                match tenant.zpa_profiles.zpa_id(&tenant.client, &report.scope, id).await {
+                let index = &tenant.zpa_profiles;
+                if report.created {
+                    index.await_new(id);
+                }
+                match index.zpa_id(&tenant.client, &report.scope, id).await {
                     Ok(Some(zpa_id)) => Some(zpa_id),
-                    // ZPA creates its side a little after the CBI profile: look again soon.
+                    // ZPA creates its side a little after the CBI profile: look
+                    // again soon. A profile just created holds its status for
+                    // it (a while at most), so the status is written once,
+                    // complete; the id is in metadata meanwhile. Not when the
+                    // scope is only in the status: a delete needs it there.
                     Ok(None) | Err(_) => {
                         requeue = Some(ZpaProfileIndex::MIN_RELOAD);
+                        hold = index.awaits(id) && recorded_scope(self) == report.scope;
                         None
                     }
                 }
@@ -68,6 +75,6 @@ impl ControllerKind for IsolationProfile {
         fields.insert("zpaProfileId".into(), json!(zpa_profile_id));
         fields.insert("microtenantId".into(), json!(microtenant_id));
         fields.insert("atProvider".into(), json!(at_provider));
-        (fields, requeue)
+        KindStatus { fields, requeue, hold }
     }
 }

@@ -55,6 +55,18 @@ pub struct Report<R> {
     pub requeue_after: Option<Duration>,
     /// The reconcile failed in a way only a person can fix (kstatus's `Stalled`).
     pub terminal: bool,
+    /// This reconcile created the remote object.
+    pub created: bool,
+}
+
+/// A kind's own status fields, and whether they are worth a write yet.
+pub struct KindStatus {
+    pub fields: Map<String, Value>,
+    /// Reconcile again this soon (a field ZPA fills in a little later).
+    pub requeue: Option<Duration>,
+    /// A field is due within `requeue`: the status waits for it and is
+    /// written once, complete, rather than now and again then.
+    pub hold: bool,
 }
 
 /// What the controller layer needs of a managed kind: its custom resource,
@@ -115,10 +127,7 @@ pub trait ControllerKind:
     }
 
     /// Kind-specific status fields (`atProvider`, ...), merged into the status.
-    fn status_fields(
-        &self,
-        report: &Report<RemoteOf<Self>>,
-    ) -> impl Future<Output = (Map<String, Value>, Option<Duration>)> + Send;
+    fn status_fields(&self, report: &Report<RemoteOf<Self>>) -> impl Future<Output = KindStatus> + Send;
 }
 
 /// The remote object type of a controller kind.
@@ -141,6 +150,7 @@ pub async fn reconcile<R: ControllerKind>(object: Arc<R>, ctx: Arc<Context>) -> 
 }
 
 async fn reconcile_inner<R: ControllerKind>(object: Arc<R>, ctx: &Arc<Context>) -> Result<Action, ReconcileError> {
+    let object = with_status_written(object, ctx);
     if is_paused(object.as_ref()) {
         let report = Report::starting(object.as_ref());
         let deleting = object.meta().deletion_timestamp.is_some();
@@ -236,6 +246,7 @@ impl<R> Report<R> {
             scope: Scope::Default,
             requeue_after: None,
             terminal: false,
+            created: false,
         }
     }
 }
@@ -341,6 +352,7 @@ async fn sync<R: ControllerKind>(
             ctx.publish(object, EventType::Normal, "Created", "Create", note).await;
             let Created { id, remote, .. } = *created;
             (report.id, report.remote, report.ready) = (Some(id), Some(remote), available);
+            report.created = true;
         }
         Outcome::WouldCreate | Outcome::WouldUpdate { .. } => {
             return Err(ReconcileError::Internal { message: "a dry-run outcome in the controller".into() });
@@ -506,6 +518,17 @@ async fn patch_metadata<R: ControllerKind>(
         .map_err(ReconcileError::kubernetes(operation))
 }
 
+/// The object with the status this process last wrote, when the cached copy
+/// predates that write (`super::written`): a reconcile woken by our own
+/// metadata patch then compares with what it wrote, not with what it replaced.
+fn with_status_written<R: ControllerKind>(object: Arc<R>, ctx: &Context) -> Arc<R> {
+    let Some(status) = ctx.written.newer_than(object.as_ref()) else { return object };
+    let Ok(mut value) = serde_json::to_value(object.as_ref()) else { return object };
+    let Some(fields) = value.as_object_mut() else { return object };
+    fields.insert("status".into(), status);
+    serde_json::from_value(value).map_or(object, Arc::new)
+}
+
 /// Writes the status when it differs from the current one (server-side
 /// apply, our own field manager). Returns the kind's requeue hint.
 async fn write_status<R: ControllerKind>(
@@ -523,7 +546,10 @@ async fn write_status<R: ControllerKind>(
     }
     let was_synced = find_condition(&previous.conditions, SYNCED).is_some_and(|c| c.status == "True");
     let last_sync_time = if synced.status && !was_synced { Some(now) } else { previous.last_sync_time };
-    let (mut status, requeue) = object.status_fields(report).await;
+    let KindStatus { fields: mut status, requeue, hold } = object.status_fields(report).await;
+    if hold && synced.status {
+        return Ok(requeue);
+    }
     status.insert("id".into(), json!(report.id));
     status.insert("observedGeneration".into(), json!(generation));
     status.insert("conditions".into(), json!(conditions));
@@ -533,7 +559,7 @@ async fn write_status<R: ControllerKind>(
         return Ok(requeue);
     }
     let patch = json!({"apiVersion": R::API_VERSION, "kind": R::kind(&()), "status": status});
-    api_for(object, ctx)
+    let written = api_for(object, ctx)
         .patch_status(
             &object.name_any(),
             &PatchParams::apply(&ctx.settings.field_manager).force(),
@@ -541,6 +567,7 @@ async fn write_status<R: ControllerKind>(
         )
         .await
         .map_err(ReconcileError::kubernetes("patch status"))?;
+    ctx.written.record(&written, status);
     ctx.metrics.status_written(R::Kind::KIND);
     Ok(requeue)
 }

@@ -1,14 +1,12 @@
 //! `Microtenant` in the cluster: the admin credentials, which ZPA returns
 //! once, in the create response, and its status fields.
 
-use std::time::Duration;
-
 use kube::ResourceExt;
 use kube::runtime::events::EventType;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
 use super::context::Context;
-use super::managed::{ControllerKind, Report};
+use super::managed::{ControllerKind, KindStatus, Report};
 use super::secrets::{PASSWORD_KEY, read_key, store_admin_credentials};
 use crate::crd::Microtenant;
 use crate::reconcile::ReconcileError;
@@ -70,11 +68,11 @@ impl ControllerKind for Microtenant {
         ))
     }
 
-    async fn status_fields(&self, report: &Report<MgmtMicrotenant>) -> (Map<String, Value>, Option<Duration>) {
+    async fn status_fields(&self, report: &Report<MgmtMicrotenant>) -> KindStatus {
         let previous = self.status.as_ref().and_then(|s| s.at_provider.clone());
         let at_provider = report.remote.as_ref().map(observation).or(previous);
         let mut fields = Map::new();
         fields.insert("atProvider".into(), json!(at_provider));
-        (fields, None)
+        KindStatus { fields, requeue: None, hold: false }
     }
 }

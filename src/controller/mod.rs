@@ -21,6 +21,7 @@ pub mod secrets;
 pub mod server;
 pub mod sources;
 pub mod watch;
+pub mod written;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -143,6 +144,19 @@ where
     }
 }
 
+/// A status this process wrote is forgotten once the watch shows it
+/// (`written.rs`): from then on the cache is at least as new.
+fn forget_statuses_seen<K: Resource>(
+    ctx: &Arc<Context>,
+) -> impl FnMut(&Result<watcher::Event<K>, watcher::Error>) + use<K> {
+    let ctx = ctx.clone();
+    move |event| match event {
+        Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) => ctx.written.seen(object, false),
+        Ok(watcher::Event::Delete(object)) => ctx.written.seen(object, true),
+        Ok(watcher::Event::Init | watcher::Event::InitDone) | Err(_) => {}
+    }
+}
+
 /// Provider config changes make the next reconcile rebuild its tenant from
 /// the provider config and Secret; between changes, reconciles reuse it.
 fn invalidate_changed_tenants(
@@ -205,6 +219,7 @@ fn managed_controller<K: ControllerKind>(
         })
         .inspect(ready_after_initial_list(readiness))
         .reflect(writer)
+        .inspect(forget_statuses_seen(ctx))
         .applied_objects()
         .predicate_filter(relevant_change::<K>, PredicateConfig::default());
     let controller = Controller::for_stream(stream, reader)

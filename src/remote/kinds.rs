@@ -125,9 +125,20 @@ impl RemoteKind for IsolationProfileKind {
         client.get_profile(id, scope).await
     }
 
+    /// ZPA answers a profile create with its id alone, and the profile it
+    /// holds is more than the body sent: the Zscaler Root Certificate, the
+    /// `cbiUrl`, the tenant's defaults. One GET reads it back, so the status
+    /// written by this reconcile is the one the next resync observes (no
+    /// second status write per object; one read per create, from the read
+    /// budget, which is twice the write budget). If the read fails, the body
+    /// stands in for it: the object exists whatever happens here.
     async fn create(client: &ZpaClient, body: &CbiProfile, scope: &Scope) -> Result<Created<CbiProfile>, ZpaError> {
         let id = client.create_profile(body, scope).await?;
-        Ok(Created { remote: CbiProfile { id: Some(id.clone()), ..body.clone() }, id, admin_user: None })
+        let remote = match client.get_profile(&id, scope).await {
+            Ok(read) if read.id.as_deref() == Some(id.as_str()) => read,
+            Ok(_) | Err(_) => CbiProfile { id: Some(id.clone()), ..body.clone() },
+        };
+        Ok(Created { remote, id, admin_user: None })
     }
 
     async fn update(client: &ZpaClient, id: &str, body: &CbiProfile, scope: &Scope) -> Result<(), ZpaError> {

@@ -84,6 +84,9 @@ pub struct ZpaProfileIndex {
     /// By scope key: when the list was read, and its links.
     current: Mutex<HashMap<String, (Instant, Links)>>,
     loading: tokio::sync::Mutex<()>,
+    /// CBI profiles this process just created, whose ZPA-side id is due:
+    /// when each was created.
+    awaited: Mutex<HashMap<String, Instant>>,
 }
 
 /// CBI profile id -> ZPA-side id.
@@ -91,6 +94,26 @@ type Links = HashMap<String, String>;
 
 impl ZpaProfileIndex {
     pub const MIN_RELOAD: Duration = Duration::from_secs(5);
+    /// How long a new profile's status waits for its ZPA-side id: two
+    /// reloads. Longer (a slow tenant), the status is written without it.
+    pub const AWAIT_NEW: Duration = Duration::from_secs(10);
+
+    /// A CBI profile was just created: its ZPA-side id is due shortly.
+    pub fn await_new(&self, cbi_id: &str) {
+        self.awaited().insert(cbi_id.to_owned(), Instant::now());
+    }
+
+    /// Whether the ZPA-side id of a profile created here is still due (for
+    /// at most [`Self::AWAIT_NEW`]); forgets the profiles overdue.
+    pub fn awaits(&self, cbi_id: &str) -> bool {
+        let mut awaited = self.awaited();
+        awaited.retain(|_, created| created.elapsed() < Self::AWAIT_NEW);
+        awaited.contains_key(cbi_id)
+    }
+
+    fn awaited(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.awaited.lock().unwrap_or_else(|p| p.into_inner())
+    }
 
     fn lookup(&self, scope: &Scope, cbi_id: &str) -> (Option<String>, bool) {
         let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
@@ -114,6 +137,7 @@ impl ZpaProfileIndex {
         let profiles = client.list_zpa_profile_links_in(true, scope).await?;
         let map: Links = profiles.into_iter().filter_map(|p| p.cbi_profile_id.map(|cbi| (cbi, p.id))).collect();
         let found = map.get(cbi_id).cloned();
+        self.awaited().retain(|id, _| !map.contains_key(id));
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         current.insert(scope.key().to_owned(), (Instant::now(), map));
         Ok(found)
