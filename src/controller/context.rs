@@ -7,7 +7,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Client, Resource};
 
 use super::backoff::Backoffs;
-use super::written::WrittenStatuses;
+use super::written::Written;
 use crate::metrics::Metrics;
 use crate::remote::TenantRegistry;
 
@@ -46,8 +46,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
     pub backoffs: Backoffs,
-    /// Status writes the watches have not shown yet.
-    pub written: WrittenStatuses,
+    /// Our writes the watches have not shown yet.
+    pub written: Written,
 }
 
 impl Context {
@@ -62,7 +62,7 @@ impl Context {
             metrics,
             settings,
             backoffs: Backoffs::default(),
-            written: WrittenStatuses::default(),
+            written: Written::default(),
         }
     }
 

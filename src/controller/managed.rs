@@ -150,7 +150,7 @@ pub async fn reconcile<R: ControllerKind>(object: Arc<R>, ctx: Arc<Context>) -> 
 }
 
 async fn reconcile_inner<R: ControllerKind>(object: Arc<R>, ctx: &Arc<Context>) -> Result<Action, ReconcileError> {
-    let object = with_status_written(object, ctx);
+    let object = as_last_written(object, ctx);
     if is_paused(object.as_ref()) {
         let report = Report::starting(object.as_ref());
         let deleting = object.meta().deletion_timestamp.is_some();
@@ -511,22 +511,19 @@ async fn patch_metadata<R: ControllerKind>(
     operation: &'static str,
 ) -> Result<(), ReconcileError> {
     let params = PatchParams { field_manager: Some(ctx.settings.field_manager.clone()), ..PatchParams::default() };
-    api_for(object, ctx)
+    let answer = api_for(object, ctx)
         .patch(&object.name_any(), &params, &Patch::Merge(patch))
         .await
-        .map(|_| ())
-        .map_err(ReconcileError::kubernetes(operation))
+        .map_err(ReconcileError::kubernetes(operation))?;
+    ctx.written.record(answer);
+    Ok(())
 }
 
-/// The object with the status this process last wrote, when the cached copy
-/// predates that write (`super::written`): a reconcile woken by our own
-/// metadata patch then compares with what it wrote, not with what it replaced.
-fn with_status_written<R: ControllerKind>(object: Arc<R>, ctx: &Context) -> Arc<R> {
-    let Some(status) = ctx.written.newer_than(object.as_ref()) else { return object };
-    let Ok(mut value) = serde_json::to_value(object.as_ref()) else { return object };
-    let Some(fields) = value.as_object_mut() else { return object };
-    fields.insert("status".into(), status);
-    serde_json::from_value(value).map_or(object, Arc::new)
+/// The object as this process last wrote it, when the cached copy predates
+/// that write (`super::written`): a reconcile woken by our own patch works
+/// from what we wrote, not from what it replaced.
+fn as_last_written<R: ControllerKind>(object: Arc<R>, ctx: &Context) -> Arc<R> {
+    ctx.written.newer_than(object.as_ref()).unwrap_or(object)
 }
 
 /// Writes the status when it differs from the current one (server-side
@@ -567,7 +564,7 @@ async fn write_status<R: ControllerKind>(
         )
         .await
         .map_err(ReconcileError::kubernetes("patch status"))?;
-    ctx.written.record(&written, status);
+    ctx.written.record(written);
     ctx.metrics.status_written(R::Kind::KIND);
     Ok(requeue)
 }

@@ -144,7 +144,7 @@ where
     }
 }
 
-/// A status this process wrote is forgotten once the watch shows it
+/// A copy this process wrote is forgotten once the watch shows it
 /// (`written.rs`): from then on the cache is at least as new.
 fn forget_statuses_seen<K: Resource>(
     ctx: &Arc<Context>,

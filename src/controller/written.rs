@@ -1,54 +1,65 @@
-//! Statuses this process wrote that its watch has not shown yet.
+//! The newest copy of each object this process wrote, until its watch shows
+//! a copy at least as new.
 //!
-//! A reconcile's own writes wake the object again: the metadata patch that
-//! records the remote id is a change the controller reacts to, and the status
-//! written right after it reaches the cache an event later. A reconcile that
-//! runs in between reads the status from before the write, computes its
-//! conditions against it (new transition times, a new `lastSyncTime`) and
-//! would write it all again. So each status write is remembered, by uid, until
-//! the watch shows a version at least as new; a reconcile of an older cached
-//! copy starts from the status it wrote instead.
+//! A reconcile's own writes wake the object again, and the cache learns of
+//! them one watch event at a time: a reconcile that runs after the
+//! create-pending marker reached the cache but before the recorded id did
+//! sees a create in flight and looks for it by name; one that runs after the
+//! id but before the status compares against the status from before the
+//! write, gets new transition times and a new `lastSyncTime`, and writes it
+//! all again. So the API server's answer to each of our writes is kept, by
+//! uid, until the watch shows a version at least as new, and a reconcile of
+//! an older cached copy works from that answer instead. Entries live from a
+//! write to its watch event: a handful, whatever the number of objects.
 //!
 //! Resource versions are compared as numbers when both are (they are etcd
 //! revisions on every API server this operator runs against); when one is
 //! not, the cached copy is used as it is, which costs at most a write.
 
+use std::any::Any;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use kube::Resource;
-use serde_json::Value;
 
-#[derive(Debug, Default)]
-pub struct WrittenStatuses {
-    /// uid -> (resourceVersion after our write, the status written).
-    by_uid: Mutex<HashMap<String, (u64, Value)>>,
+type Copy = Arc<dyn Any + Send + Sync>;
+
+#[derive(Default)]
+pub struct Written {
+    /// uid -> (resourceVersion of our write, the object the API server answered).
+    by_uid: Mutex<HashMap<String, (u64, Copy)>>,
 }
 
 fn version<R: Resource>(object: &R) -> Option<u64> {
     object.meta().resource_version.as_deref()?.parse().ok()
 }
 
-impl WrittenStatuses {
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Value)>> {
+impl Written {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Copy)>> {
         self.by_uid.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Remembers a status this process wrote; `written` is the object the
-    /// API server answered the write with.
-    pub fn record<R: Resource>(&self, written: &R, status: Value) {
-        if let (Some(uid), Some(version)) = (written.meta().uid.clone(), version(written)) {
-            self.entries().insert(uid, (version, status));
+    /// Keeps the API server's answer to a write of ours.
+    pub fn record<R: Resource + Send + Sync + 'static>(&self, answer: R) {
+        if let (Some(uid), Some(version)) = (answer.meta().uid.clone(), version(&answer)) {
+            let mut entries = self.entries();
+            let newer = entries.get(&uid).is_none_or(|(kept, _)| *kept < version);
+            if newer {
+                entries.insert(uid, (version, Arc::new(answer)));
+            }
         }
     }
 
-    /// The status this process wrote, when `cached` is older than that write.
-    pub fn newer_than<R: Resource>(&self, cached: &R) -> Option<Value> {
+    /// Our last written copy of `cached`, when the cache has not shown it yet.
+    pub fn newer_than<R: Resource + Send + Sync + 'static>(&self, cached: &R) -> Option<Arc<R>> {
         let uid = cached.meta().uid.as_deref()?;
         let cached_version = version(cached)?;
         let entries = self.entries();
-        let (written_version, status) = entries.get(uid)?;
-        (cached_version < *written_version).then(|| status.clone())
+        let (written_version, copy) = entries.get(uid)?;
+        if cached_version >= *written_version {
+            return None;
+        }
+        Arc::clone(copy).downcast::<R>().ok()
     }
 
     /// The watch showed `object`: forget a write it already holds (or a
@@ -80,40 +91,51 @@ impl WrittenStatuses {
 mod tests {
     use k8s_openapi::api::core::v1::ConfigMap;
     use kube::api::ObjectMeta;
-    use serde_json::json;
 
     use super::*;
 
-    fn at(uid: &str, version: &str) -> ConfigMap {
+    fn at(uid: &str, version: &str, note: &str) -> ConfigMap {
         ConfigMap {
             metadata: ObjectMeta {
                 uid: Some(uid.into()),
                 resource_version: Some(version.into()),
+                annotations: Some([("note".to_owned(), note.to_owned())].into()),
                 ..ObjectMeta::default()
             },
             ..ConfigMap::default()
         }
     }
 
+    fn note(object: &ConfigMap) -> &str {
+        object.metadata.annotations.as_ref().and_then(|a| a.get("note")).map_or("", String::as_str)
+    }
+
     #[test]
-    fn an_older_cached_copy_starts_from_the_status_written() {
-        let written = WrittenStatuses::default();
-        written.record(&at("u", "120"), json!({"id": "7"}));
-        assert_eq!(written.newer_than(&at("u", "118")), Some(json!({"id": "7"})), "the cache is behind");
-        assert_eq!(written.newer_than(&at("u", "120")), None, "the cache holds the write");
-        assert_eq!(written.newer_than(&at("other", "1")), None);
-        assert_eq!(written.newer_than(&at("u", "not-a-number")), None, "opaque versions: the cached copy");
+    fn an_older_cached_copy_gives_way_to_the_copy_written() {
+        let written = Written::default();
+        written.record(at("u", "120", "ours"));
+        written.record(at("u", "110", "older answer"));
+        let newer = written.newer_than(&at("u", "118", "cached"));
+        assert_eq!(newer.as_deref().map(note), Some("ours"), "the cache is behind");
+        assert!(written.newer_than(&at("u", "120", "cached")).is_none(), "the cache holds the write");
+        assert!(written.newer_than(&at("other", "1", "cached")).is_none());
+        assert!(written.newer_than(&at("u", "not-a-number", "cached")).is_none(), "opaque: the cached copy");
+        let other_type = written.newer_than(&k8s_openapi::api::core::v1::Secret {
+            metadata: ObjectMeta { uid: Some("u".into()), resource_version: Some("1".into()), ..ObjectMeta::default() },
+            ..Default::default()
+        });
+        assert!(other_type.is_none(), "a copy is only ever given back as its own type");
     }
 
     #[test]
     fn a_write_is_forgotten_once_the_watch_shows_it() {
-        let written = WrittenStatuses::default();
-        written.record(&at("u", "120"), json!({}));
-        written.record(&at("v", "130"), json!({}));
-        written.seen(&at("u", "119"), false);
+        let written = Written::default();
+        written.record(at("u", "120", ""));
+        written.record(at("v", "130", ""));
+        written.seen(&at("u", "119", ""), false);
         assert_eq!(written.len(), 2, "an older event keeps it");
-        written.seen(&at("u", "121"), false);
-        written.seen(&at("v", "125"), true);
+        written.seen(&at("u", "121", ""), false);
+        written.seen(&at("v", "125", ""), true);
         assert!(written.is_empty(), "seen, or deleted");
     }
 }
