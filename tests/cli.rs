@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use support::manifests::provider_config_yaml;
 use support::processes::operator_binary;
 use support::tools::root;
 
@@ -37,17 +38,6 @@ fn text(bytes: &[u8]) -> String {
 
 fn json_of(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&output.stdout)))
-}
-
-/// A provider config (and its Secret) for the simulator at `base_url`.
-fn provider_config(base_url: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: creds, namespace: zpa-system}}\n\
-         stringData: {{clientId: sim-client, clientSecret: sim-secret}}\n---\n\
-         apiVersion: zpa.operator.dev/v1alpha1\nkind: ZpaProviderConfig\nmetadata: {{name: default}}\n\
-         spec: {{baseUrl: \"{base_url}\", customerId: \"72057594037927936\", auth: legacy,\n\
-         \x20 credentialsSecretRef: {{namespace: zpa-system, name: creds}}}}\n"
-    )
 }
 
 /// A Microtenant manifest; `extra` adds spec fields (`, enabled: false`).
@@ -133,7 +123,7 @@ async fn two_manifests_sharing_a_display_name_decide_as_the_operator() {
     let sim = support::simulator().await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("provider-config.yaml");
-    std::fs::write(&config, provider_config(&sim.base_url())).unwrap();
+    std::fs::write(&config, provider_config_yaml(&sim.base_url())).unwrap();
     let clash = dir.path().join("clash.yaml");
     std::fs::write(
         &clash,
@@ -190,7 +180,7 @@ fn an_unreachable_tenant_fails_fast_with_a_hint() {
     let config = dir.path().join("provider-config.yaml");
     std::fs::write(
         &config,
-        provider_config(&base_url)
+        provider_config_yaml(&base_url)
             + &microtenant("a", "A", "a.example.com", "")
             + &microtenant("b", "B", "b.example.com", ""),
     )

@@ -28,6 +28,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 use support::controlplane::{ControlPlane, kubectl_with, unique_name};
+use support::manifests::provider_config_yaml;
 use support::processes::operator_binary;
 use support::tools::{root, yaml_files};
 
@@ -42,17 +43,6 @@ fn install_crds(plane: &ControlPlane) {
         "crd/microtenants.zpa.operator.dev",
         "crd/zpaproviderconfigs.zpa.operator.dev",
     ]);
-}
-
-/// A provider config (and its Secret) for the simulator at `base_url`.
-fn provider_config(base_url: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: creds, namespace: zpa-system}}\n\
-         stringData: {{clientId: sim-client, clientSecret: sim-secret}}\n---\n\
-         apiVersion: zpa.operator.dev/v1alpha1\nkind: ZpaProviderConfig\nmetadata: {{name: default}}\n\
-         spec: {{baseUrl: \"{base_url}\", customerId: \"72057594037927936\", auth: legacy,\n\
-         \x20 credentialsSecretRef: {{namespace: zpa-system, name: creds}}}}\n"
-    )
 }
 
 fn plan(args: &[&str]) -> Output {
@@ -78,7 +68,7 @@ async fn the_corpus_is_refused_by_the_api_server_and_by_plan_alike() {
     let sim = support::simulator().await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("provider-config.yaml");
-    fs::write(&config, provider_config(&sim.base_url())).unwrap();
+    fs::write(&config, provider_config_yaml(&sim.base_url())).unwrap();
 
     let files = yaml_files("tests/corpus/bad-manifests");
     assert!(files.len() >= 25, "{} files", files.len());

@@ -6,11 +6,10 @@
 //! - every example (`examples/`, `docs/examples/`) is accepted;
 //! - every chart render (default, namespace-scoped and HA, PodDisruptionBudget
 //!   variants, NetworkPolicy, a ZpaProviderConfig of each auth mode) and the
-//!   kustomization of `deploy/` are accepted;
-//! - every document of the bad-manifest corpus (`tests/corpus/bad-manifests/`)
-//!   is refused, with the message its `# API server:` line records. The
-//!   `cel-update` files are created from their first document for real and
-//!   refused on the update to the second.
+//!   kustomization of `deploy/` are accepted.
+//!
+//! The bad-manifest corpus (`tests/corpus/bad-manifests/`) is checked against
+//! the API server and `plan` side by side, in `manifest_plan_validation.rs`.
 //!
 //! Namespaced objects are moved into a namespace of this test's own.
 //!
@@ -206,59 +205,4 @@ fn chart_renders_and_deploy_pass_the_api_server() {
     for namespace in [&ns, &team_a, &team_b] {
         plane.kubectl_ok(&["delete", "namespace", namespace, "--wait=false"]);
     }
-}
-
-/// The corpus: every file refused, with the recorded message.
-#[test]
-fn bad_manifests_are_refused_by_the_api_server() {
-    let plane = ControlPlane::shared();
-    let ns = unique_name("corpus");
-    plane.kubectl_ok(&["create", "namespace", &ns]);
-    let files = yaml_files("tests/corpus/bad-manifests");
-    assert!(files.len() >= 25, "{} files", files.len());
-    let mut failures = Vec::new();
-    for file in &files {
-        let text = fs::read_to_string(file).unwrap();
-        let expected = text
-            .lines()
-            .find_map(|l| l.strip_prefix("# API server:").map(|m| m.trim().to_owned()))
-            .unwrap_or_else(|| panic!("{}: no `# API server:` line", file.display()));
-        let refused_by =
-            text.lines().find_map(|l| l.strip_prefix("# Refused by:").map(|m| m.trim().to_owned())).unwrap();
-        let short = file.strip_prefix(root()).unwrap_or(file).display().to_string();
-        let output = if refused_by == "cel-update" {
-            let docs: Vec<&str> = text.split("\n---\n").collect();
-            assert_eq!(docs.len(), 2, "{short}: an update case holds the original and the update");
-            // A namespace of its own: the original is created for real.
-            let own = unique_name("corpus-update");
-            plane.kubectl_ok(&["create", "namespace", &own]);
-            let create = kubectl_with(&plane.admin_kubeconfig(), &["apply", "-n", &own, "-f", "-"], Some(docs[0]));
-            assert!(
-                create.status.success(),
-                "{short}: the original is valid: {}",
-                String::from_utf8_lossy(&create.stderr)
-            );
-            let update = kubectl_with(
-                &plane.admin_kubeconfig(),
-                &["apply", "--dry-run=server", "-n", &own, "-f", "-"],
-                Some(docs[1]),
-            );
-            plane.kubectl_ok(&["delete", "namespace", &own, "--wait=false"]);
-            update
-        } else {
-            kubectl_with(
-                &plane.admin_kubeconfig(),
-                &["apply", "--dry-run=server", "-n", &ns, "-f", file.to_str().unwrap()],
-                None,
-            )
-        };
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        if output.status.success() {
-            failures.push(format!("{short}: accepted: {}", String::from_utf8_lossy(&output.stdout)));
-        } else if !stderr.contains(&expected) {
-            failures.push(format!("{short}: refused, but not with {expected:?}:\n  {}", stderr.trim()));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    plane.kubectl_ok(&["delete", "namespace", &ns, "--wait=false"]);
 }

@@ -52,3 +52,15 @@ pub mod routes {
     pub const POST_PROFILES: &str = "POST /cbiconfig/cbi/api/customers/{customerId}/profiles";
     pub const PUT_PROFILE: &str = "PUT /cbiconfig/cbi/api/customers/{customerId}/profiles/{profileId}";
 }
+
+/// A `ZpaProviderConfig` named `default` for the simulator at `base_url`,
+/// and its credentials Secret, as YAML (for the CLI's `-f`).
+pub fn provider_config_yaml(base_url: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: creds, namespace: zpa-system}}\n\
+         stringData: {{clientId: sim-client, clientSecret: sim-secret}}\n---\n\
+         apiVersion: zpa.operator.dev/v1alpha1\nkind: ZpaProviderConfig\nmetadata: {{name: default}}\n\
+         spec: {{baseUrl: \"{base_url}\", customerId: \"72057594037927936\", auth: legacy,\n\
+         \x20 credentialsSecretRef: {{namespace: zpa-system, name: creds}}}}\n"
+    )
+}
