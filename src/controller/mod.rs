@@ -212,7 +212,8 @@ fn managed_controller<K: ControllerKind>(
         .modify(|object| {
             // Neither is ever read here; kubectl's copy of the last applied
             // manifest alone would double what the cache holds per object.
-            object.managed_fields_mut().clear();
+            // Dropped, not cleared: a cleared Vec keeps its buffer.
+            object.meta_mut().managed_fields = None;
             if let Some(annotations) = object.meta_mut().annotations.as_mut() {
                 annotations.remove(LAST_APPLIED);
             }
