@@ -58,9 +58,9 @@ fn main() -> ExitCode {
 /// their own (up to eight per core), and after a large block is freed it
 /// raises the size from which blocks are mapped on their own, so the next
 /// list body of megabytes lands in an arena and stays resident. One arena and
-/// a fixed 256 KiB threshold keep the peak RSS of a large operator within
-/// its target; the price is some lock contention, seen only when the
-/// operator is CPU-bound. BENCHMARKS.md ("Footprint") has the figures and the
+/// a fixed 256 KiB threshold lower the peak RSS of a large operator; the
+/// price is some lock contention, seen only when the operator is CPU-bound.
+/// BENCHMARKS.md ("Earlier rounds", footprint) has the figures and the
 /// command that measured them.
 /// `MALLOC_ARENA_MAX` / `MALLOC_MMAP_THRESHOLD_` in the environment still win.
 /// Called before any thread is started.

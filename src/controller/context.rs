@@ -72,7 +72,7 @@ impl Context {
     /// go through the recorder that turns repeats into a series. Normal events
     /// (Created, Updated, Deleted, ...) happen once per change, and kube's
     /// recorder keeps each for its six-minute series window, a real share of
-    /// the footprint during a converge (BENCHMARKS.md, "Footprint", has the
+    /// the footprint during a converge (BENCHMARKS.md, "Earlier rounds", has the
     /// measurement and the command): they go through a recorder that keeps nothing.
     pub async fn publish<K>(&self, object: &K, type_: EventType, reason: &str, action: &str, note: String)
     where

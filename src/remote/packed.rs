@@ -4,7 +4,8 @@
 //! lists are not paged) for a whole resync interval, but a reconcile reads
 //! one of them. Parsed, a CBI profile takes about twice the heap it takes
 //! as compact JSON (wide structs of optional fields, a string per id; the
-//! sizes and the run that measured them are in BENCHMARKS.md, "Footprint").
+//! sizes and the run that measured them are in BENCHMARKS.md, "Earlier
+//! rounds", footprint).
 //! So entries are kept packed and parsed when read, and the name is kept
 //! apart for lookups by name.
 
