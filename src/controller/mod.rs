@@ -144,6 +144,18 @@ where
     }
 }
 
+/// What a cached object (or our last written copy of one) keeps: all but
+/// its managed fields and kubectl's copy of the last applied manifest. Neither
+/// is ever read here, and the last applied manifest alone would double what
+/// the cache holds per object. Dropped, not cleared: a cleared Vec keeps its
+/// buffer.
+pub(crate) fn trim_for_cache<K: Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
+    if let Some(annotations) = object.meta_mut().annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+}
+
 /// A copy this process wrote is forgotten once the watch shows it
 /// (`written.rs`): from then on the cache is at least as new.
 fn forget_statuses_seen<K: Resource>(
@@ -209,15 +221,7 @@ fn managed_controller<K: ControllerKind>(
     let (reader, writer) = reflector::store::<K>();
     let what = format!("{}s in {}", K::kind(&()), where_(namespace));
     let stream = watch(namespaced_api::<K>(client, namespace), watcher::Config::default().any_semantic(), what)
-        .modify(|object| {
-            // Neither is ever read here; kubectl's copy of the last applied
-            // manifest alone would double what the cache holds per object.
-            // Dropped, not cleared: a cleared Vec keeps its buffer.
-            object.meta_mut().managed_fields = None;
-            if let Some(annotations) = object.meta_mut().annotations.as_mut() {
-                annotations.remove(LAST_APPLIED);
-            }
-        })
+        .modify(trim_for_cache)
         .inspect(ready_after_initial_list(readiness))
         .reflect(writer)
         .inspect(forget_statuses_seen(ctx))

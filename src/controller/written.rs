@@ -39,8 +39,10 @@ impl Written {
         self.by_uid.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Keeps the API server's answer to a write of ours.
-    pub fn record<R: Resource + Send + Sync + 'static>(&self, answer: R) {
+    /// Keeps the API server's answer to a write of ours, trimmed as the
+    /// cache trims what it holds.
+    pub fn record<R: Resource + Send + Sync + 'static>(&self, mut answer: R) {
+        super::trim_for_cache(&mut answer);
         if let (Some(uid), Some(version)) = (answer.meta().uid.clone(), version(&answer)) {
             let mut entries = self.entries();
             let newer = entries.get(&uid).is_none_or(|(kept, _)| *kept < version);

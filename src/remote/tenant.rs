@@ -332,6 +332,20 @@ mod tests {
     use crate::secret::SecretString;
     use crate::zpa::NoopObserver;
 
+    /// A new profile's ZPA-side id is awaited for `AWAIT_NEW`, then no longer
+    /// (its status is written without it): the wait is bounded.
+    #[tokio::test(start_paused = true)]
+    async fn a_new_profiles_zpa_side_id_is_awaited_for_a_while_only() {
+        let index = ZpaProfileIndex::default();
+        assert!(!index.awaits("cbi-1"), "nothing created here");
+        index.await_new("cbi-1");
+        tokio::time::advance(ZpaProfileIndex::AWAIT_NEW - Duration::from_millis(1)).await;
+        assert!(index.awaits("cbi-1"));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(!index.awaits("cbi-1"), "overdue");
+        assert!(index.awaited().is_empty(), "and forgotten");
+    }
+
     fn registry() -> TenantRegistry {
         TenantRegistry::new(TenantDefaults {
             rate_limits: None,
