@@ -80,15 +80,13 @@ impl<T: Named> Entries<T> {
         all.iter().filter(move |entry| entry.name().to_lowercase() == wanted)
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.by_id.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
-    }
-
-    pub fn ids(&self) -> impl Iterator<Item = &str> {
+    #[cfg(test)]
+    fn ids(&self) -> impl Iterator<Item = &str> {
         self.by_id.keys().map(String::as_str)
     }
 

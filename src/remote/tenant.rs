@@ -98,17 +98,27 @@ impl ZpaProfileIndex {
     /// reloads. Longer (a slow tenant), the status is written without it.
     pub const AWAIT_NEW: Duration = Duration::from_secs(10);
 
-    /// A CBI profile was just created: its ZPA-side id is due shortly.
+    /// A CBI profile was just created: its ZPA-side id is due shortly. The
+    /// profiles overdue are forgotten here, where the map grows (a reload
+    /// forgets those it found).
     pub fn await_new(&self, cbi_id: &str) {
-        self.awaited().insert(cbi_id.to_owned(), Instant::now());
+        let mut awaited = self.awaited();
+        awaited.retain(|_, created| created.elapsed() < Self::AWAIT_NEW);
+        awaited.insert(cbi_id.to_owned(), Instant::now());
     }
 
     /// Whether the ZPA-side id of a profile created here is still due (for
-    /// at most [`Self::AWAIT_NEW`]); forgets the profiles overdue.
+    /// at most [`Self::AWAIT_NEW`]); an overdue one is forgotten.
     pub fn awaits(&self, cbi_id: &str) -> bool {
         let mut awaited = self.awaited();
-        awaited.retain(|_, created| created.elapsed() < Self::AWAIT_NEW);
-        awaited.contains_key(cbi_id)
+        match awaited.get(cbi_id) {
+            Some(created) if created.elapsed() < Self::AWAIT_NEW => true,
+            Some(_) => {
+                awaited.remove(cbi_id);
+                false
+            }
+            None => false,
+        }
     }
 
     fn awaited(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
