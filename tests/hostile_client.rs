@@ -41,6 +41,9 @@ enum Mode {
     Html,
     /// 200 with a sane JSON answer but `text/plain`: the body decides, not the header.
     SaneAsText,
+    /// 200 with the sane answer in 3-byte chunks, so chunks split multi-byte
+    /// characters: lists are decoded while they arrive and must not care.
+    Trickled,
     /// 200 streaming past the size cap without announcing a length.
     Oversized,
     /// 200 announcing a length past the cap.
@@ -83,6 +86,13 @@ async fn serve(State(server): State<Server>, request: Request) -> Response {
         Mode::WrongTypes => json_response(StatusCode::OK, wrong_types(&sane).to_string()),
         Mode::Html => typed(StatusCode::OK, "text/html", Body::from("<html><body>Gateway says hi</body></html>")),
         Mode::SaneAsText => typed(StatusCode::OK, "text/plain", Body::from(sane.to_string())),
+        Mode::Trickled => {
+            let bytes = Bytes::from(sane.to_string());
+            let chunks: Vec<Bytes> =
+                (0..bytes.len()).step_by(3).map(|i| bytes.slice(i..bytes.len().min(i + 3))).collect();
+            let stream = futures::stream::iter(chunks.into_iter().map(Ok::<Bytes, std::io::Error>));
+            typed(StatusCode::OK, "application/json", Body::from_stream(stream))
+        }
         Mode::Oversized => typed(StatusCode::OK, "application/json", endless_chunks(MAX_RESPONSE_BYTES + (1 << 20))),
         Mode::OversizedAnnounced => {
             typed(StatusCode::OK, "application/json", Body::from(vec![b' '; MAX_RESPONSE_BYTES + 1]))
@@ -313,6 +323,12 @@ async fn unusable_answers_become_invalid_response_or_indeterminate_never_a_panic
             Shape::Ignored => "Ok",
         });
     }
+
+    // An answer in chunks that split characters is read whole, streamed lists too.
+    hostile.set(Mode::Trickled);
+    expect("trickled", &every_operation(&hostile.client).await, |_| "Ok");
+    let listed = hostile.client.list_profiles(&Scope::Default).await.unwrap();
+    assert_eq!(listed.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["Zürich 隔離 🔒"]);
 
     // The content type is not trusted either way: valid JSON as text/plain is read.
     hostile.set(Mode::SaneAsText);

@@ -6,11 +6,9 @@ use std::fmt::Debug;
 use std::future::Future;
 
 use kube::ResourceExt;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::converge::{Prepared, Sources};
-use super::packed::Listed;
+use super::packed::{Listed, Packable};
 use crate::crd;
 use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind};
 use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind};
@@ -33,10 +31,8 @@ pub struct Created<R> {
 /// desired state from the custom resource, and its ZPA calls and snapshots.
 pub trait RemoteKind:
     Sized
-    + ReconcileKind<
-        Remote: Serialize + DeserializeOwned + Debug + PartialEq + Send + Sync + 'static,
-        Desired: Send + Sync,
-    > + Send
+    + ReconcileKind<Remote: Packable + Debug + PartialEq + Send + Sync + 'static, Desired: Send + Sync>
+    + Send
     + Sync
     + 'static
 {

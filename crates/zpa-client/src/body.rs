@@ -2,6 +2,7 @@
 //! server cannot make the client buffer without bound, and decode failures
 //! described without echoing the body (create answers can carry passwords).
 
+use bytes::{Buf, Bytes};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
@@ -31,6 +32,94 @@ pub(crate) async fn read_capped(mut response: reqwest::Response, limit: usize) -
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Why a 2xx answer could not be read into what the call expects.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    Body(BodyError),
+    /// Not what the call expects; described as [`decode`] describes it.
+    Decode(String),
+}
+
+/// How many chunks may wait between the connection and the decoder.
+const STREAM_CHUNKS: usize = 8;
+const READ_BUFFER: usize = 64 * 1024;
+
+/// Decodes a JSON body while it arrives, so a body of thousands of items is
+/// never held whole: only the chunks in flight and what `T` makes of each
+/// item (e.g. a list decoded item by item into a compact form). serde_json
+/// reads from a blocking `Read`, so it runs on the blocking pool and the
+/// chunks reach it over a bounded channel.
+pub(crate) async fn decode_streamed<T>(mut response: reqwest::Response, limit: usize) -> Result<T, ReadError>
+where
+    T: DeserializeOwned + Send + 'static,
+{
+    let status = response.status().as_u16();
+    if response.content_length().is_some_and(|announced| announced > limit as u64) {
+        return Err(ReadError::Body(BodyError::TooLarge { status, limit }));
+    }
+    let (chunks, receiver) = tokio::sync::mpsc::channel(STREAM_CHUNKS);
+    let decoder = tokio::task::spawn_blocking(move || {
+        // serde_json reads a byte at a time: the buffer keeps that off the channel.
+        let reader = std::io::BufReader::with_capacity(READ_BUFFER, ChunkReader { receiver, current: Bytes::new() });
+        let mut deserializer = serde_json::Deserializer::from_reader(reader);
+        T::deserialize(&mut deserializer).and_then(|value| deserializer.end().map(|()| value))
+    });
+    let mut received = 0usize;
+    let mut failed = None;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                received += chunk.len();
+                if received > limit {
+                    failed = Some(BodyError::TooLarge { status, limit });
+                    break;
+                }
+                // The decoder stopped early (the body is not what it expects):
+                // its error says why, the rest of the body is not needed.
+                if chunks.send(chunk).await.is_err() {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(error) => {
+                failed = Some(BodyError::Transport(error));
+                break;
+            }
+        }
+    }
+    drop(chunks);
+    let decoded = decoder.await;
+    if let Some(error) = failed {
+        return Err(ReadError::Body(error));
+    }
+    match decoded {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(ReadError::Decode(describe(&error, received))),
+        Err(join) => Err(ReadError::Decode(format!("the decoder stopped: {join}"))),
+    }
+}
+
+/// The chunks of a body as a blocking `Read`; the end of the channel is the end of the body.
+struct ChunkReader {
+    receiver: tokio::sync::mpsc::Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.receiver.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current.advance(n);
+        Ok(n)
+    }
 }
 
 /// Decodes a JSON body; the error says what was wrong and where, never the values.

@@ -20,8 +20,8 @@ impl ZpaClient {
     /// A CBI list. Any 404 here means CBI is not licensed or mapped for the
     /// tenant, never that something was deleted (the "not mapped" answers are
     /// `CbiNotAvailable` on every CBI call already).
-    async fn cbi_list<T: DeserializeOwned>(&self, call: Call) -> Result<Vec<T>, ZpaError> {
-        self.json(call).await.map_err(|error| match error {
+    async fn cbi_list<T: DeserializeOwned + Send + 'static>(&self, call: Call) -> Result<Vec<T>, ZpaError> {
+        self.json_streamed(call).await.map_err(|error| match error {
             ZpaError::NotFound { what } => ZpaError::CbiNotAvailable { reason: what },
             other => other,
         })
@@ -34,7 +34,10 @@ impl ZpaClient {
     /// The same list, each profile decoded as `T`: for caches that hold
     /// thousands of them (CBI lists are not paged) in a compact form, so
     /// thousands of parsed profiles are never held at once.
-    pub async fn list_profiles_as<T: DeserializeOwned>(&self, scope: &Scope) -> Result<Vec<T>, ZpaError> {
+    pub async fn list_profiles_as<T: DeserializeOwned + Send + 'static>(
+        &self,
+        scope: &Scope,
+    ) -> Result<Vec<T>, ZpaError> {
         let path = paths::cbi_profiles(self.customer_id());
         self.cbi_list(self.cbi_call("profiles.list", Method::GET, path, scope)).await
     }
@@ -116,7 +119,7 @@ impl ZpaClient {
 
     /// `scope` `None`: no scope parameter (every scope); `Some(scope)`: that
     /// scope as [`Scope::query_param`] puts it on the wire.
-    async fn list_zpa_profiles_as<T: DeserializeOwned>(
+    async fn list_zpa_profiles_as<T: DeserializeOwned + Send + 'static>(
         &self,
         show_disabled: bool,
         scope: Option<&Scope>,

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use super::auth::{ClientCredentials, SignIn, TokenSource, transport_detail, transport_failure};
-use super::body::{BodyError, decode, read_capped};
+use super::body::{BodyError, ReadError, decode, decode_streamed, read_capped};
 use super::cloud::ApiBase;
 use super::error::{CallTraits, FailKind, MAX_RESPONSE_BYTES, RetryKind, Verdict, ZpaError, classify, server_wait};
 use super::limiter::{Budget, RateLimiter};
@@ -178,14 +178,34 @@ impl ZpaClient {
         decode(&body).map_err(|detail| unusable_success(operation, method, idempotent, detail))
     }
 
+    /// Runs a call and decodes its JSON answer while it arrives: for unpaged
+    /// lists (every CBI profile of a scope), whose whole body would otherwise
+    /// be held beside what is made of it.
+    pub(crate) async fn json_streamed<T: DeserializeOwned + Send + 'static>(&self, call: Call) -> Result<T, ZpaError> {
+        self.execute_reading(call, |response| decode_streamed(response, MAX_RESPONSE_BYTES)).await
+    }
+
     /// Runs a call whose answer body does not matter.
     pub(crate) async fn unit(&self, call: Call) -> Result<(), ZpaError> {
         self.execute(call).await.map(|_| ())
     }
 
-    /// The retry loop. Limiter queueing does not count against the deadline;
-    /// backoff and server-requested waits do.
+    /// Runs a call and returns its answer's body.
     pub(crate) async fn execute(&self, call: Call) -> Result<Vec<u8>, ZpaError> {
+        self.execute_reading(call, |response| async move {
+            read_capped(response, MAX_RESPONSE_BYTES).await.map_err(ReadError::Body)
+        })
+        .await
+    }
+
+    /// The retry loop; a 2xx answer is read by `read_success`, any other
+    /// answer whole, to be judged. Limiter queueing does not count against
+    /// the deadline; backoff and server-requested waits do.
+    async fn execute_reading<O, F, Fut>(&self, call: Call, read_success: F) -> Result<O, ZpaError>
+    where
+        F: Fn(reqwest::Response) -> Fut,
+        Fut: Future<Output = Result<O, ReadError>>,
+    {
         let inner = &*self.inner;
         let policy = inner.config.retry;
         let budget = Budget::for_method(&call.method);
@@ -223,6 +243,21 @@ impl ZpaClient {
 
             let started = Instant::now();
             let answer = match request.send().await {
+                Ok(response) if response.status().is_success() => {
+                    let status = response.status().as_u16();
+                    match read_success(response).await {
+                        Ok(read) => {
+                            inner.observer.request(call.operation, Outcome::from_status(status), started.elapsed());
+                            return Ok(read);
+                        }
+                        Err(ReadError::Decode(detail)) => {
+                            inner.observer.request(call.operation, Outcome::from_status(status), started.elapsed());
+                            let (method, idempotent) = (method_name(&call.method), call.is_idempotent());
+                            return Err(unusable_success(call.operation, method, idempotent, detail));
+                        }
+                        Err(ReadError::Body(error)) => Err(error),
+                    }
+                }
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
@@ -264,7 +299,12 @@ impl ZpaClient {
 
             let text = String::from_utf8_lossy(&body);
             match classify(status, retry_after, &text, call.traits) {
-                Verdict::Success => return Ok(body),
+                // 2xx answers were read and returned above.
+                Verdict::Success => {
+                    return Err(ZpaError::Internal {
+                        detail: format!("{}: HTTP {status} judged a success after the success path", call.operation),
+                    });
+                }
                 Verdict::RefreshSession { wait, marked } => {
                     // Refused under load ("Resource Access Blocked") is worth
                     // waiting out; a session refused again and again is not.
