@@ -226,6 +226,25 @@ async fn an_unknown_region_name_is_reported_and_nothing_is_created() {
     cluster.wait_event("lost", "ReferenceNotFound", "Atlantis").await;
 }
 
+/// The cache keeps only a digest of `atProvider` (`controller/cached.rs`): a
+/// status written without a new observation must keep the one shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_edit_keeps_the_last_observation_in_the_status() {
+    let cluster = Cluster::start_with_resync(std::time::Duration::from_secs(600)).await;
+    cluster.apply(profile("observed", json!({}))).await;
+    let ready = cluster.wait_ready::<IsolationProfile>("observed").await;
+    let observed = ready["status"]["atProvider"].clone();
+    assert_eq!(observed["regions"][0]["name"], "Frankfurt", "{observed}");
+    cluster.apply(profile("observed", json!({"regions": ["Frankfurt", "Atlantis"], "description": "new"}))).await;
+    let failed = cluster
+        .wait_for::<IsolationProfile>("observed", "ReferenceNotFound", |o| {
+            condition(o, "Synced").is_some_and(|c| c.reason == "ReferenceNotFound")
+        })
+        .await;
+    assert_eq!(failed["status"]["atProvider"], observed, "ZPA still holds what was observed");
+    assert_eq!(count(&cluster, PUT_PROFILE), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_credentials_secret_is_reported_then_heals_when_it_appears() {
     let cluster = Cluster::start().await;

@@ -3,9 +3,9 @@
 //! Secret it reads. Its desired state is prepared in `remote::kinds`.
 
 use kube::ResourceExt;
-use serde_json::{Map, json};
+use serde_json::{Map, Value, json};
 
-use super::managed::{ControllerKind, KindStatus, Report};
+use super::managed::{AT_PROVIDER, ControllerKind, KindStatus, Report};
 use crate::crd::IsolationProfile;
 use crate::reconcile::isolation_profile::{IsolationProfileKind, observation};
 use crate::remote::kinds::recorded_scope;
@@ -58,23 +58,32 @@ impl ControllerKind for IsolationProfile {
             (_, Some(_)) => previous.zpa_profile_id.clone(),
             (_, None) => None,
         };
-        let at_provider = report
-            .remote
-            .as_ref()
-            .map(|remote| {
-                let mut view = observation(remote);
-                if let Some(tenant) = &report.tenant {
-                    tenant.references.name_view(&mut view);
-                }
-                view
-            })
-            .or(previous.at_provider);
+        let at_provider = report.remote.as_ref().map(|remote| {
+            let mut view = observation(remote);
+            if let Some(tenant) = &report.tenant {
+                tenant.references.name_view(&mut view);
+            }
+            view
+        });
         let microtenant_id =
             report.scope.id().map(str::to_owned).or(previous.microtenant_id).filter(|_| report.id.is_some());
         let mut fields = Map::new();
         fields.insert("zpaProfileId".into(), json!(zpa_profile_id));
         fields.insert("microtenantId".into(), json!(microtenant_id));
-        fields.insert("atProvider".into(), json!(at_provider));
+        // Without a new observation the status keeps the one it has.
+        if let Some(at_provider) = at_provider.map(Box::new).or(previous.at_provider) {
+            fields.insert(AT_PROVIDER.into(), json!(at_provider));
+        }
         KindStatus { fields, requeue, hold }
+    }
+
+    fn at_provider_json(&self) -> Option<Value> {
+        let observed = self.status.as_ref()?.at_provider.as_ref()?;
+        serde_json::to_value(observed).ok()
+    }
+
+    fn take_at_provider(&mut self) -> Option<Value> {
+        let observed = self.status.as_mut()?.at_provider.take()?;
+        serde_json::to_value(observed).ok()
     }
 }

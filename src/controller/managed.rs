@@ -30,6 +30,7 @@ use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::backoff::Backoffs;
+use super::cached;
 use super::context::Context;
 use super::sources::ClusterSources;
 use crate::crd::{Condition, FINALIZER, ManagedFields, ManagedStatus, SYNCED, annotations, find_condition};
@@ -39,6 +40,9 @@ use crate::reconcile::{FieldChange, Identity, PendingCreate, ReconcileError, Rec
 use crate::remote::converge::{self, Deleted, Journal, Outcome, Reached, Rules, Stopped, Writes};
 use crate::remote::{Created, RemoteKind, Tenant};
 use crate::zpa::Scope;
+
+/// The status field with ZPA's view of the object.
+pub const AT_PROVIDER: &str = "atProvider";
 
 /// The Warning event of a deletion that left one of ZPA's own defaults in place.
 pub const DEFAULT_KEPT: &str = "DefaultKept";
@@ -76,7 +80,7 @@ pub struct KindStatus {
 pub trait ControllerKind:
     Resource<DynamicType = (), Scope = NamespaceResourceScope>
     + HasSpec<Spec: AsRef<ManagedFields>>
-    + HasStatus<Status: AsRef<ManagedStatus> + Serialize + Default + Clone>
+    + HasStatus<Status: AsRef<ManagedStatus> + AsMut<ManagedStatus> + Serialize + Default + Clone>
     + Clone
     + Debug
     + Serialize
@@ -98,10 +102,21 @@ pub trait ControllerKind:
         self.status().map(AsRef::as_ref)
     }
 
-    /// The whole current status as JSON (to compare with the next one).
+    /// The current status as JSON but `atProvider`, which is compared by
+    /// its digest (`cached.rs`).
     fn status_json(&self) -> Value {
-        serde_json::to_value(self.status().cloned().unwrap_or_default()).unwrap_or_default()
+        let mut status = serde_json::to_value(self.status().cloned().unwrap_or_default()).unwrap_or_default();
+        if let Some(fields) = status.as_object_mut() {
+            fields.remove(AT_PROVIDER);
+        }
+        status
     }
+
+    /// `status.atProvider` as JSON, when this copy holds it.
+    fn at_provider_json(&self) -> Option<Value>;
+
+    /// Takes `status.atProvider` out of this copy, as JSON.
+    fn take_at_provider(&mut self) -> Option<Value>;
 
     /// The scope to delete in, without resolving references that may be gone.
     fn recorded_scope(&self) -> Scope {
@@ -519,6 +534,13 @@ async fn patch_metadata<R: ControllerKind>(
     Ok(())
 }
 
+/// The `atProvider` the object's status shows now, from the API server.
+async fn current_at_provider<R: ControllerKind>(object: &R, ctx: &Context) -> Result<Option<Value>, ReconcileError> {
+    let current =
+        api_for(object, ctx).get_status(&object.name_any()).await.map_err(ReconcileError::kubernetes("get status"))?;
+    Ok(current.at_provider_json())
+}
+
 /// The object as this process last wrote it, when the cached copy predates
 /// that write (`super::written`): a reconcile woken by our own patch works
 /// from what we wrote, not from what it replaced.
@@ -551,9 +573,22 @@ async fn write_status<R: ControllerKind>(
     status.insert("observedGeneration".into(), json!(generation));
     status.insert("conditions".into(), json!(conditions));
     status.insert("lastSyncTime".into(), json!(last_sync_time));
-    let status = crate::reconcile::diff::strip_nulls(&Value::Object(status));
-    if status == object.status_json() {
+    let mut status = crate::reconcile::diff::strip_nulls(&Value::Object(status));
+    let observed = status.as_object_mut().and_then(|fields| fields.remove(AT_PROVIDER));
+    let kept = cached::at_provider_digest(object);
+    let observation_unchanged = observed.as_ref().is_none_or(|observed| Some(cached::digest(observed)) == kept);
+    if observation_unchanged && status == object.status_json() {
         return Ok(requeue);
+    }
+    let observed = match observed {
+        Some(observed) => Some(observed),
+        // Nothing new observed: the status keeps what it shows, which the
+        // cache holds only as a digest. One read, and only before a write.
+        None if kept.is_some() => current_at_provider(object, ctx).await?,
+        None => None,
+    };
+    if let (Some(observed), Some(fields)) = (observed, status.as_object_mut()) {
+        fields.insert(AT_PROVIDER.into(), observed);
     }
     let patch = json!({"apiVersion": R::API_VERSION, "kind": R::kind(&()), "status": status});
     let written = api_for(object, ctx)

@@ -3,10 +3,10 @@
 
 use kube::ResourceExt;
 use kube::runtime::events::EventType;
-use serde_json::{Map, json};
+use serde_json::{Map, Value, json};
 
 use super::context::Context;
-use super::managed::{ControllerKind, KindStatus, Report};
+use super::managed::{AT_PROVIDER, ControllerKind, KindStatus, Report};
 use super::secrets::{PASSWORD_KEY, read_key, store_admin_credentials};
 use crate::crd::Microtenant;
 use crate::reconcile::ReconcileError;
@@ -70,9 +70,21 @@ impl ControllerKind for Microtenant {
 
     async fn status_fields(&self, report: &Report<MgmtMicrotenant>) -> KindStatus {
         let previous = self.status.as_ref().and_then(|s| s.at_provider.clone());
-        let at_provider = report.remote.as_ref().map(observation).or(previous);
         let mut fields = Map::new();
-        fields.insert("atProvider".into(), json!(at_provider));
+        // Without a new observation the status keeps the one it has.
+        if let Some(at_provider) = report.remote.as_ref().map(observation).or(previous) {
+            fields.insert(AT_PROVIDER.into(), json!(at_provider));
+        }
         KindStatus { fields, requeue: None, hold: false }
+    }
+
+    fn at_provider_json(&self) -> Option<Value> {
+        let observed = self.status.as_ref()?.at_provider.as_ref()?;
+        serde_json::to_value(observed).ok()
+    }
+
+    fn take_at_provider(&mut self) -> Option<Value> {
+        let observed = self.status.as_mut()?.at_provider.take()?;
+        serde_json::to_value(observed).ok()
     }
 }

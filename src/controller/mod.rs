@@ -8,9 +8,11 @@
 //! - `provider.rs`: provider config -> ZPA tenant, and its Ready status;
 //! - `secrets.rs`: credentials in and out; `backoff.rs`: per-object error backoff;
 //! - `server.rs`: `/metrics`, `/healthz`, `/readyz`; `leader.rs`: Lease-based leader election;
+//! - `cached.rs`: what the caches keep of an object (`atProvider` only as a digest);
 //! - `watch.rs`: the watch streams: a 410 resumes at once, other errors back off and are reported once.
 
 pub mod backoff;
+pub mod cached;
 pub mod context;
 pub mod isolation_profile;
 pub mod leader;
@@ -44,8 +46,6 @@ use crate::crd::{IsolationProfile, Microtenant, ZpaProviderConfig};
 use crate::reconcile::{Owner, ReconcileError};
 use server::Readiness;
 use watch::watch;
-
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// How to run the controllers.
 #[derive(Debug, Clone)]
@@ -144,18 +144,6 @@ where
     }
 }
 
-/// What a cached object (or our last written copy of one) keeps: all but
-/// its managed fields and kubectl's copy of the last applied manifest. Neither
-/// is ever read here, and the last applied manifest alone would double what
-/// the cache holds per object. Dropped, not cleared: a cleared Vec keeps its
-/// buffer.
-pub(crate) fn trim_for_cache<K: Resource>(object: &mut K) {
-    object.meta_mut().managed_fields = None;
-    if let Some(annotations) = object.meta_mut().annotations.as_mut() {
-        annotations.remove(LAST_APPLIED);
-    }
-}
-
 /// A copy this process wrote is forgotten once the watch shows it
 /// (`written.rs`): from then on the cache is at least as new.
 fn forget_statuses_seen<K: Resource>(
@@ -221,7 +209,7 @@ fn managed_controller<K: ControllerKind>(
     let (reader, writer) = reflector::store::<K>();
     let what = format!("{}s in {}", K::kind(&()), where_(namespace));
     let stream = watch(namespaced_api::<K>(client, namespace), watcher::Config::default().any_semantic(), what)
-        .modify(trim_for_cache)
+        .modify(cached::trim)
         .inspect(ready_after_initial_list(readiness))
         .reflect(writer)
         .inspect(forget_statuses_seen(ctx))

@@ -22,6 +22,8 @@ use std::sync::{Arc, Mutex};
 
 use kube::Resource;
 
+use super::managed::ControllerKind;
+
 type Copy = Arc<dyn Any + Send + Sync>;
 
 #[derive(Default)]
@@ -41,8 +43,8 @@ impl Written {
 
     /// Keeps the API server's answer to a write of ours, trimmed as the
     /// cache trims what it holds.
-    pub fn record<R: Resource + Send + Sync + 'static>(&self, mut answer: R) {
-        super::trim_for_cache(&mut answer);
+    pub fn record<R: ControllerKind>(&self, mut answer: R) {
+        super::cached::trim(&mut answer);
         if let (Some(uid), Some(version)) = (answer.meta().uid.clone(), version(&answer)) {
             let mut entries = self.entries();
             let newer = entries.get(&uid).is_none_or(|(kept, _)| *kept < version);
@@ -83,24 +85,22 @@ impl Written {
 
 #[cfg(test)]
 mod tests {
-    use k8s_openapi::api::core::v1::ConfigMap;
-    use kube::api::ObjectMeta;
+    use serde_json::json;
 
     use super::*;
+    use crate::crd::{IsolationProfile, Microtenant};
 
-    fn at(uid: &str, version: &str, note: &str) -> ConfigMap {
-        ConfigMap {
-            metadata: ObjectMeta {
-                uid: Some(uid.into()),
-                resource_version: Some(version.into()),
-                annotations: Some([("note".to_owned(), note.to_owned())].into()),
-                ..ObjectMeta::default()
-            },
-            ..ConfigMap::default()
-        }
+    fn at(uid: &str, version: &str, note: &str) -> IsolationProfile {
+        serde_json::from_value(json!({
+            "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "IsolationProfile",
+            "metadata": {"name": "p", "namespace": "ns", "uid": uid, "resourceVersion": version,
+                         "annotations": {"note": note}},
+            "spec": {"regions": ["a", "b"]}
+        }))
+        .unwrap()
     }
 
-    fn note(object: &ConfigMap) -> &str {
+    fn note(object: &IsolationProfile) -> &str {
         object.metadata.annotations.as_ref().and_then(|a| a.get("note")).map_or("", String::as_str)
     }
 
@@ -114,10 +114,14 @@ mod tests {
         assert!(written.newer_than(&at("u", "120", "cached")).is_none(), "the cache holds the write");
         assert!(written.newer_than(&at("other", "1", "cached")).is_none());
         assert!(written.newer_than(&at("u", "not-a-number", "cached")).is_none(), "opaque: the cached copy");
-        let other_type = written.newer_than(&k8s_openapi::api::core::v1::Secret {
-            metadata: ObjectMeta { uid: Some("u".into()), resource_version: Some("1".into()), ..ObjectMeta::default() },
-            ..Default::default()
-        });
+        let other_type = written.newer_than(
+            &serde_json::from_value::<Microtenant>(json!({
+                "apiVersion": "zpa.operator.dev/v1alpha1", "kind": "Microtenant",
+                "metadata": {"name": "m", "namespace": "ns", "uid": "u", "resourceVersion": "1"},
+                "spec": {"name": "m"}
+            }))
+            .unwrap(),
+        );
         assert!(other_type.is_none(), "a copy is only ever given back as its own type");
     }
 

@@ -199,6 +199,10 @@ pub struct ManagedStatus {
     /// When `Synced` last became true, RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<String>,
+    /// Not part of the resource: what a cached copy keeps of its
+    /// `atProvider`, which the cache drops (`controller::cached`).
+    #[serde(skip)]
+    pub at_provider_digest: Option<u64>,
 }
 
 /// The condition types.

@@ -231,8 +231,9 @@ pub struct IsolationProfileStatus {
     /// The Microtenant scope the profile lives in ("0" is the Default Microtenant).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub microtenant_id: Option<String>,
+    // Boxed: a cached copy holds none (`controller::cached`), and then takes no room for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at_provider: Option<IsolationProfileObservation>,
+    pub at_provider: Option<Box<IsolationProfileObservation>>,
 }
 
 /// The server's view of the managed fields.

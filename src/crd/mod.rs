@@ -29,6 +29,11 @@ macro_rules! managed_parts {
                 &self.managed
             }
         }
+        impl AsMut<ManagedStatus> for $status {
+            fn as_mut(&mut self) -> &mut ManagedStatus {
+                &mut self.managed
+            }
+        }
     )*};
 }
 
