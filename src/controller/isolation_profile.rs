@@ -2,13 +2,13 @@
 //! status fields (`zpaProfileId`, `microtenantId`, `atProvider`), and the
 //! Secret it reads. Its desired state is prepared in `remote::kinds`.
 
-use kube::ResourceExt;
 use serde_json::{Map, Value, json};
 
 use super::managed::{AT_PROVIDER, ControllerKind, KindStatus, Report};
 use crate::crd::IsolationProfile;
 use crate::reconcile::isolation_profile::{IsolationProfileKind, observation};
 use crate::remote::kinds::recorded_scope;
+use crate::remote::packed::Dictionary;
 use crate::remote::tenant::ZpaProfileIndex;
 use crate::wire::cbi::CbiProfile;
 use crate::zpa::Scope;
@@ -20,14 +20,18 @@ impl ControllerKind for IsolationProfile {
         recorded_scope(self)
     }
 
-    fn uses_secret(&self, namespace: &str, name: &str) -> bool {
-        self.namespace().as_deref() == Some(namespace)
-            && self
-                .spec
-                .debug_mode
-                .as_ref()
-                .and_then(|d| d.file_password_secret_ref.as_ref())
-                .is_some_and(|r| r.name == name)
+    fn secrets_read(&self) -> Vec<&str> {
+        let debug_password = self.spec.debug_mode.as_ref().and_then(|d| d.file_password_secret_ref.as_ref());
+        debug_password.map(|r| r.name.as_str()).into_iter().collect()
+    }
+
+    fn scoped_to(&self) -> Option<&str> {
+        self.spec.microtenant_ref.as_ref().map(|r| r.name.as_str())
+    }
+
+    fn cache_dictionary() -> &'static Dictionary {
+        static DICTIONARY: Dictionary = Dictionary::new();
+        &DICTIONARY
     }
 
     async fn status_fields(&self, report: &Report<CbiProfile>) -> KindStatus {

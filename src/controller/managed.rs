@@ -30,7 +30,7 @@ use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::backoff::Backoffs;
-use super::cached;
+use super::cached::{self, Cached};
 use super::context::Context;
 use super::sources::ClusterSources;
 use crate::crd::{Condition, FINALIZER, ManagedFields, ManagedStatus, SYNCED, annotations, find_condition};
@@ -38,6 +38,7 @@ use crate::reconcile::conditions::{self, ConditionState, Reason, kstatus_conditi
 use crate::reconcile::lifecycle::{self, Deletion};
 use crate::reconcile::{FieldChange, Identity, PendingCreate, ReconcileError, ReconcileKind};
 use crate::remote::converge::{self, Deleted, Journal, Outcome, Reached, Rules, Stopped, Writes};
+use crate::remote::packed::Dictionary;
 use crate::remote::{Created, RemoteKind, Tenant};
 use crate::zpa::Scope;
 
@@ -135,11 +136,20 @@ pub trait ControllerKind:
         async { None }
     }
 
-    /// Whether the object reads this Secret itself (beyond its provider
-    /// config's), so that a change of it reconciles the object.
-    fn uses_secret(&self, _namespace: &str, _name: &str) -> bool {
-        false
+    /// The Secrets (in its namespace) the object reads itself, beyond its
+    /// provider config's: a change of one reconciles the object.
+    fn secrets_read(&self) -> Vec<&str> {
+        Vec::new()
     }
+
+    /// The Microtenant (in its namespace) the object is scoped to by
+    /// reference: a change of it reconciles the object.
+    fn scoped_to(&self) -> Option<&str> {
+        None
+    }
+
+    /// What the cache compresses objects of this kind against (`cached.rs`).
+    fn cache_dictionary() -> &'static Dictionary;
 
     /// Kind-specific status fields (`atProvider`, ...), merged into the status.
     fn status_fields(&self, report: &Report<RemoteOf<Self>>) -> impl Future<Output = KindStatus> + Send;
@@ -148,17 +158,20 @@ pub trait ControllerKind:
 /// The remote object type of a controller kind.
 type RemoteOf<R> = <<R as ControllerKind>::Kind as ReconcileKind>::Remote;
 
-/// The entry point the kube controller calls.
-pub async fn reconcile<R: ControllerKind>(object: Arc<R>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+/// The entry point the kube controller calls, with the object as its cache keeps it.
+pub async fn reconcile<R: ControllerKind>(cached: Arc<Cached<R>>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let started = Instant::now();
-    let result = reconcile_inner(object.clone(), &ctx).await;
+    let result = match cached.expand() {
+        Ok(object) => reconcile_inner(Arc::new(object), &ctx).await,
+        Err(error) => Err(error),
+    };
     let label = match &result {
         Ok(_) => "success",
         Err(error) => error.reason().as_str(),
     };
     ctx.metrics.reconciled(R::Kind::KIND, label, started.elapsed());
     if result.is_ok() {
-        ctx.backoffs.reset(&Backoffs::key(object.as_ref()));
+        ctx.backoffs.reset(&Backoffs::key(cached.as_ref()));
     }
     ctx.metrics.objects_in_backoff.set(ctx.backoffs.in_backoff() as i64);
     result
@@ -193,7 +206,7 @@ async fn reconcile_inner<R: ControllerKind>(object: Arc<R>, ctx: &Arc<Context>) 
 /// object's exponential backoff. Errors that waiting cannot fix come back
 /// at the backoff's pace too, since references may appear (watches usually
 /// bring them back sooner).
-pub fn error_policy<R: ControllerKind>(object: Arc<R>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+pub fn error_policy<R: ControllerKind>(object: Arc<Cached<R>>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
     let delay = ctx.backoffs.next_delay(&Backoffs::key(object.as_ref()));
     let delay = error.retry_after().map_or(delay, |hint| hint.max(delay));
     ctx.metrics.backed_off(R::Kind::KIND, error.reason().as_str(), delay);

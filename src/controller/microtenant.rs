@@ -12,6 +12,7 @@ use crate::crd::Microtenant;
 use crate::reconcile::ReconcileError;
 use crate::reconcile::microtenant::{MicrotenantKind, observation};
 use crate::remote::Created;
+use crate::remote::packed::Dictionary;
 use crate::wire::mgmt::MgmtMicrotenant;
 
 impl ControllerKind for Microtenant {
@@ -66,6 +67,11 @@ impl ControllerKind for Microtenant {
             "the admin password ZPA shows only once was in that answer and is not in Secret {}: reset the admin password in the ZPA portal",
             secret.name
         ))
+    }
+
+    fn cache_dictionary() -> &'static Dictionary {
+        static DICTIONARY: Dictionary = Dictionary::new();
+        &DICTIONARY
     }
 
     async fn status_fields(&self, report: &Report<MgmtMicrotenant>) -> KindStatus {

@@ -29,6 +29,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use futures::TryStreamExt;
 use futures::{FutureExt, StreamExt, future::BoxFuture};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
@@ -44,6 +45,7 @@ pub use managed::ControllerKind;
 
 use crate::crd::{IsolationProfile, Microtenant, ZpaProviderConfig};
 use crate::reconcile::{Owner, ReconcileError};
+use cached::Cached;
 use server::Readiness;
 use watch::watch;
 
@@ -66,7 +68,7 @@ pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOpti
         .inspect(invalidate_changed_tenants(&ctx))
         .reflect(configs_writer)
         .applied_objects()
-        .predicate_filter(relevant_change::<ZpaProviderConfig>, PredicateConfig::default());
+        .predicate_filter(|config: &ZpaProviderConfig| Some(relevant_change(config)), PredicateConfig::default());
     let scopes: Vec<Option<String>> = if options.watch_namespaces.is_empty() {
         vec![None]
     } else {
@@ -145,14 +147,17 @@ where
 }
 
 /// A copy this process wrote is forgotten once the watch shows it
-/// (`written.rs`): from then on the cache is at least as new.
-fn forget_statuses_seen<K: Resource>(
+/// (`written.rs`), after the cache took it in: from then on the cache is at
+/// least as new.
+fn forget_statuses_seen<K: ControllerKind>(
     ctx: &Arc<Context>,
-) -> impl FnMut(&Result<watcher::Event<K>, watcher::Error>) + use<K> {
+) -> impl FnMut(&Result<watcher::Event<Cached<K>>, watcher::Error>) + use<K> {
     let ctx = ctx.clone();
     move |event| match event {
-        Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) => ctx.written.seen(object, false),
-        Ok(watcher::Event::Delete(object)) => ctx.written.seen(object, true),
+        Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) => {
+            ctx.written.seen(object.uid(), object.resource_version(), false)
+        }
+        Ok(watcher::Event::Delete(object)) => ctx.written.seen(object.uid(), object.resource_version(), true),
         Ok(watcher::Event::Init | watcher::Event::InitDone) | Err(_) => {}
     }
 }
@@ -205,16 +210,17 @@ fn managed_controller<K: ControllerKind>(
     readiness: &Readiness,
     options: &RunOptions,
     ctx: &Arc<Context>,
-) -> Controller<K> {
-    let (reader, writer) = reflector::store::<K>();
+) -> Controller<Cached<K>> {
+    let (reader, writer) = reflector::store::<Cached<K>>();
     let what = format!("{}s in {}", K::kind(&()), where_(namespace));
     let stream = watch(namespaced_api::<K>(client, namespace), watcher::Config::default().any_semantic(), what)
         .modify(cached::trim)
         .inspect(ready_after_initial_list(readiness))
+        .map_ok(cached::cached_event)
         .reflect(writer)
         .inspect(forget_statuses_seen(ctx))
         .applied_objects()
-        .predicate_filter(relevant_change::<K>, PredicateConfig::default());
+        .predicate_filter(|object: &Cached<K>| Some(object.change()), PredicateConfig::default());
     let controller = Controller::for_stream(stream, reader)
         .with_config(ControllerConfig::default().concurrency(options.concurrency))
         .shutdown_on_signal();
@@ -249,13 +255,13 @@ fn managed_controller<K: ControllerKind>(
             }
         }
         affected.extend(
-            store.state().iter().filter(|o| o.uses_secret(&namespace, &name)).map(|o| ObjectRef::from_obj(o.as_ref())),
+            store.state().iter().filter(|o| o.reads_secret(&namespace, &name)).map(|o| ObjectRef::from_obj(o.as_ref())),
         );
         affected
     })
 }
 
-fn run_managed<K: ControllerKind>(controller: Controller<K>, ctx: Arc<Context>) -> BoxFuture<'static, ()> {
+fn run_managed<K: ControllerKind>(controller: Controller<Cached<K>>, ctx: Arc<Context>) -> BoxFuture<'static, ()> {
     let store = controller.store();
     let run = controller
         .run(managed::reconcile::<K>, managed::error_policy::<K>, ctx)
@@ -356,7 +362,7 @@ pub fn log_level(error: &ReconcileError) -> tracing::Level {
 /// Whether a change is worth a reconcile: the spec (generation), deletion,
 /// finalizers, or one of our annotations. Status writes are not, so the
 /// operator's own status updates never loop back.
-fn relevant_change<K: Resource>(object: &K) -> Option<u64> {
+fn relevant_change<K: Resource>(object: &K) -> u64 {
     let meta = object.meta();
     let mut hasher = DefaultHasher::new();
     meta.generation.hash(&mut hasher);
@@ -368,24 +374,22 @@ fn relevant_change<K: Resource>(object: &K) -> Option<u64> {
             value.hash(&mut hasher);
         }
     }
-    Some(hasher.finish())
+    hasher.finish()
 }
 
-fn objects_using_config<K: ControllerKind>(store: &Store<K>, config: &str) -> Vec<ObjectRef<K>> {
-    store
-        .state()
-        .iter()
-        .filter(|o| o.managed().provider_config_name() == config)
-        .map(|o| ObjectRef::from_obj(o.as_ref()))
-        .collect()
+fn objects_using_config<K: ControllerKind>(store: &Store<Cached<K>>, config: &str) -> Vec<ObjectRef<Cached<K>>> {
+    store.state().iter().filter(|o| o.provider_config() == config).map(|o| ObjectRef::from_obj(o.as_ref())).collect()
 }
 
-fn profiles_scoped_to(store: &Store<IsolationProfile>, microtenant: &Microtenant) -> Vec<ObjectRef<IsolationProfile>> {
+fn profiles_scoped_to(
+    store: &Store<Cached<IsolationProfile>>,
+    microtenant: &Microtenant,
+) -> Vec<ObjectRef<Cached<IsolationProfile>>> {
     let (namespace, name) = (microtenant.namespace(), microtenant.name_any());
     store
         .state()
         .iter()
-        .filter(|p| p.namespace() == namespace && p.spec.microtenant_ref.as_ref().is_some_and(|r| r.name == name))
+        .filter(|p| p.namespace() == namespace && p.scoped_to() == Some(name.as_str()))
         .map(|p| ObjectRef::from_obj(p.as_ref()))
         .collect()
 }

@@ -66,12 +66,12 @@ impl Written {
         Arc::clone(copy).downcast::<R>().ok()
     }
 
-    /// The watch showed `object`: forget a write it already holds (or a
-    /// deleted object's).
-    pub fn seen<R: Resource>(&self, object: &R, deleted: bool) {
-        let Some(uid) = object.meta().uid.as_deref() else { return };
+    /// The watch showed the object `uid` at `resource_version`: forget a
+    /// write it already holds (or a deleted object's).
+    pub fn seen(&self, uid: Option<&str>, resource_version: Option<&str>, deleted: bool) {
+        let Some(uid) = uid else { return };
         let mut entries = self.entries();
-        let caught_up = match (entries.get(uid), version(object)) {
+        let caught_up = match (entries.get(uid), resource_version.and_then(|v| v.parse::<u64>().ok())) {
             (None, _) => false,
             (Some(_), _) if deleted => true,
             (Some((written, _)), Some(seen)) => seen >= *written,
@@ -130,10 +130,10 @@ mod tests {
         let written = Written::default();
         written.record(at("u", "120", ""));
         written.record(at("v", "130", ""));
-        written.seen(&at("u", "119", ""), false);
+        written.seen(Some("u"), Some("119"), false);
         assert_eq!(written.entries().len(), 2, "an older event keeps it");
-        written.seen(&at("u", "121", ""), false);
-        written.seen(&at("v", "125", ""), true);
+        written.seen(Some("u"), Some("121"), false);
+        written.seen(Some("v"), Some("125"), true);
         assert!(written.entries().is_empty(), "seen, or deleted");
     }
 }

@@ -30,15 +30,15 @@ use crate::zpa::ZpaError;
 
 /// A remote type the snapshots keep packed.
 pub trait Packable: Serialize + DeserializeOwned + RemoteObject {
-    /// The dictionary of this kind: set by the first object packed, never changed after.
-    fn dictionary() -> &'static OnceLock<Box<[u8]>>;
+    /// The dictionary of this kind.
+    fn dictionary() -> &'static Dictionary;
 }
 
 macro_rules! packable {
     ($($remote:ty),*) => {$(
         impl Packable for $remote {
-            fn dictionary() -> &'static OnceLock<Box<[u8]>> {
-                static DICTIONARY: OnceLock<Box<[u8]>> = OnceLock::new();
+            fn dictionary() -> &'static Dictionary {
+                static DICTIONARY: Dictionary = Dictionary::new();
                 &DICTIONARY
             }
         }
@@ -47,43 +47,79 @@ macro_rules! packable {
 
 packable!(CbiProfile, MgmtMicrotenant);
 
+/// What the packed objects of one kind are compressed against: the compact
+/// JSON of the first one packed in this process, set once, never changed.
+#[derive(Debug, Default)]
+pub struct Dictionary(OnceLock<Box<[u8]>>);
+
+/// A value as compact JSON, compressed against its kind's [`Dictionary`].
+#[derive(Clone)]
+pub struct Compressed {
+    bytes: Box<[u8]>,
+    /// The length of the JSON.
+    len: u32,
+}
+
+impl fmt::Debug for Compressed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes as {}", self.len, self.bytes.len())
+    }
+}
+
+impl Dictionary {
+    pub const fn new() -> Self {
+        Self(OnceLock::new())
+    }
+
+    pub fn pack<T: Serialize>(&self, value: &T) -> Result<Compressed, String> {
+        let json = serde_json::to_vec(value).map_err(|e| format!("cannot encode it: {e}"))?;
+        let len = u32::try_from(json.len()).map_err(|_| format!("{} bytes of JSON", json.len()))?;
+        let dictionary = self.0.get_or_init(|| json.as_slice().into());
+        Ok(Compressed { bytes: lz4_flex::block::compress_with_dict(&json, dictionary).into_boxed_slice(), len })
+    }
+
+    pub fn unpack<T: DeserializeOwned>(&self, packed: &Compressed) -> Result<T, String> {
+        let dictionary = self.0.get().ok_or("its kind has no dictionary")?;
+        let json = lz4_flex::block::decompress_with_dict(&packed.bytes, packed.len as usize, dictionary)
+            .map_err(|e| format!("cannot decompress it: {e}"))?;
+        serde_json::from_slice(&json).map_err(|e| format!("cannot decode it: {e}"))
+    }
+
+    /// The JSON compressed against, once set.
+    #[cfg(test)]
+    pub fn json(&self) -> Option<&[u8]> {
+        self.0.get().map(|d| &**d)
+    }
+}
+
+impl Compressed {
+    /// The length of its JSON, and of its compressed form.
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.len as usize, self.bytes.len())
+    }
+}
+
 /// One remote object, packed.
 pub struct Packed<T> {
     name: Box<str>,
-    /// Its compact JSON, compressed against its kind's dictionary.
-    compressed: Box<[u8]>,
-    /// The length of the JSON.
-    len: u32,
+    json: Compressed,
     kind: PhantomData<fn() -> T>,
 }
 
 impl<T> fmt::Debug for Packed<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Packed")
-            .field("name", &self.name)
-            .field("bytes", &self.len)
-            .field("compressed", &self.compressed.len())
-            .finish()
+        f.debug_struct("Packed").field("name", &self.name).field("json", &self.json).finish()
     }
 }
 
 impl<T: Packable> Packed<T> {
     pub fn pack(object: &T) -> Result<Self, ZpaError> {
-        let json = serde_json::to_vec(object).map_err(|e| internal("pack", &e))?;
-        let len = u32::try_from(json.len())
-            .map_err(|_| ZpaError::Internal { detail: format!("a snapshot entry of {} bytes", json.len()) })?;
-        let dictionary = T::dictionary().get_or_init(|| json.clone().into_boxed_slice());
-        let compressed = lz4_flex::block::compress_with_dict(&json, dictionary).into_boxed_slice();
-        Ok(Self { name: object.remote_name().into(), compressed, len, kind: PhantomData })
+        let json = T::dictionary().pack(object).map_err(|e| internal("pack", &e))?;
+        Ok(Self { name: object.remote_name().into(), json, kind: PhantomData })
     }
 
     pub fn unpack(&self) -> Result<T, ZpaError> {
-        let dictionary = T::dictionary().get().ok_or_else(|| ZpaError::Internal {
-            detail: "a snapshot entry exists but its kind has no dictionary".into(),
-        })?;
-        let json = lz4_flex::block::decompress_with_dict(&self.compressed, self.len as usize, dictionary)
-            .map_err(|e| ZpaError::Internal { detail: format!("cannot decompress a snapshot entry: {e}") })?;
-        serde_json::from_slice(&json).map_err(|e| internal("unpack", &e))
+        T::dictionary().unpack(&self.json).map_err(|e| internal("unpack", &e))
     }
 
     /// The remote display name, as ZPA has it.
@@ -98,7 +134,7 @@ impl<T> super::snapshot::Named for Packed<T> {
     }
 }
 
-fn internal(what: &str, error: &serde_json::Error) -> ZpaError {
+fn internal(what: &str, error: &str) -> ZpaError {
     ZpaError::Internal { detail: format!("cannot {what} a snapshot entry: {error}") }
 }
 
@@ -161,11 +197,12 @@ mod tests {
         .unwrap();
         Packed::pack(&first).unwrap();
         // Whichever object of this process set the dictionary: one like it.
-        let dictionary = CbiProfile::dictionary().get().unwrap();
+        let dictionary = CbiProfile::dictionary().json().unwrap();
         let mut alike: CbiProfile = serde_json::from_slice(dictionary).unwrap();
         alike.name = "isop-04711".into();
         let packed = Packed::pack(&alike).unwrap();
-        assert!(packed.compressed.len() * 4 < packed.len as usize, "{packed:?}");
+        let (json, compressed) = packed.json.sizes();
+        assert!(compressed * 4 < json, "{packed:?}");
         assert_eq!(serde_json::to_value(packed.unpack().unwrap()).unwrap(), serde_json::to_value(&alike).unwrap());
 
         let unlike: CbiProfile =
