@@ -2,7 +2,7 @@
 //! status fields (`zpaProfileId`, `microtenantId`, `atProvider`), and the
 //! Secret it reads. Its desired state is prepared in `remote::kinds`.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
 use super::managed::{AT_PROVIDER, ControllerKind, KindStatus, Report};
 use crate::crd::IsolationProfile;
@@ -79,15 +79,5 @@ impl ControllerKind for IsolationProfile {
             fields.insert(AT_PROVIDER.into(), json!(at_provider));
         }
         KindStatus { fields, requeue, hold }
-    }
-
-    fn at_provider_json(&self) -> Option<Value> {
-        let observed = self.status.as_ref()?.at_provider.as_ref()?;
-        serde_json::to_value(observed).ok()
-    }
-
-    fn take_at_provider(&mut self) -> Option<Value> {
-        let observed = self.status.as_mut()?.at_provider.take()?;
-        serde_json::to_value(observed).ok()
     }
 }

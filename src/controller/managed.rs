@@ -33,7 +33,9 @@ use super::backoff::Backoffs;
 use super::cached::{self, Cached};
 use super::context::Context;
 use super::sources::ClusterSources;
-use crate::crd::{Condition, FINALIZER, ManagedFields, ManagedStatus, SYNCED, annotations, find_condition};
+use crate::crd::{
+    Condition, FINALIZER, ManagedFields, ManagedStatus, ObservedStatus, SYNCED, annotations, find_condition,
+};
 use crate::reconcile::conditions::{self, ConditionState, Reason, kstatus_condition, next_conditions};
 use crate::reconcile::lifecycle::{self, Deletion};
 use crate::reconcile::{FieldChange, Identity, PendingCreate, ReconcileError, ReconcileKind};
@@ -81,7 +83,7 @@ pub struct KindStatus {
 pub trait ControllerKind:
     Resource<DynamicType = (), Scope = NamespaceResourceScope>
     + HasSpec<Spec: AsRef<ManagedFields>>
-    + HasStatus<Status: AsRef<ManagedStatus> + AsMut<ManagedStatus> + Serialize + Default + Clone>
+    + HasStatus<Status: AsRef<ManagedStatus> + AsMut<ManagedStatus> + ObservedStatus + Serialize + Default + Clone>
     + Clone
     + Debug
     + Serialize
@@ -114,10 +116,14 @@ pub trait ControllerKind:
     }
 
     /// `status.atProvider` as JSON, when this copy holds it.
-    fn at_provider_json(&self) -> Option<Value>;
+    fn at_provider_json(&self) -> Option<Value> {
+        self.status()?.at_provider_json()
+    }
 
     /// Takes `status.atProvider` out of this copy, as JSON.
-    fn take_at_provider(&mut self) -> Option<Value>;
+    fn take_at_provider(&mut self) -> Option<Value> {
+        self.status_mut().as_mut()?.take_at_provider()
+    }
 
     /// The scope to delete in, without resolving references that may be gone.
     fn recorded_scope(&self) -> Scope {

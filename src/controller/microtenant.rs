@@ -3,7 +3,7 @@
 
 use kube::ResourceExt;
 use kube::runtime::events::EventType;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
 use super::context::Context;
 use super::managed::{AT_PROVIDER, ControllerKind, KindStatus, Report};
@@ -82,15 +82,5 @@ impl ControllerKind for Microtenant {
             fields.insert(AT_PROVIDER.into(), json!(at_provider));
         }
         KindStatus { fields, requeue: None, hold: false }
-    }
-
-    fn at_provider_json(&self) -> Option<Value> {
-        let observed = self.status.as_ref()?.at_provider.as_ref()?;
-        serde_json::to_value(observed).ok()
-    }
-
-    fn take_at_provider(&mut self) -> Option<Value> {
-        let observed = self.status.as_mut()?.at_provider.take()?;
-        serde_json::to_value(observed).ok()
     }
 }

@@ -205,6 +205,13 @@ pub struct ManagedStatus {
     pub at_provider_digest: Option<u64>,
 }
 
+/// A status with ZPA's view of the object (`atProvider`), as JSON.
+pub trait ObservedStatus {
+    fn at_provider_json(&self) -> Option<serde_json::Value>;
+    /// Takes it out (a cached copy keeps its digest, `controller::cached`).
+    fn take_at_provider(&mut self) -> Option<serde_json::Value>;
+}
+
 /// The condition types.
 pub const READY: &str = "Ready";
 pub const SYNCED: &str = "Synced";

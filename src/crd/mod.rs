@@ -34,6 +34,15 @@ macro_rules! managed_parts {
                 &mut self.managed
             }
         }
+        impl ObservedStatus for $status {
+            fn at_provider_json(&self) -> Option<serde_json::Value> {
+                serde_json::to_value(self.at_provider.as_ref()?).ok()
+            }
+
+            fn take_at_provider(&mut self) -> Option<serde_json::Value> {
+                serde_json::to_value(self.at_provider.take()?).ok()
+            }
+        }
     )*};
 }
 
