@@ -213,7 +213,8 @@ fn managed_controller<K: ControllerKind>(
 ) -> Controller<Cached<K>> {
     let (reader, writer) = reflector::store::<Cached<K>>();
     let what = format!("{}s in {}", K::kind(&()), where_(namespace));
-    let stream = watch(namespaced_api::<K>(client, namespace), watcher::Config::default().any_semantic(), what)
+    let config = watcher::Config::default().any_semantic().streaming_lists();
+    let stream = watch(namespaced_api::<K>(client, namespace), config, what)
         .modify(cached::trim)
         .inspect(ready_after_initial_list(readiness))
         .map_ok(cached::cached_event)
