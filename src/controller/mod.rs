@@ -105,11 +105,13 @@ pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOpti
         .boxed();
     let mut controllers: Vec<BoxFuture<'static, ()>> = vec![stop_unready_at_shutdown(provider_run, configs.clone())];
 
+    let streamed = watch::initial_lists_streamed(&client).await;
     for namespace in scopes {
+        let at = namespace.as_deref();
         let microtenants =
-            managed_controller::<Microtenant>(&client, namespace.as_deref(), &configs, &readiness, &options, &ctx);
+            managed_controller::<Microtenant>(&client, streamed, at, &configs, &readiness, &options, &ctx);
         let profiles =
-            managed_controller::<IsolationProfile>(&client, namespace.as_deref(), &configs, &readiness, &options, &ctx);
+            managed_controller::<IsolationProfile>(&client, streamed, at, &configs, &readiness, &options, &ctx);
         let profile_store = profiles.store();
         let microtenants_watched = watch(
             namespaced_api::<Microtenant>(&client, namespace.as_deref()),
@@ -205,6 +207,7 @@ where
 /// its provider config, and the Secrets it (or its provider config) reads.
 fn managed_controller<K: ControllerKind>(
     client: &Client,
+    initial_lists_streamed: bool,
     namespace: Option<&str>,
     configs: &Store<ZpaProviderConfig>,
     readiness: &Readiness,
@@ -213,7 +216,11 @@ fn managed_controller<K: ControllerKind>(
 ) -> Controller<Cached<K>> {
     let (reader, writer) = reflector::store::<Cached<K>>();
     let what = format!("{}s in {}", K::kind(&()), where_(namespace));
-    let config = watcher::Config::default().any_semantic().streaming_lists();
+    let config = if initial_lists_streamed {
+        watcher::Config::default().any_semantic().streaming_lists()
+    } else {
+        watcher::Config::default().any_semantic()
+    };
     let stream = watch(namespaced_api::<K>(client, namespace), config, what)
         .modify(cached::trim)
         .inspect(ready_after_initial_list(readiness))

@@ -10,14 +10,44 @@
 //!   errors are not passed on to the controller, whose one backoff for all
 //!   its trigger streams would otherwise hold back every watch for the
 //!   failures of one.
+//! - The managed kinds' initial lists come as a stream of watch events
+//!   (`sendInitialEvents`) where the API server is new enough
+//!   ([`initial_lists_streamed`]), otherwise in pages.
 
 use std::fmt::Debug;
 
 use futures::{Stream, StreamExt, future};
-use kube::Resource;
 use kube::api::Api;
 use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
+
+/// Whether to ask the API server to stream initial lists (`sendInitialEvents`,
+/// KEP-3157) instead of serving them in pages: each object is cached as it
+/// arrives, with no page of decoded objects held at once (BENCHMARKS.md,
+/// "What changed"). client-go asks for it by default from Kubernetes 1.35 on
+/// (its `WatchListClient` feature gate) and falls back to pages when refused;
+/// kube's watcher does not fall back, so only an API server of 1.35 or newer
+/// is asked. An unknown version gets pages.
+pub async fn initial_lists_streamed(client: &Client) -> bool {
+    match client.apiserver_version().await {
+        Ok(info) => streams_initial_lists(&info.major, &info.minor),
+        Err(error) => {
+            tracing::debug!(%error, "the API server's version is unknown: initial lists come in pages");
+            false
+        }
+    }
+}
+
+/// Version "1.35" and later stream; `minor` may carry a suffix ("35+").
+fn streams_initial_lists(major: &str, minor: &str) -> bool {
+    let minor: String = minor.chars().take_while(char::is_ascii_digit).collect();
+    match (major.parse::<u32>(), minor.parse::<u32>()) {
+        (Ok(1), Ok(minor)) => minor >= 35,
+        (Ok(major), _) => major > 1,
+        (Err(_), _) => false,
+    }
+}
 
 /// `watcher(api, config)` for the stream called `what` (e.g. "Microtenants in
 /// team-a"), with 410s resumed at once and other errors reported and absorbed.
@@ -118,6 +148,22 @@ mod tests {
 
     fn status(code: u16) -> watcher::Error {
         watcher::Error::WatchError(Box::new(Status { code, ..Status::default() }))
+    }
+
+    #[test]
+    fn initial_lists_are_streamed_from_kubernetes_1_35_on() {
+        let cases = [
+            ("1", "37", true),
+            ("1", "35+", true),
+            ("1", "34", false),
+            ("1", "25", false),
+            ("1", "", false),
+            ("2", "0", true),
+            ("", "40", false),
+        ];
+        for (major, minor, streamed) in cases {
+            assert_eq!(streams_initial_lists(major, minor), streamed, "{major}.{minor}");
+        }
     }
 
     #[test]
