@@ -1,6 +1,7 @@
 //! Offline validation with kubeconform: JSON schemas generated from `crds/`
 //! (committed under `deploy/schemas/`, in kubeconform's `{kind}_{version}.json`
-//! layout) accept every example manifest and refuse the bad-manifest corpus
+//! layout), and for the built-in kinds the manifests hold, from k8s-openapi
+//! (no document is skipped), accept every example manifest and refuse the bad-manifest corpus
 //! (`tests/corpus/bad-manifests/`), except the documents only the API server
 //! can refuse: CEL rules (`x-kubernetes-validations`), which kubeconform does
 //! not evaluate. Each corpus file says which kind of rule refuses it in its
@@ -180,18 +181,38 @@ struct Verdict {
     msg: String,
 }
 
-/// The built-in kinds kubeconform is told to skip: their schemas live online
-/// (this check is offline); the API server test checks them. A skipped
-/// verdict for any other kind is a failure.
-const SKIPPED_KINDS: [&str; 3] = ["Secret", "ConfigMap", "Namespace"];
+/// Schemas for the built-in kinds the manifests hold (Secret, ConfigMap,
+/// Namespace), from k8s-openapi's: the Kubernetes API's own definitions, made
+/// strict as the CRDs' are ([`to_json_schema`], on the root and each of its
+/// `$defs`), so kubeconform judges every document offline and skips none.
+fn builtin_schemas() -> tempfile::TempDir {
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
+    let dir = tempfile::tempdir().unwrap();
+    for (file, schema) in [
+        ("secret_v1.json", schemars::schema_for!(Secret)),
+        ("configmap_v1.json", schemars::schema_for!(ConfigMap)),
+        ("namespace_v1.json", schemars::schema_for!(Namespace)),
+    ] {
+        let mut strict = to_json_schema(&serde_json::to_value(&schema).unwrap());
+        if let Some(Value::Object(defs)) = strict.get_mut("$defs") {
+            defs.values_mut().for_each(|def| *def = to_json_schema(def));
+        }
+        fs::write(dir.path().join(file), serde_json::to_string_pretty(&strict).unwrap()).unwrap();
+    }
+    dir
+}
 
-/// kubeconform with our schemas only (offline), strict (unknown fields refused).
+/// kubeconform with our schemas and the built-in kinds' (offline), strict
+/// (unknown fields refused).
 fn kubeconform(files: &[PathBuf]) -> Vec<(String, Verdict)> {
+    let builtin = builtin_schemas();
+    let builtin_location =
+        format!("{}/{{{{ .ResourceKind }}}}_{{{{ .ResourceAPIVersion }}}}.json", builtin.path().display());
     let output = run_tool(
         Command::new(go_tool("kubeconform"))
             .current_dir(root())
             .args(["-strict", "-output", "json", "-verbose", "-schema-location", SCHEMA_LOCATION])
-            .args(["-skip", &SKIPPED_KINDS.join(",")])
+            .args(["-schema-location", &builtin_location])
             .args(files),
         "build it with tests/controlplane/build.sh (needs Go 1.26)",
     );
@@ -234,11 +255,30 @@ fn examples_are_valid_offline() {
     let verdicts = kubeconform(&files);
     let mut checked = 0;
     for (file, verdict) in &verdicts {
-        let skipped_as_asked = verdict.status == "statusSkipped" && SKIPPED_KINDS.contains(&verdict.kind.as_str());
-        assert!(verdict.status == "statusValid" || skipped_as_asked, "{file}: kubeconform says {verdict:?}");
-        checked += usize::from(verdict.status == "statusValid");
+        assert_eq!(verdict.status, "statusValid", "{file}: kubeconform says {verdict:?}");
+        checked += 1;
     }
     assert!(checked >= 10, "kubeconform validated {checked} documents: {verdicts:?}");
+    assert!(verdicts.iter().any(|(_, v)| v.kind == "Secret"), "the examples hold Secrets: {verdicts:?}");
+}
+
+/// The built-in kinds' schemas judge too: an unknown field or a wrong type
+/// in a Secret is refused, as the API server refuses it.
+#[test]
+fn built_in_kinds_are_judged_offline_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("unknown-field.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringDatta: {a: b}\n"),
+        ("wrong-type.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nimmutable: maybe\n"),
+        ("namespace-spec.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\nspec: {finalizers: 3}\n"),
+    ];
+    for (file, text) in cases {
+        let path = dir.path().join(file);
+        fs::write(&path, text).unwrap();
+        let verdicts = kubeconform(&[path]);
+        assert_eq!(verdicts.len(), 1, "{file}: {verdicts:?}");
+        assert_eq!(verdicts[0].1.status, "statusInvalid", "{file}: {verdicts:?}");
+    }
 }
 
 /// The chart's renders that hold custom resources (a ZpaProviderConfig) pass too.
