@@ -173,9 +173,11 @@ impl ZpaClient {
 
     /// Runs a call and decodes its JSON answer.
     pub(crate) async fn json<T: DeserializeOwned>(&self, call: Call) -> Result<T, ZpaError> {
-        let (operation, method, idempotent) = (call.operation, method_name(&call.method), call.is_idempotent());
-        let body = self.execute(call).await?;
-        decode(&body).map_err(|detail| unusable_success(operation, method, idempotent, detail))
+        self.execute_reading(call, |response| async move {
+            let body = read_capped(response, MAX_RESPONSE_BYTES).await.map_err(ReadError::Body)?;
+            decode(&body).map_err(ReadError::Decode)
+        })
+        .await
     }
 
     /// Runs a call and decodes its JSON answer while it arrives: for unpaged
