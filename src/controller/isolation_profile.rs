@@ -74,8 +74,8 @@ impl ControllerKind for IsolationProfile {
         let mut fields = Map::new();
         fields.insert("zpaProfileId".into(), json!(zpa_profile_id));
         fields.insert("microtenantId".into(), json!(microtenant_id));
-        // Without a new observation the status keeps the one it has.
-        if let Some(at_provider) = at_provider.map(Box::new).or(previous.at_provider) {
+        // Without a new observation the status keeps the one it has (`managed::write_status`).
+        if let Some(at_provider) = at_provider {
             fields.insert(AT_PROVIDER.into(), json!(at_provider));
         }
         KindStatus { fields, requeue, hold }

@@ -75,10 +75,9 @@ impl ControllerKind for Microtenant {
     }
 
     async fn status_fields(&self, report: &Report<MgmtMicrotenant>) -> KindStatus {
-        let previous = self.status.as_ref().and_then(|s| s.at_provider.clone());
         let mut fields = Map::new();
-        // Without a new observation the status keeps the one it has.
-        if let Some(at_provider) = report.remote.as_ref().map(observation).or(previous) {
+        // Without a new observation the status keeps the one it has (`managed::write_status`).
+        if let Some(at_provider) = report.remote.as_ref().map(observation) {
             fields.insert(AT_PROVIDER.into(), json!(at_provider));
         }
         KindStatus { fields, requeue: None, hold: false }

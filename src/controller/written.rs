@@ -32,8 +32,9 @@ pub struct Written {
     by_uid: Mutex<HashMap<String, (u64, Copy)>>,
 }
 
-fn version<R: Resource>(object: &R) -> Option<u64> {
-    object.meta().resource_version.as_deref()?.parse().ok()
+/// A resource version as a number, when it is one (an etcd revision).
+fn version(resource_version: Option<&str>) -> Option<u64> {
+    resource_version?.parse().ok()
 }
 
 impl Written {
@@ -45,7 +46,9 @@ impl Written {
     /// cache trims what it holds.
     pub fn record<R: ControllerKind>(&self, mut answer: R) {
         super::cached::trim(&mut answer);
-        if let (Some(uid), Some(version)) = (answer.meta().uid.clone(), version(&answer)) {
+        if let (Some(uid), Some(version)) =
+            (answer.meta().uid.clone(), version(answer.meta().resource_version.as_deref()))
+        {
             let mut entries = self.entries();
             let newer = entries.get(&uid).is_none_or(|(kept, _)| *kept < version);
             if newer {
@@ -57,7 +60,7 @@ impl Written {
     /// Our last written copy of `cached`, when the cache has not shown it yet.
     pub fn newer_than<R: Resource + Send + Sync + 'static>(&self, cached: &R) -> Option<Arc<R>> {
         let uid = cached.meta().uid.as_deref()?;
-        let cached_version = version(cached)?;
+        let cached_version = version(cached.meta().resource_version.as_deref())?;
         let entries = self.entries();
         let (written_version, copy) = entries.get(uid)?;
         if cached_version >= *written_version {
@@ -71,7 +74,7 @@ impl Written {
     pub fn seen(&self, uid: Option<&str>, resource_version: Option<&str>, deleted: bool) {
         let Some(uid) = uid else { return };
         let mut entries = self.entries();
-        let caught_up = match (entries.get(uid), resource_version.and_then(|v| v.parse::<u64>().ok())) {
+        let caught_up = match (entries.get(uid), version(resource_version)) {
             (None, _) => false,
             (Some(_), _) if deleted => true,
             (Some((written, _)), Some(seen)) => seen >= *written,
