@@ -1,3 +1,5 @@
+//! The `zpa-operator` binary: the command line of `cli`, with the allocator settings of a long-running process.
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

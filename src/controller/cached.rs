@@ -30,7 +30,8 @@ use kube::runtime::watcher;
 use serde::de::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use super::managed::ControllerKind;
+use super::change::relevant_change;
+use super::kind::ControllerKind;
 use crate::crd::ManagedStatus;
 use crate::reconcile::ReconcileError;
 use crate::remote::packed::Compressed;
@@ -42,7 +43,7 @@ pub struct Cached<K> {
     /// Its uid and resource version, to tell which of our writes it holds (`written.rs`).
     uid: Option<Box<str>>,
     version: Option<Box<str>>,
-    /// What makes a change worth a reconcile (`super::relevant_change`).
+    /// What makes a change worth a reconcile (`change.rs`).
     change: u64,
     /// [`ManagedStatus::at_provider_digest`], which the packed JSON leaves out.
     at_provider: Option<u64>,
@@ -66,7 +67,7 @@ impl<K: ControllerKind> Cached<K> {
             },
             uid: object.meta().uid.as_deref().map(Into::into),
             version: object.meta().resource_version.as_deref().map(Into::into),
-            change: super::relevant_change(object),
+            change: relevant_change(object),
             at_provider: object.managed_status().and_then(|s| s.at_provider_digest),
             provider_config: object.managed().provider_config_name().into(),
             scoped_to: object.scoped_to().map(Into::into),
@@ -334,7 +335,7 @@ mod tests {
         assert_eq!((cached.meta().name.as_deref(), cached.meta().namespace.as_deref()), (Some("web"), Some("ns")));
         assert!(cached.meta().uid.is_none() && cached.meta().resource_version.is_none(), "not in keys");
         assert_eq!((cached.uid(), cached.resource_version()), (Some("u-1"), Some("42")));
-        assert_eq!(cached.change(), crate::controller::relevant_change(&profile));
+        assert_eq!(cached.change(), relevant_change(&profile));
         assert_eq!((cached.provider_config(), cached.scoped_to()), ("tenant-a", Some("team-a")));
         assert!(cached.reads_secret("ns", "debug"));
         assert!(!cached.reads_secret("other", "debug") && !cached.reads_secret("ns", "other"));

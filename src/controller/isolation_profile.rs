@@ -4,7 +4,7 @@
 
 use serde_json::{Map, json};
 
-use super::managed::{AT_PROVIDER, ControllerKind, KindStatus, Report};
+use super::kind::{AT_PROVIDER, ControllerKind, KindStatus, Report};
 use crate::crd::IsolationProfile;
 use crate::reconcile::isolation_profile::{IsolationProfileKind, observation};
 use crate::remote::kinds::recorded_scope;

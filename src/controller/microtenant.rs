@@ -6,7 +6,7 @@ use kube::runtime::events::EventType;
 use serde_json::{Map, json};
 
 use super::context::Context;
-use super::managed::{AT_PROVIDER, ControllerKind, KindStatus, Report};
+use super::kind::{AT_PROVIDER, ControllerKind, KindStatus, Report};
 use super::secrets::{PASSWORD_KEY, read_key, store_admin_credentials};
 use crate::crd::Microtenant;
 use crate::reconcile::ReconcileError;

@@ -13,8 +13,10 @@
 
 pub mod backoff;
 pub mod cached;
+pub mod change;
 pub mod context;
 pub mod isolation_profile;
+pub mod kind;
 pub mod leader;
 pub mod managed;
 pub mod microtenant;
@@ -25,8 +27,6 @@ pub mod sources;
 pub mod watch;
 pub mod written;
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use futures::TryStreamExt;
@@ -41,11 +41,12 @@ use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
 pub use context::{Context, FIELD_MANAGER, Settings};
-pub use managed::ControllerKind;
+pub use kind::ControllerKind;
 
 use crate::crd::{IsolationProfile, Microtenant, ZpaProviderConfig};
 use crate::reconcile::{Owner, ReconcileError};
 use cached::Cached;
+use change::relevant_change;
 use server::Readiness;
 use watch::watch;
 
@@ -365,24 +366,6 @@ pub fn log_level(error: &ReconcileError) -> tracing::Level {
         _ if error.is_retryable() => tracing::Level::INFO,
         _ => tracing::Level::WARN,
     }
-}
-
-/// Whether a change is worth a reconcile: the spec (generation), deletion,
-/// finalizers, or one of our annotations. Status writes are not, so the
-/// operator's own status updates never loop back.
-fn relevant_change<K: Resource>(object: &K) -> u64 {
-    let meta = object.meta();
-    let mut hasher = DefaultHasher::new();
-    meta.generation.hash(&mut hasher);
-    meta.deletion_timestamp.is_some().hash(&mut hasher);
-    meta.finalizers.hash(&mut hasher);
-    if let Some(annotations) = &meta.annotations {
-        for (key, value) in annotations.iter().filter(|(k, _)| k.starts_with("zpa.operator.dev/")) {
-            key.hash(&mut hasher);
-            value.hash(&mut hasher);
-        }
-    }
-    hasher.finish()
 }
 
 fn objects_using_config<K: ControllerKind>(store: &Store<Cached<K>>, config: &str) -> Vec<ObjectRef<Cached<K>>> {

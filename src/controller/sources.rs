@@ -12,7 +12,7 @@ use super::secrets::read_key;
 use crate::crd::{Microtenant, annotations};
 use crate::reconcile::ReconcileError;
 use crate::remote::Tenant;
-use crate::remote::converge::Sources;
+use crate::remote::kind::Sources;
 use crate::secret::SecretString;
 
 /// The cluster, as a `prepare` reads it.

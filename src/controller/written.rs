@@ -22,8 +22,6 @@ use std::sync::{Arc, Mutex};
 
 use kube::Resource;
 
-use super::managed::ControllerKind;
-
 type Copy = Arc<dyn Any + Send + Sync>;
 
 #[derive(Default)]
@@ -42,10 +40,9 @@ impl Written {
         self.by_uid.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Keeps the API server's answer to a write of ours, trimmed as the
-    /// cache trims what it holds.
-    pub fn record<R: ControllerKind>(&self, mut answer: R) {
-        super::cached::trim(&mut answer);
+    /// Keeps the API server's answer to a write of ours (the caller trims
+    /// it as the cache trims what it holds).
+    pub fn record<R: Resource + Send + Sync + 'static>(&self, answer: R) {
         if let (Some(uid), Some(version)) =
             (answer.meta().uid.clone(), version(answer.meta().resource_version.as_deref()))
         {

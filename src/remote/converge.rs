@@ -19,47 +19,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::kinds::{Created, RemoteKind};
+use super::calls::{Updated, create, delete as delete_remote, observe, update};
+use super::kind::{Created, Prepared, RemoteKind, Sources};
 use super::tenant::Tenant;
-use super::{Updated, create, delete as delete_remote, observe, update};
 use crate::crd::{Adoption, ManagementPolicy};
 use crate::reconcile::{FieldChange, Found, Identity, Plan, ReconcileError, RemoteObject, Target, plan, target};
 use crate::secret::SecretString;
 use crate::zpa::{Scope, ZpaError};
-
-/// What one converge step works from, as the kind's `prepare` builds it
-/// from the spec and what it references.
-pub struct Prepared<K: RemoteKind> {
-    pub tenant: Arc<Tenant>,
-    pub desired: K::Desired,
-    /// The desired state of a create, with tenant defaults filled in where
-    /// the spec leaves a field ZPA requires unmanaged (`None`: `desired`).
-    pub create_desired: Option<K::Desired>,
-    /// The Microtenant scope the object lives in.
-    pub scope: Scope,
-}
-
-/// Where a `prepare` reads what a spec names outside ZPA: the cluster for
-/// the controller, the manifests for the CLI.
-pub trait Sources: Sync {
-    /// The tenant of a `ZpaProviderConfig`.
-    fn tenant(&self, provider_config: &str) -> impl Future<Output = Result<Arc<Tenant>, ReconcileError>> + Send;
-    /// One key of a Secret.
-    fn secret_key(
-        &self,
-        namespace: &str,
-        name: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<SecretString, ReconcileError>> + Send;
-    /// The ZPA id of the Microtenant `name` in `namespace`, which an object of
-    /// `provider_config` names as its scope: `ReferenceNotReady` while it has none.
-    fn microtenant_id(
-        &self,
-        namespace: &str,
-        name: &str,
-        provider_config: &str,
-    ) -> impl Future<Output = Result<String, ReconcileError>> + Send;
-}
 
 /// How a converge step may act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

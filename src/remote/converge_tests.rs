@@ -9,8 +9,8 @@ use std::time::Duration;
 use kube::api::ObjectMeta;
 use serde_json::json;
 
-use super::converge::{Journal, NoJournal, Outcome, Prepared, Reached, Rules, Sources, Writes, converge};
-use super::kinds::{Created, RemoteKind};
+use super::converge::{Journal, NoJournal, Outcome, Reached, Rules, Writes, converge};
+use super::kind::{Created, Prepared, RemoteKind, Sources};
 use super::tenant::Tenant;
 use crate::crd::{self, Adoption, ManagedFields, ManagementPolicy};
 use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind};

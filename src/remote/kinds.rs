@@ -1,14 +1,11 @@
-//! Per managed kind: how its desired state is prepared from the custom
+//! Per managed kind, its [`RemoteKind`] impl: how its desired state is prepared from the custom
 //! resource (for the controller and the CLI alike), and how it is listed,
 //! read, created, updated and deleted in ZPA.
 
-use std::fmt::Debug;
-use std::future::Future;
-
 use kube::ResourceExt;
 
-use super::converge::{Prepared, Sources};
-use super::packed::{Listed, Packable};
+use super::kind::{Created, Prepared, RemoteKind, Sources};
+use super::packed::Listed;
 use crate::crd;
 use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind};
 use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind};
@@ -16,60 +13,6 @@ use crate::reconcile::{ReconcileError, ReconcileKind, scope};
 use crate::wire::cbi::CbiProfile;
 use crate::wire::mgmt::{MgmtMicrotenant, MicrotenantUser};
 use crate::zpa::{Scope, ZpaClient, ZpaError};
-
-/// What a create returned.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Created<R> {
-    pub id: String,
-    /// What ZPA now holds, as far as we know without reading it back.
-    pub remote: R,
-    /// The generated Microtenant admin, shown by ZPA this once.
-    pub admin_user: Option<MicrotenantUser>,
-}
-
-/// What the remote layer needs of a managed kind: how to prepare its
-/// desired state from the custom resource, and its ZPA calls and snapshots.
-pub trait RemoteKind:
-    Sized
-    + ReconcileKind<Remote: Packable + Debug + PartialEq + Send + Sync + 'static, Desired: Send + Sync>
-    + Send
-    + Sync
-    + 'static
-{
-    /// Its custom resource.
-    type Resource: Send + Sync;
-
-    /// The desired state (and the desired state of a create) of `object`:
-    /// its spec with every reference resolved, read through `sources`.
-    fn prepare(
-        object: &Self::Resource,
-        sources: &impl Sources,
-    ) -> impl Future<Output = Result<Prepared<Self>, ReconcileError>> + Send;
-
-    /// The scope an object that asks for `asked` is read and written in,
-    /// with an API key that works in `key` (see [`crate::reconcile::scope`]).
-    fn scope_for(asked: &Scope, key: &Scope) -> Result<Scope, ReconcileError>;
-    /// The snapshot a scope's objects live in.
-    fn scope_key(scope: &Scope) -> String;
-    /// Every object of a scope, packed as the snapshots keep them.
-    fn list(
-        client: &ZpaClient,
-        scope: &Scope,
-    ) -> impl Future<Output = Result<Vec<Listed<Self::Remote>>, ZpaError>> + Send;
-    fn get(client: &ZpaClient, id: &str, scope: &Scope) -> impl Future<Output = Result<Self::Remote, ZpaError>> + Send;
-    fn create(
-        client: &ZpaClient,
-        body: &Self::Remote,
-        scope: &Scope,
-    ) -> impl Future<Output = Result<Created<Self::Remote>, ZpaError>> + Send;
-    fn update(
-        client: &ZpaClient,
-        id: &str,
-        body: &Self::Remote,
-        scope: &Scope,
-    ) -> impl Future<Output = Result<(), ZpaError>> + Send;
-    fn delete(client: &ZpaClient, id: &str, scope: &Scope) -> impl Future<Output = Result<(), ZpaError>> + Send;
-}
 
 impl RemoteKind for IsolationProfileKind {
     type Resource = crd::IsolationProfile;

@@ -1,10 +1,13 @@
-//! Reading and judging response bodies: a size cap so a hostile or broken
-//! server cannot make the client buffer without bound, and decode failures
+//! Request and response bodies: request bodies encoded or refused (never sent
+//! empty), and response bodies read with a size cap so a hostile or broken
+//! server cannot make the client buffer without bound, with decode failures
 //! described without echoing the body (create answers can carry passwords).
 
 use bytes::{Buf, Bytes};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
+
+use super::error::ZpaError;
 
 /// Why a body could not be read.
 #[derive(Debug)]
@@ -146,6 +149,16 @@ fn describe(error: &serde_json::Error, len: usize) -> String {
         }
     };
     format!("{what} (line {}, column {}, {len} bytes)", error.line(), error.column())
+}
+
+/// A request body that could not be built is an error, never an empty body.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ZpaError> {
+    serde_json::to_value(value).map_err(|e| encode_error(&e))
+}
+
+/// A body the client could not encode: an operator bug, never sent.
+pub(crate) fn encode_error(error: &serde_json::Error) -> ZpaError {
+    ZpaError::Internal { detail: format!("cannot encode request body: {error}") }
 }
 
 #[cfg(test)]

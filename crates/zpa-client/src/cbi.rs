@@ -5,6 +5,7 @@
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
+use super::body::{encode_error, to_json};
 use super::client::{Call, ZpaClient};
 use super::error::ZpaError;
 use super::scope::Scope;
@@ -133,14 +134,4 @@ impl ZpaClient {
         }
         self.cbi_list(call).await
     }
-}
-
-/// A request body that could not be built is an error, never an empty body.
-pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, ZpaError> {
-    serde_json::to_value(value).map_err(|e| encode_error(&e))
-}
-
-/// A body the client could not encode: an operator bug, never sent.
-pub(crate) fn encode_error(error: &serde_json::Error) -> ZpaError {
-    ZpaError::Internal { detail: format!("cannot encode request body: {error}") }
 }

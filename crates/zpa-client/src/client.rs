@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use super::auth::{ClientCredentials, SignIn, TokenSource, transport_detail, transport_failure};
-use super::body::{BodyError, ReadError, decode, decode_streamed, read_capped};
+use super::body::{BodyError, ReadError, decode, decode_streamed, read_capped, to_json};
 use super::cloud::ApiBase;
 use super::error::{CallTraits, FailKind, MAX_RESPONSE_BYTES, RetryKind, Verdict, ZpaError, classify, server_wait};
 use super::limiter::{Budget, RateLimiter};
@@ -168,7 +168,7 @@ impl ZpaClient {
         path: String,
         body: &B,
     ) -> Result<T, ZpaError> {
-        self.json(Call::new(operation, Method::POST, path).json(super::cbi::to_json(body)?)).await
+        self.json(Call::new(operation, Method::POST, path).json(to_json(body)?)).await
     }
 
     /// Runs a call and decodes its JSON answer.

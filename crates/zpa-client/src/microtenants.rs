@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use super::cbi::to_json;
+use super::body::to_json;
 use super::client::{Call, ZpaClient};
 use super::error::ZpaError;
 use zpa_wire::mgmt::{Me, MgmtMicrotenant, MicrotenantUpdate};

@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::Value;
 
-use super::customer::{Customer, DEFAULT_SCOPE};
+use super::common::DEFAULT_SCOPE;
+use super::customer::Customer;
 use super::error::{ApiError, ApiResult, parse_object};
 use super::profiles;
 use super::query::Params;

@@ -3,12 +3,10 @@
 
 use std::collections::HashMap;
 
-use super::microtenants::MicrotenantStore;
-use super::profiles::ProfileStore;
+use super::common::DEFAULT_SCOPE;
+use super::microtenant_store::MicrotenantStore;
+use super::profile_store::ProfileStore;
 use zpa_wire::cbi::{CbiBanner, CbiCertificate, CbiRegion};
-
-/// The Default Microtenant's id and the scope of everything outside a Microtenant.
-pub const DEFAULT_SCOPE: &str = "0";
 
 #[derive(Debug)]
 pub struct Customer {

@@ -17,14 +17,17 @@
 mod admin;
 mod auth;
 mod cbi;
+mod common;
 mod conn;
 mod customer;
 mod error;
 mod faults;
 mod mgmt;
+mod microtenant_store;
 mod microtenants;
 mod paging;
 mod pipeline;
+mod profile_store;
 mod profiles;
 mod query;
 mod ratelimit;

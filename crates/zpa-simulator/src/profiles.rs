@@ -1,141 +1,18 @@
-//! CBI isolation profiles: storage, validation and the two ZPA-side views.
+//! CBI isolation profiles: the rules of create, update and delete, and the two
+//! ZPA-side views (the store itself is `profile_store.rs`).
 //!
 //! A profile is stored as the JSON object GET returns (object forms of the
 //! references, regions sorted by name, server fields filled in), so fields the
 //! simulator does not know survive a PUT and come back on GET.
 
-use std::collections::{BTreeMap, HashMap};
+use serde_json::{Value, json};
 
-use serde_json::{Map, Value, json};
-
-use super::customer::{Customer, DEFAULT_SCOPE};
+use super::common::{DEFAULT_SCOPE, Object, merge_patch};
+use super::customer::Customer;
+use super::profile_store::StoredProfile;
 use super::error::ApiError;
 use zpa_wire::cbi::CbiProfile;
 use zpa_wire::error::ids;
-
-type Object = Map<String, Value>;
-
-#[derive(Debug, Clone)]
-pub struct StoredProfile {
-    pub seq: u64,
-    /// Microtenant id, `"0"` for the Default scope.
-    pub scope: String,
-    /// The GET form.
-    pub body: Object,
-    /// The ZPA-side isolation profile id (numeric string).
-    pub zpa_id: String,
-    pub zpa_creation_time: String,
-    pub zpa_modified_time: Option<String>,
-    /// Set through `POST /__sim/.../in-use`: DELETE is refused.
-    pub in_use: bool,
-}
-
-impl StoredProfile {
-    pub fn id(&self) -> &str {
-        self.body.get("id").and_then(Value::as_str).unwrap_or_default()
-    }
-
-    pub fn name(&self) -> &str {
-        self.body.get("name").and_then(Value::as_str).unwrap_or_default()
-    }
-
-    pub fn is_default(&self) -> bool {
-        self.body.get("isDefault").and_then(Value::as_bool).unwrap_or(false)
-    }
-
-    pub fn enabled(&self) -> bool {
-        self.body.get("enabled").and_then(Value::as_bool).unwrap_or(true)
-    }
-}
-
-/// Profiles of one customer, indexed by id, creation order and scope. Names
-/// are not an index: the tenant accepts two profiles with one name.
-#[derive(Debug, Default)]
-pub struct ProfileStore {
-    by_id: HashMap<String, StoredProfile>,
-    order: BTreeMap<u64, String>,
-    by_scope: BTreeMap<(String, u64), String>,
-    next_seq: u64,
-}
-
-impl ProfileStore {
-    pub fn len(&self) -> usize {
-        self.by_id.len()
-    }
-
-    pub fn get(&self, id: &str) -> Option<&StoredProfile> {
-        self.by_id.get(id)
-    }
-
-    /// Marks a profile as referenced by a policy rule (DELETE refused); false when absent.
-    pub fn set_in_use(&mut self, id: &str, in_use: bool) -> bool {
-        self.by_id.get_mut(id).map(|p| p.in_use = in_use).is_some()
-    }
-
-    /// A profile of `scope`; profiles of other scopes are invisible.
-    pub fn get_in_scope(&self, id: &str, scope: &str) -> Option<&StoredProfile> {
-        self.by_id.get(id).filter(|p| p.scope == scope)
-    }
-
-    /// Profiles of one scope, oldest first.
-    pub fn in_scope<'a>(&'a self, scope: &str) -> impl Iterator<Item = &'a StoredProfile> + 'a {
-        self.by_scope
-            .range((scope.to_owned(), 0)..=(scope.to_owned(), u64::MAX))
-            .filter_map(|(_, id)| self.by_id.get(id))
-    }
-
-    pub fn count_in_scope(&self, scope: &str) -> usize {
-        self.by_scope.range((scope.to_owned(), 0)..=(scope.to_owned(), u64::MAX)).count()
-    }
-
-    /// Every profile, oldest first.
-    pub fn all(&self) -> impl Iterator<Item = &StoredProfile> {
-        self.order.values().filter_map(|id| self.by_id.get(id))
-    }
-
-    /// The id of another profile called `name` (case-insensitive) in `scope`.
-    pub fn other_named(&self, scope: &str, name: &str, except: &str) -> Option<&str> {
-        let wanted = name.to_lowercase();
-        self.in_scope(scope).find(|p| p.id() != except && p.name().to_lowercase() == wanted).map(StoredProfile::id)
-    }
-
-    fn insert(&mut self, mut profile: StoredProfile) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        profile.seq = seq;
-        let id = profile.id().to_owned();
-        self.order.insert(seq, id.clone());
-        self.by_scope.insert((profile.scope.clone(), seq), id.clone());
-        self.by_id.insert(id, profile);
-    }
-
-    fn set_body(&mut self, id: &str, body: Object, zpa_modified_time: Option<String>) -> Option<&StoredProfile> {
-        let profile = self.by_id.get_mut(id)?;
-        profile.body = body;
-        if zpa_modified_time.is_some() {
-            profile.zpa_modified_time = zpa_modified_time;
-        }
-        Some(profile)
-    }
-
-    fn remove(&mut self, id: &str) -> Option<StoredProfile> {
-        let profile = self.by_id.remove(id)?;
-        self.order.remove(&profile.seq);
-        self.by_scope.remove(&(profile.scope.clone(), profile.seq));
-        Some(profile)
-    }
-
-    /// Makes `id` the only default profile of its scope.
-    fn clear_other_defaults(&mut self, scope: &str, keep: &str) {
-        let others: Vec<String> =
-            self.in_scope(scope).filter(|p| p.is_default() && p.id() != keep).map(|p| p.id().to_owned()).collect();
-        for id in others {
-            if let Some(p) = self.by_id.get_mut(&id) {
-                p.body.insert("isDefault".into(), Value::Bool(false));
-            }
-        }
-    }
-}
 
 /// Keys the server owns or rebuilds; everything else in a body is kept verbatim.
 const REBUILT_KEYS: &[&str] = &[
@@ -519,26 +396,6 @@ pub fn patch(customer: &mut Customer, id: &str, patch: &Value, now: u64) -> Resu
     // Drift may give a profile the name of another: the tenant allows it.
     let body = normalise(customer, merged, id, Some(Existing { body: &existing.body }), now, Mode::Lenient)?;
     store(customer, &scope, id, body, now)
-}
-
-/// RFC 7386 JSON merge patch.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(Map::new());
-    }
-    if let Value::Object(target) = target {
-        for (key, value) in patch {
-            if value.is_null() {
-                target.remove(key);
-            } else {
-                merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
-            }
-        }
-    }
 }
 
 /// `GET .../cbiconfig/.../zpaprofiles` item (CBI key style).

@@ -156,7 +156,7 @@ MTAxMDAwMDAwWjAeMRwwGgYDVQQDDBNDb3Jwb3JhdGUgUm9vdCBDQTBZMBMGByqG\n\
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::customer::DEFAULT_SCOPE;
+    use crate::common::DEFAULT_SCOPE;
 
     #[test]
     fn a_seeded_customer_has_its_catalog_and_defaults() {
