@@ -323,7 +323,10 @@ fn the_reader_finds_a_loop_behind_a_reexport_and_none_in_a_tree_that_points_one_
     write("common.rs", "pub struct Shared;\n");
     write("remote/mod.rs", "mod kinds;\nmod converge;\npub use kinds::Created;\n");
     write("remote/kinds.rs", "use super::converge::{self as step};\npub struct Created;\n");
-    write("remote/converge.rs", "use crate::remote::Created as Made;\npub fn run() -> crate::Shared { crate::Shared }\n");
+    write(
+        "remote/converge.rs",
+        "use crate::remote::Created as Made;\npub fn run() -> crate::Shared { crate::Shared }\n",
+    );
     let tree = CrateTree::read(&dir.path().join("lib.rs")).unwrap_or_else(|e| panic!("{e}"));
     let loops = tree.loops();
     assert_eq!(loops.len(), 1, "{loops:?}");

@@ -12,37 +12,29 @@
 //! custom resource's side. Kinds plug in through [`ControllerKind`]
 //! (`kind.rs`): what to do right after a create, and their own status fields.
 
-use std::fmt::Debug;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use kube::api::{Api, Patch, PatchParams};
-use kube::core::NamespaceResourceScope;
-use kube::core::object::{HasSpec, HasStatus};
+use kube::core::object::HasStatus;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{self, finalizer};
 use kube::{Resource, ResourceExt};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::backoff::Backoffs;
-use super::kind::{AT_PROVIDER, ControllerKind, KindStatus, RemoteOf, Report};
 use super::cached::{self, Cached};
 use super::context::Context;
+use super::kind::{AT_PROVIDER, ControllerKind, KindStatus, RemoteOf, Report};
 use super::sources::ClusterSources;
-use crate::crd::{
-    Condition, FINALIZER, ManagedFields, ManagedStatus, ObservedStatus, SYNCED, annotations, find_condition,
-};
+use crate::crd::{Condition, FINALIZER, ManagedStatus, ObservedStatus, SYNCED, annotations, find_condition};
 use crate::reconcile::conditions::{self, ConditionState, Reason, kstatus_condition, next_conditions};
 use crate::reconcile::lifecycle::{self, Deletion};
-use crate::reconcile::{FieldChange, Identity, PendingCreate, ReconcileError, ReconcileKind};
+use crate::reconcile::{Identity, PendingCreate, ReconcileError, ReconcileKind};
 use crate::remote::converge::{self, Deleted, Journal, Outcome, Reached, Rules, Stopped, Writes};
-use crate::remote::packed::Dictionary;
-use crate::remote::{Created, RemoteKind, Tenant};
+use crate::remote::{Created, RemoteKind};
 use crate::zpa::Scope;
 
 /// The Warning event of a deletion that left one of ZPA's own defaults in place.

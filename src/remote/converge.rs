@@ -16,7 +16,6 @@
 //! controller writes it on the custom resource, the CLI keeps nothing.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::calls::{Updated, create, delete as delete_remote, observe, update};

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use super::common::{DEFAULT_SCOPE, Object, merge_patch};
 use super::customer::Customer;
-use super::microtenant_store::{StoredMicrotenant, domains_of};
 use super::error::{ApiError, sim_ids};
+use super::microtenant_store::{StoredMicrotenant, domains_of};
 use zpa_wire::error::ids;
 use zpa_wire::mgmt::MgmtMicrotenant;
 

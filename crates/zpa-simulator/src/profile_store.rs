@@ -102,7 +102,12 @@ impl ProfileStore {
         self.by_id.insert(id, profile);
     }
 
-    pub(crate) fn set_body(&mut self, id: &str, body: Object, zpa_modified_time: Option<String>) -> Option<&StoredProfile> {
+    pub(crate) fn set_body(
+        &mut self,
+        id: &str,
+        body: Object,
+        zpa_modified_time: Option<String>,
+    ) -> Option<&StoredProfile> {
         let profile = self.by_id.get_mut(id)?;
         profile.body = body;
         if zpa_modified_time.is_some() {

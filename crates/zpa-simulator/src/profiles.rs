@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::common::{DEFAULT_SCOPE, Object, merge_patch};
 use super::customer::Customer;
-use super::profile_store::StoredProfile;
 use super::error::ApiError;
+use super::profile_store::StoredProfile;
 use zpa_wire::cbi::CbiProfile;
 use zpa_wire::error::ids;
 
