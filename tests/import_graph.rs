@@ -1,6 +1,8 @@
 //! The house's import graph: every file of `src/` and of each crate is a node, every `use` of a
 //! name another file of the same crate defines is an edge, and no edges may form a loop.
 //!
+//! Code under `#[cfg(test)]` is left out: it is the tests' graph, not the house's.
+//!
 //! A name is followed through re-exports (`pub use`, globs) to the file that defines it, so a
 //! `mod.rs` that re-exports a name does not hide the edge to the file behind it. A re-export is
 //! an edge of its own too: the file that re-exports depends on the file it re-exports from.
@@ -49,7 +51,7 @@ impl CrateTree {
     }
 
     fn read_items(&mut self, id: usize, items: &[Item], dir: &Path) -> Result<(), String> {
-        for item in items {
+        for item in items.iter().filter(|item| !is_test_only(item)) {
             match item {
                 Item::Mod(m) => {
                     let name = m.ident.to_string();
@@ -259,6 +261,24 @@ fn use_leaves(tree: &UseTree, prefix: &mut Vec<String>, out: &mut Vec<(Vec<Strin
     }
 }
 
+/// An item under `#[cfg(test)]`: a test's imports are the test's, not the file's (a store's
+/// tests may build their customer with the seed that stands above the store).
+fn is_test_only(item: &Item) -> bool {
+    let attrs = match item {
+        Item::Mod(i) => &i.attrs,
+        Item::Use(i) => &i.attrs,
+        Item::Fn(i) => &i.attrs,
+        Item::Impl(i) => &i.attrs,
+        Item::Struct(i) => &i.attrs,
+        Item::Enum(i) => &i.attrs,
+        Item::Const(i) => &i.attrs,
+        _ => return false,
+    };
+    attrs.iter().any(|attr| {
+        attr.path().is_ident("cfg") && matches!(&attr.meta, syn::Meta::List(list) if list.tokens.to_string() == "test")
+    })
+}
+
 fn defined_name(item: &Item) -> Option<String> {
     let ident = match item {
         Item::Const(i) => &i.ident,
@@ -339,8 +359,12 @@ fn the_reader_finds_a_loop_behind_a_reexport_and_none_in_a_tree_that_points_one_
     let shared = edges.keys().any(|(a, b)| a.ends_with("converge.rs") && b.ends_with("common.rs"));
     assert!(shared, "a glob re-export is followed to the defining file: {edges:?}");
 
-    // The same tree with the step's input moved where both sides can use it.
-    write("remote/kinds.rs", "pub struct Created;\n");
+    // The same tree with the step's input moved where both sides can use it; a test module's
+    // import back is the test's, not the file's.
+    write(
+        "remote/kinds.rs",
+        "pub struct Created;\n#[cfg(test)]\nmod tests {\n    use super::super::converge::run;\n}\n",
+    );
     let tree = CrateTree::read(&dir.path().join("lib.rs")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(tree.loops(), Vec::<String>::new());
 }

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::api::{Api, Patch, PatchParams};
-use kube::core::object::HasStatus;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{self, finalizer};
@@ -29,7 +28,7 @@ use super::cached::{self, Cached};
 use super::context::Context;
 use super::kind::{AT_PROVIDER, ControllerKind, KindStatus, RemoteOf, Report};
 use super::sources::ClusterSources;
-use crate::crd::{Condition, FINALIZER, ManagedStatus, ObservedStatus, SYNCED, annotations, find_condition};
+use crate::crd::{Condition, FINALIZER, SYNCED, annotations, find_condition};
 use crate::reconcile::conditions::{self, ConditionState, Reason, kstatus_condition, next_conditions};
 use crate::reconcile::lifecycle::{self, Deletion};
 use crate::reconcile::{Identity, PendingCreate, ReconcileError, ReconcileKind};

@@ -19,11 +19,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::calls::{Updated, create, delete as delete_remote, observe, update};
-use super::kind::{Created, Prepared, RemoteKind, Sources};
+use super::kind::{Created, Prepared, RemoteKind};
 use super::tenant::Tenant;
 use crate::crd::{Adoption, ManagementPolicy};
 use crate::reconcile::{FieldChange, Found, Identity, Plan, ReconcileError, RemoteObject, Target, plan, target};
-use crate::secret::SecretString;
 use crate::zpa::{Scope, ZpaError};
 
 /// How a converge step may act.

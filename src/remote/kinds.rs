@@ -9,9 +9,9 @@ use super::packed::Listed;
 use crate::crd;
 use crate::reconcile::isolation_profile::{DesiredProfile, IsolationProfileKind};
 use crate::reconcile::microtenant::{DesiredMicrotenant, MicrotenantKind};
-use crate::reconcile::{ReconcileError, ReconcileKind, scope};
+use crate::reconcile::{ReconcileError, scope};
 use crate::wire::cbi::CbiProfile;
-use crate::wire::mgmt::{MgmtMicrotenant, MicrotenantUser};
+use crate::wire::mgmt::MgmtMicrotenant;
 use crate::zpa::{Scope, ZpaClient, ZpaError};
 
 impl RemoteKind for IsolationProfileKind {
