@@ -6,6 +6,7 @@
 //! - `converge.rs`: observe -> decide -> write, and delete;
 //! - `kinds.rs`: per kind, its ZPA calls and its `prepare` (spec + references -> desired);
 //! - `tenant.rs`: one ZPA tenant (client and caches) per provider config;
+//! - `credentials.rs`: a provider config's credentials Secret -> typed credentials;
 //! - `snapshot.rs`, `packed.rs`: list snapshots; `references.rs`: names -> ids.
 //!
 //! The primitives below (`observe`, `create`, `update`, `delete`) are this
@@ -14,6 +15,7 @@
 pub mod converge;
 #[cfg(test)]
 mod converge_tests;
+pub mod credentials;
 pub mod kinds;
 pub mod packed;
 pub mod references;
