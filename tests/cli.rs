@@ -284,7 +284,7 @@ async fn plan_sync_and_export_sign_in_with_a_private_key() {
         path.to_str().unwrap().to_owned()
     };
     let token_requests = || sim.stats().by_route.get("POST /oauth2/v1/token").copied().unwrap_or(0);
-    let objects = write("objects.yaml", microtenant("keyed", "Keyed", "keyed.example.com", ""));
+    let objects = write("objects.yaml", microtenant("keyed", "Keyed", "keyed.example.com", ", adoption: ByName"));
     let keys = format!("    clientId: cli-key-client\n{}", block("privateKey", &pem));
     let config = write("config.yaml", oneapi_provider_config_yaml(&sim.base_url(), "oneapi", &keys));
 
