@@ -72,6 +72,9 @@ mod tests {
     use crate::crd::CredentialsSecretRef;
     use crate::reconcile::conditions::Reason;
 
+    /// A key of the Secret and its value.
+    type Key = (&'static str, &'static str);
+
     struct Keys(BTreeMap<&'static str, &'static str>);
 
     impl CredentialSource for Keys {
@@ -92,7 +95,7 @@ mod tests {
         }
     }
 
-    fn read(auth: AuthFlow, keys: &[(&'static str, &'static str)]) -> Result<ClientCredentials, ReconcileError> {
+    fn read(auth: AuthFlow, keys: &[Key]) -> Result<ClientCredentials, ReconcileError> {
         credentials_for(&spec(auth), &Keys(keys.iter().copied().collect()))
     }
 
@@ -109,7 +112,7 @@ mod tests {
 
     #[test]
     fn both_neither_legacy_and_garbled_keys_have_their_reasons() {
-        let cases: [(AuthFlow, &[(&'static str, &'static str)], Reason, &str); 5] = [
+        let cases: [(AuthFlow, &[Key], Reason, &str); 5] = [
             (
                 AuthFlow::Oneapi,
                 &[("clientId", "id"), ("clientSecret", "s3cret"), ("privateKey", "pem-content")],
