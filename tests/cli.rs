@@ -230,3 +230,123 @@ fn durations_are_kubernetes_style() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("\"7\" has no unit") && stderr.contains("1h30m"), "{stderr}");
 }
+
+/// A OneAPI provider config for the simulator at `base_url` whose Secret
+/// holds `keys` (YAML `stringData` lines, indented by four).
+fn oneapi_provider_config_yaml(base_url: &str, auth: &str, keys: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: creds, namespace: zpa-system}}\nstringData:\n{keys}---\n\
+         apiVersion: zpa.operator.dev/v1alpha1\nkind: ZpaProviderConfig\nmetadata: {{name: default}}\n\
+         spec: {{baseUrl: \"{base_url}\", customerId: \"72057594037927936\", auth: {auth}, vanityDomain: acme,\n\
+         \x20 credentialsSecretRef: {{namespace: zpa-system, name: creds}}}}\n"
+    )
+}
+
+/// A Secret `stringData` entry holding a multi-line value (a PEM).
+fn block(key: &str, value: &str) -> String {
+    let indented: String = value.lines().map(|l| format!("      {l}\n")).collect();
+    format!("    {key}: |\n{indented}")
+}
+
+/// `zpa-operator` with `env` set and the credential variables otherwise unset.
+fn zpa_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(operator_binary());
+    command.args(args).env_remove("RUST_LOG").stdin(Stdio::null());
+    for var in ["ZPA_CLIENT_ID", "ZPA_CLIENT_SECRET", "ZPA_PRIVATE_KEY"] {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("zpa-operator runs")
+}
+
+/// `plan`, `sync` and `export` sign in with the private key of the provider
+/// config's Secret, or of `ZPA_PRIVATE_KEY`; a Secret holding both a secret
+/// and a key, a 1024-bit key or a key with legacy auth stop before anything
+/// is sent, each saying why and naming the Secret's key, never its content.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_sync_and_export_sign_in_with_a_private_key() {
+    use zpa_operator::simulator::{PublicKeyClient, SimulatorConfig};
+    let key = support::keys::client_key();
+    let sim = support::simulator_with(SimulatorConfig {
+        rate_limit: None,
+        public_key_clients: vec![PublicKeyClient {
+            client_id: "cli-key-client".into(),
+            public_key: support::keys::public_pem(key),
+        }],
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let pem = support::keys::private_pem(key);
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let token_requests = || sim.stats().by_route.get("POST /oauth2/v1/token").copied().unwrap_or(0);
+    let objects = write("objects.yaml", microtenant("keyed", "Keyed", "keyed.example.com", ", adoption: ByName"));
+    let keys = format!("    clientId: cli-key-client\n{}", block("privateKey", &pem));
+    let config = write("config.yaml", oneapi_provider_config_yaml(&sim.base_url(), "oneapi", &keys));
+
+    let synced = zpa_with_env(&["sync", "-o", "json", "-f", &config, "-f", &objects], &[]);
+    assert!(synced.status.success(), "{}\n{}", text(&synced.stdout), text(&synced.stderr));
+    assert_eq!(json_of(&synced)["objects"][0]["action"], "create");
+    assert!(token_requests() >= 1, "signed in through the OneAPI token endpoint");
+    let planned = zpa_with_env(&["plan", "-o", "json", "-f", &config, "-f", &objects], &[]);
+    assert!(planned.status.success(), "{}", text(&planned.stderr));
+    assert_eq!(json_of(&planned)["objects"][0]["action"], "inSync");
+    let exported_dir = dir.path().join("exported");
+    let exported = zpa_with_env(&["export", "-f", &config, "-o", exported_dir.to_str().unwrap()], &[]);
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    let written: String = std::fs::read_dir(&exported_dir)
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect();
+    assert!(written.contains("Keyed"), "the exported manifests hold the Microtenant: {written}");
+
+    // ZPA_PRIVATE_KEY stands in for the Secret's key.
+    let id_only =
+        write("id-only.yaml", oneapi_provider_config_yaml(&sim.base_url(), "oneapi", "    clientId: cli-key-client\n"));
+    let from_env = zpa_with_env(&["plan", "-o", "json", "-f", &id_only, "-f", &objects], &[("ZPA_PRIVATE_KEY", &pem)]);
+    assert!(from_env.status.success(), "{}", text(&from_env.stderr));
+    assert_eq!(json_of(&from_env)["objects"][0]["action"], "inSync");
+
+    let before = token_requests();
+    let small_pem = support::keys::private_pem(&support::keys::generate(1024));
+    let refused = [
+        (
+            oneapi_provider_config_yaml(
+                &sim.base_url(),
+                "oneapi",
+                &format!(
+                    "    clientId: cli-key-client\n    clientSecret: also-a-secret\n{}",
+                    block("privateKey", &pem)
+                ),
+            ),
+            "both key \"clientSecret\"",
+        ),
+        (
+            oneapi_provider_config_yaml(
+                &sim.base_url(),
+                "oneapi",
+                &format!("    clientId: cli-key-client\n{}", block("privateKey", &small_pem)),
+            ),
+            "key \"privateKey\" of Secret zpa-system/creds in the manifests (or set ZPA_PRIVATE_KEY) cannot be used: \
+             the RSA key has 1024 bits; at least 2048 are required",
+        ),
+        (
+            oneapi_provider_config_yaml(&sim.base_url(), "legacy", &keys),
+            "only auth: oneapi signs in with a private key",
+        ),
+    ];
+    for (n, (yaml, why)) in refused.into_iter().enumerate() {
+        let config = write(&format!("refused-{n}.yaml"), yaml);
+        let output = zpa_with_env(&["plan", "-f", &config, "-f", &objects], &[]);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(why), "{why:?} not in: {stderr}");
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).take(2).collect();
+        assert!(!stderr.contains(&body) && !stderr.contains("also-a-secret"), "no key material: {stderr}");
+    }
+    assert_eq!(token_requests(), before, "nothing was sent to ZPA for the refused configs");
+}

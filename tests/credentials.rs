@@ -341,3 +341,111 @@ async fn short_lived_tokens_are_renewed_without_an_error_on_the_objects() {
     assert_eq!(warnings_for(&cluster, "renewing").await, vec![], "no error was ever visible");
     assert_eq!(refused_sign_ins(&cluster), 0);
 }
+
+/// Creates or overwrites a credentials Secret holding `string_data`.
+async fn set_secret(cluster: &Cluster, name: &str, string_data: Value) {
+    let secrets: Api<Secret> = Api::namespaced(cluster.kube.clone(), &cluster.system_namespace);
+    // Replaced whole, so that a key left out is gone (a Secret has no finalizers: a delete is immediate).
+    let _ = secrets.delete(name, &Default::default()).await;
+    let secret: Secret = serde_json::from_value(
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": string_data}),
+    )
+    .expect("a Secret");
+    secrets.create(&Default::default(), &secret).await.expect("Secret created");
+}
+
+fn token_requests(cluster: &Cluster) -> u64 {
+    cluster.sim.stats().by_route.get("POST /oauth2/v1/token").copied().unwrap_or(0)
+}
+
+/// A Secret with both a client secret and a private key, neither, a key that
+/// is garbled, too small or given to legacy auth: each gives the provider
+/// config (and the objects that name it) its own reason, with a message that
+/// names the Secret and key but not the content, and nothing reaches ZPA.
+/// The fixed Secret (the private key alone) signs in and the object converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_key_credentials_that_cannot_be_used_say_why_and_send_nothing() {
+    use zpa_operator::simulator::PublicKeyClient;
+    let cluster = Cluster::start_with_resync(Duration::from_secs(600)).await;
+    let key = support::keys::client_key();
+    cluster
+        .sim
+        .add_public_key_client(&PublicKeyClient {
+            client_id: "key-client".into(),
+            public_key: support::keys::public_pem(key),
+        })
+        .expect("key registered");
+    let pem = support::keys::private_pem(key);
+    let small = support::keys::private_pem(&support::keys::generate(1024));
+    let name = &unique_name("keyed");
+    let secret = "key-credentials";
+    let spec = |auth: &str| {
+        json!({"baseUrl": cluster.sim.base_url(), "customerId": cluster.sim.customer_id(), "auth": auth,
+               "vanityDomain": "acme",
+               "credentialsSecretRef": {"namespace": cluster.system_namespace, "name": secret}})
+    };
+    let secret_named = format!("Secret {}/{secret}", cluster.system_namespace);
+    let cases = [
+        (
+            "oneapi",
+            json!({"clientId": "key-client", "clientSecret": "also-a-secret", "privateKey": pem}),
+            "AmbiguousCredentials",
+            "both key \"clientSecret\" in",
+        ),
+        ("oneapi", json!({"clientId": "key-client"}), "ReferenceNotFound", "(or key \"privateKey\" in"),
+        (
+            "oneapi",
+            json!({"clientId": "key-client", "privateKey": "not-a-key-at-all"}),
+            "InvalidPrivateKey",
+            "cannot be used: it is neither a PEM private key",
+        ),
+        (
+            "oneapi",
+            json!({"clientId": "key-client", "privateKey": small}),
+            "InvalidPrivateKey",
+            "the RSA key has 1024 bits; at least 2048 are required",
+        ),
+        (
+            "legacy",
+            json!({"clientId": "key-client", "privateKey": pem}),
+            "PrivateKeyNeedsOneAPI",
+            "only auth: oneapi signs in with a private key",
+        ),
+    ];
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).take(2).collect();
+    for (round, (auth, data, reason, words)) in cases.into_iter().enumerate() {
+        // The spec first: the new Secret must never meet the last round's auth.
+        cluster.apply_provider_config(name, spec(auth)).await;
+        set_secret(&cluster, secret, data).await;
+        if round == 0 {
+            cluster.apply(microtenant("keyed-mt", name, "keyed")).await;
+        }
+        let provider = wait_provider(&cluster, name, reason, |o| {
+            ready_reason(o) == Some(("False".into(), reason.into()))
+                && condition(o, "Ready").is_some_and(|c| c.message.contains(words))
+        })
+        .await;
+        let message = condition(&provider, "Ready").unwrap().message;
+        assert!(message.contains(&secret_named), "{reason}: the Secret is named: {message}");
+        for content in [body.as_str(), "also-a-secret", "not-a-key-at-all"] {
+            assert!(!message.contains(content), "{reason}: the content is never quoted: {message}");
+        }
+        if round == 0 {
+            cluster
+                .wait_for::<Microtenant>("keyed-mt", "Synced=False AmbiguousCredentials", |o| {
+                    condition(o, "Synced").is_some_and(|c| c.status == "False" && c.reason == "AmbiguousCredentials")
+                })
+                .await;
+        }
+    }
+    assert_eq!(token_requests(&cluster), 0, "nothing was sent to ZPA");
+
+    // The private key alone, with auth: oneapi, signs in; the object converges.
+    cluster.apply_provider_config(name, spec("oneapi")).await;
+    set_secret(&cluster, secret, json!({"clientId": "key-client", "privateKey": pem})).await;
+    wait_provider(&cluster, name, "SignedIn", |o| ready_reason(o) == Some(("True".into(), "SignedIn".into()))).await;
+    cluster.wait_ready::<Microtenant>("keyed-mt").await;
+    assert_eq!(remote_microtenants_named(&cluster.remote_state().await, "keyed-mt").len(), 1);
+    assert!(token_requests(&cluster) >= 1);
+    assert!(token_subjects(&cluster).await.iter().any(|s| s == "key-client"), "the key's client signed in");
+}

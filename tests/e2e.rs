@@ -415,3 +415,44 @@ fn is_ready(object: &serde_json::Value) -> bool {
         && has_condition(object, "Synced", "True", None)
         && object["status"]["observedGeneration"] == object["metadata"]["generation"]
 }
+
+/// A provider config whose Secret holds a private key (OneAPI client
+/// assertions) instead of a secret: the operator process signs in with it and
+/// a Microtenant and an IsolationProfile converge through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_converge_through_a_private_key_provider_config() {
+    let keys_dir = tempfile::tempdir().expect("temp dir");
+    let key = support::keys::client_key();
+    let public_key = keys_dir.path().join("public.pem");
+    std::fs::write(&public_key, support::keys::public_pem(key)).expect("public key written");
+    let flag = format!("e2e-key-client={}", public_key.display());
+    let mut world = World::start_with("30m", &["--public-key-client", &flag]);
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "zpa-key-credentials", "namespace": world.system_namespace},
+        "stringData": {"clientId": "e2e-key-client", "privateKey": support::keys::private_pem(key)}});
+    let provider = json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "ZpaProviderConfig",
+        "metadata": {"name": world.provider_config},
+        "spec": {"baseUrl": world.sim_url, "customerId": "72057594037927936", "auth": "oneapi",
+                 "vanityDomain": "acme",
+                 "credentialsSecretRef": {"namespace": world.system_namespace, "name": "zpa-key-credentials"}}});
+    let objects = [secret, provider, manifests::microtenant("keyed-team"), manifests::profile("keyed-web")];
+    let text: Vec<String> = objects.iter().map(|o| o.to_string()).collect();
+    let applied = world.apply("private-key.yaml", &text.join("\n---\n"));
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+    world.start_operator();
+
+    let provider = world
+        .wait_for("zpapc", &world.provider_config, "Ready", |o| has_condition(o, "Ready", "True", Some("SignedIn")))
+        .await;
+    assert_eq!(provider["status"]["customerName"], "zscaler");
+    world.wait_ready("mt", "keyed-team").await;
+    world.wait_ready("isop", "keyed-web").await;
+    let state = world.remote_state().await;
+    assert_eq!(remote_named(&state, "microtenants", "keyed-team").len(), 1);
+    assert_eq!(remote_named(&state, "profiles", "keyed-web").len(), 1);
+    assert!(world.route_count("POST /oauth2/v1/token").await >= 1, "signed in at the OneAPI token endpoint");
+    assert_eq!(world.route_count("POST /signin").await, 0, "no legacy sign-in");
+    let log = world.operator_log();
+    let body: String = support::keys::private_pem(key).lines().filter(|l| !l.starts_with("-----")).take(2).collect();
+    assert!(!log.contains(&body), "the private key is in no log line");
+}

@@ -218,7 +218,7 @@ impl Hostile {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        let credentials = ClientCredentials { client_id: "id".into(), client_secret: "secret".into() };
+        let credentials = ClientCredentials::secret("id", "secret".into());
         let mut config = ZpaConfig::resolve(&Endpoint::BaseUrl(url), &AuthMode::Legacy, CUSTOMER, credentials);
         config.retry = retry;
         let client = ZpaClient::new(config, Arc::new(RateLimiter::unlimited())).unwrap();

@@ -222,3 +222,85 @@ async fn no_secret_appears_in_logs_events_status_metrics_or_errors_at_trace_leve
         log.lines().count()
     );
 }
+
+/// How every RS256 client assertion the operator signs begins: its header, base64url.
+fn assertion_header() -> String {
+    let header = serde_json::to_string(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256)).expect("JSON");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header)
+}
+
+/// The base64 lines of a PEM: any one of them in a log is a leak.
+fn pem_lines(pem: &str) -> Vec<String> {
+    pem.lines().filter(|l| !l.starts_with("-----") && l.len() >= 32).map(str::to_owned).collect()
+}
+
+/// A private key (OneAPI client assertions) at TRACE: neither the key, nor a
+/// refused key, nor garbled key text, nor the signed assertions, nor the
+/// tokens appear in the log, Events, status or /metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_private_key_or_client_assertion_appears_at_trace_level() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let keys_dir = tempfile::tempdir().expect("temp dir");
+    let key = support::keys::client_key();
+    let public_key = keys_dir.path().join("public.pem");
+    std::fs::write(&public_key, support::keys::public_pem(key)).expect("public key written");
+    let flag = format!("leak-key-client={}", public_key.display());
+    let mut world = World::start_with("10m", &["--public-key-client", &flag]);
+    let metrics_url = world.start_operator_at_log_level("trace").await;
+
+    let pem = support::keys::private_pem(key);
+    let stranger = support::keys::private_pem(&support::keys::generate(2048));
+    let garbled = format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", random_secret("garbled"));
+    let oneapi = |name: &str, secret: &str| {
+        json!({"apiVersion": "zpa.operator.dev/v1alpha1", "kind": "ZpaProviderConfig", "metadata": {"name": name},
+            "spec": {"baseUrl": world.sim_url, "customerId": "72057594037927936", "auth": "oneapi",
+                     "vanityDomain": "acme",
+                     "credentialsSecretRef": {"namespace": world.system_namespace, "name": secret}}})
+    };
+    let (good, refused, broken) = (&unique_name("key"), &unique_name("key-refused"), &unique_name("key-broken"));
+    for (name, secret_name, private_key) in
+        [(good, "key-credentials", &pem), (refused, "stranger-credentials", &stranger), (broken, "garbled", &garbled)]
+    {
+        let data = json!({"clientId": "leak-key-client", "privateKey": private_key});
+        apply_json(&world, &format!("{secret_name}.json"), &secret(&world.system_namespace, secret_name, data));
+        apply_json(&world, &format!("{name}.json"), &oneapi(name, secret_name));
+    }
+    apply_json(&world, "mt.json", &microtenant("keyed-leaky", good, "v1"));
+    world.wait_ready("mt", "keyed-leaky").await;
+    world
+        .wait_for("zpapc", refused, "Unauthorized", |o| has_condition(o, "Ready", "False", Some("Unauthorized")))
+        .await;
+    world
+        .wait_for("zpapc", broken, "InvalidPrivateKey", |o| {
+            has_condition(o, "Ready", "False", Some("InvalidPrivateKey"))
+        })
+        .await;
+    let mut tokens = tokens_of(&world, "72057594037927936").await;
+    // A revoked token: a new sign-in, a new assertion.
+    world.sim(reqwest::Method::POST, "/__sim/tokens/revoke", None).await;
+    apply_json(&world, "mt.json", &microtenant("keyed-leaky", good, "v2"));
+    world.wait_for("mt", "keyed-leaky", "the edit applied", |o| o["status"]["atProvider"]["description"] == "v2").await;
+    tokens.extend(tokens_of(&world, "72057594037927936").await);
+    assert!(tokens.len() >= 2, "the tokens of both sign-ins were collected: {}", tokens.len());
+    assert!(world.route_count("POST /oauth2/v1/token").await >= 2, "two sign-ins, two client assertions");
+    let visible = everything_visible(&world, &metrics_url).await;
+
+    let log = world.operator_log();
+    assert!(log.contains("TRACE") && log.lines().count() > 200, "a real TRACE log");
+    let secrets: Vec<(String, String)> = pem_lines(&pem)
+        .into_iter()
+        .map(|line| ("private key".to_owned(), line))
+        .chain(pem_lines(&stranger).into_iter().map(|line| ("refused private key".to_owned(), line)))
+        .chain(pem_lines(&garbled).into_iter().map(|line| ("garbled private key".to_owned(), line)))
+        // Every client assertion starts with this encoded header (the
+        // simulator keeps no sign-in body to compare with): none may show.
+        .chain([("client assertion".to_owned(), assertion_header())])
+        .chain(tokens.into_iter().map(|t| ("bearer token".to_owned(), t)))
+        .collect();
+    assert_no_secret(&visible, &secrets);
+    println!(
+        "figure: {} private-key secrets checked against {} log lines: none found",
+        secrets.len(),
+        log.lines().count()
+    );
+}

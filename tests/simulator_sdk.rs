@@ -1,10 +1,14 @@
 //! Zscaler's official Python SDK (`zscaler-sdk-python`), unchanged, against the
 //! simulator binary: legacy client and OneAPI client, Microtenant and CBI
-//! profile CRUD, both ZPA-side profile views. See `tests/sdk/official_sdk_check.py`.
+//! profile CRUD, both ZPA-side profile views, and a OneAPI client signing in
+//! with `privateKey` (a key this test generates, its public half registered
+//! with `--public-key-client`). See `tests/sdk/official_sdk_check.py`.
 //!
 //! The SDK (pinned) is installed into a virtual environment under `target/`
 //! by `tests/sdk/install.sh` on first use; without python3 the test fails
 //! with one line saying so: it never passes without running the SDK.
+
+mod support;
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -23,7 +27,13 @@ const SDK_ENV: &[&str] = &[
     "ZSCALER_CLOUD",
     "ZSCALER_VANITY_DOMAIN",
     "ZSCALER_PARTNER_ID",
+    "ZSCALER_CLIENT_ID",
+    "ZSCALER_CLIENT_SECRET",
+    "ZSCALER_PRIVATE_KEY",
 ];
+
+/// The API client that signs in with a private key.
+const KEY_CLIENT: &str = "sdk-key-client";
 
 /// Fails the test with `line` alone on stderr (no panic location, no backtrace).
 fn fail_with_one_line(line: &str) -> ! {
@@ -53,9 +63,16 @@ async fn sdk_python() -> String {
 #[tokio::test]
 async fn the_official_python_sdk_works_against_the_simulator() {
     let python = sdk_python().await;
+    let keys_dir = tempfile::tempdir().expect("a temporary directory");
+    let key = support::keys::client_key();
+    let public_key = keys_dir.path().join("public.pem");
+    let private_key = keys_dir.path().join("private.pem");
+    std::fs::write(&public_key, support::keys::public_pem(key)).expect("public key written");
+    std::fs::write(&private_key, support::keys::private_pem(key)).expect("private key written");
+    let key_client = format!("{KEY_CLIENT}={}", public_key.display());
 
     let mut sim = Command::new(env!("CARGO_BIN_EXE_zpa-operator"))
-        .args(["simulator", "--listen", "127.0.0.1:0"])
+        .args(["simulator", "--listen", "127.0.0.1:0", "--public-key-client", &key_client])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -76,7 +93,8 @@ async fn the_official_python_sdk_works_against_the_simulator() {
     let mut script = Command::new(&python);
     script
         .arg(SCRIPT)
-        .args([&url, &customer, "sim-client", "sim-secret"])
+        .args([&url, &customer, "sim-client", "sim-secret", KEY_CLIENT])
+        .arg(&private_key)
         .env("ZSCALER_CLIENT_CACHE_ENABLED", "false")
         .env("PYTHONUNBUFFERED", "1")
         .stdout(Stdio::piped())
@@ -102,6 +120,9 @@ async fn the_official_python_sdk_works_against_the_simulator() {
     assert!(
         stdout.contains("ok - legacy: create a CBI profile") && stdout.contains("ok - oneapi: create a CBI profile")
     );
+    for line in ["ok - oneapi privateKey: list CBI profiles", "ok - oneapi privateKey: list Microtenants"] {
+        assert!(stdout.contains(line), "missing {line:?}:\n{stdout}");
+    }
 
     let _ = sim.start_kill();
     let _ = sim.wait().await;

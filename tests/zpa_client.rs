@@ -46,7 +46,7 @@ async fn legacy_and_oneapi_sign_in_reach_the_same_tenant() {
         &Endpoint::BaseUrl(sim.base_url()),
         &AuthMode::OneApi { vanity_domain: "acme".into(), token_url: None },
         sim.customer_id(),
-        ClientCredentials { client_id: sim.client_id().into(), client_secret: sim.client_secret().clone() },
+        ClientCredentials::secret(sim.client_id(), sim.client_secret().clone()),
     );
     oneapi_config.retry = support::quick_retries();
     let oneapi = ZpaClient::new(oneapi_config, Arc::new(RateLimiter::unlimited())).unwrap();
@@ -60,7 +60,7 @@ async fn legacy_and_oneapi_sign_in_reach_the_same_tenant() {
         &Endpoint::BaseUrl(sim.base_url()),
         &AuthMode::Legacy,
         sim.customer_id(),
-        ClientCredentials { client_id: "sim-client".into(), client_secret: "wrong".into() },
+        ClientCredentials::secret("sim-client", "wrong".into()),
     );
     let refused = ZpaClient::new(wrong, Arc::new(RateLimiter::unlimited())).unwrap().me().await.unwrap_err();
     assert!(matches!(refused, ZpaError::Unauthorized { .. }), "{refused:?}");

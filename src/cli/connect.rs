@@ -1,6 +1,7 @@
 //! How `plan`, `sync` and `export` reach a tenant: the `ZpaProviderConfig`
-//! of the manifests with its Secret (or `ZPA_CLIENT_ID`/`ZPA_CLIENT_SECRET`),
-//! or with `--simulator` an embedded ZPA simulator.
+//! of the manifests with its Secret (or `ZPA_CLIENT_ID` and
+//! `ZPA_CLIENT_SECRET` or `ZPA_PRIVATE_KEY`), or with `--simulator` an
+//! embedded ZPA simulator.
 //!
 //! Before any object is looked at, each tenant is signed in to with a few
 //! quick tries ([`Connector::check`]): an unreachable tenant fails at once
@@ -11,9 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::manifests::Manifests;
+use crate::crd::CredentialsSecretRef;
 use crate::reconcile::ReconcileError;
+use crate::remote::credentials::{CredentialSource, credentials_for};
 use crate::remote::tenant::{rate_limits_for, zpa_config_for};
 use crate::remote::{Tenant, TenantDefaults, TenantRegistry};
+use crate::secret::SecretString;
 use crate::simulator::{self, RunningSimulator, SimulatorConfig};
 use crate::zpa::{AuthMode, ClientCredentials, Endpoint, NoopObserver, RateLimits, ZpaConfig, ZpaError};
 
@@ -21,6 +25,66 @@ use crate::zpa::{AuthMode, ClientCredentials, Endpoint, NoopObserver, RateLimits
 pub const CONNECT_ATTEMPTS: u32 = 3;
 /// Pause between two of them.
 const CONNECT_PAUSE: Duration = Duration::from_millis(500);
+
+/// The environment variables that stand in for the credentials Secret's keys.
+pub const CLIENT_ID_ENV: &str = "ZPA_CLIENT_ID";
+pub const CLIENT_SECRET_ENV: &str = "ZPA_CLIENT_SECRET";
+pub const PRIVATE_KEY_ENV: &str = "ZPA_PRIVATE_KEY";
+
+/// The keys of a provider config's credentials Secret as the CLI reads them:
+/// `ZPA_CLIENT_ID` before the Secret's client id; `ZPA_CLIENT_SECRET` and
+/// `ZPA_PRIVATE_KEY` (PEM or JWK text), when either is set, instead of the
+/// Secret's secret and private key (both set is as ambiguous as a Secret
+/// holding both); the Secret among the manifests otherwise.
+struct ManifestKeys<'a> {
+    manifests: &'a Manifests,
+    reference: &'a CredentialsSecretRef,
+    from_env: bool,
+}
+
+impl<'a> ManifestKeys<'a> {
+    fn new(manifests: &'a Manifests, reference: &'a CredentialsSecretRef) -> Self {
+        let from_env = [CLIENT_SECRET_ENV, PRIVATE_KEY_ENV].iter().any(|var| env_value(var).is_some());
+        Self { manifests, reference, from_env }
+    }
+
+    fn env_of(&self, key: &str) -> &'static str {
+        if key == self.reference.client_id_key() {
+            CLIENT_ID_ENV
+        } else if key == self.reference.private_key_key() {
+            PRIVATE_KEY_ENV
+        } else {
+            CLIENT_SECRET_ENV
+        }
+    }
+}
+
+/// A variable's value, unless unset or blank.
+fn env_value(var: &str) -> Option<SecretString> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty()).map(SecretString::new)
+}
+
+impl CredentialSource for ManifestKeys<'_> {
+    fn value(&self, key: &str) -> Option<SecretString> {
+        let from_secret = || self.manifests.secret_key(&self.reference.namespace, &self.reference.name, key);
+        if key == self.reference.client_id_key() {
+            return env_value(CLIENT_ID_ENV).or_else(from_secret);
+        }
+        match self.from_env {
+            true => env_value(self.env_of(key)),
+            false => from_secret(),
+        }
+    }
+
+    fn describe(&self, key: &str) -> String {
+        format!(
+            "key {key:?} of Secret {}/{} in the manifests (or set {})",
+            self.reference.namespace,
+            self.reference.name,
+            self.env_of(key)
+        )
+    }
+}
 
 /// Why a tenant cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +98,8 @@ pub enum ConnectError {
     Unreachable { url: String, error: ZpaError, attempts: u32 },
     #[error(
         "ZPA at {url} refused the sign-in ({error}). Check the credentials Secret of the ZpaProviderConfig (or \
-         ZPA_CLIENT_ID/ZPA_CLIENT_SECRET); to try the manifests without a tenant, add --simulator"
+         ZPA_CLIENT_ID and ZPA_CLIENT_SECRET or ZPA_PRIVATE_KEY); to try the manifests without a tenant, add \
+         --simulator"
     )]
     SignIn { url: String, error: ZpaError },
     #[error("ZpaProviderConfig {name:?}: {error}")]
@@ -83,10 +148,7 @@ impl<'m> Connector<'m> {
                     &Endpoint::BaseUrl(sim.base_url()),
                     &AuthMode::Legacy,
                     sim.customer_id(),
-                    ClientCredentials {
-                        client_id: sim.client_id().to_owned(),
-                        client_secret: sim.client_secret().clone(),
-                    },
+                    ClientCredentials::secret(sim.client_id(), sim.client_secret().clone()),
                 ),
                 None,
             ),
@@ -96,23 +158,8 @@ impl<'m> Connector<'m> {
                         what: format!("ZpaProviderConfig {provider_config:?} in the manifests (or use --simulator)"),
                     }
                 })?;
-                let reference = &config.spec.credentials_secret_ref;
-                let read = |key: &str, env: &str| {
-                    std::env::var(env)
-                        .ok()
-                        .map(crate::secret::SecretString::new)
-                        .or_else(|| self.manifests.secret_key(&reference.namespace, &reference.name, key))
-                        .ok_or_else(|| ReconcileError::ReferenceNotFound {
-                            what: format!(
-                                "key {key:?} of Secret {}/{} in the manifests (or set {env})",
-                                reference.namespace, reference.name
-                            ),
-                        })
-                };
-                let credentials = ClientCredentials {
-                    client_id: read(reference.client_id_key(), "ZPA_CLIENT_ID")?.expose().to_owned(),
-                    client_secret: read(reference.client_secret_key(), "ZPA_CLIENT_SECRET")?,
-                };
+                let source = ManifestKeys::new(self.manifests, &config.spec.credentials_secret_ref);
+                let credentials = credentials_for(&config.spec, &source)?;
                 (zpa_config_for(&config.spec, credentials)?, rate_limits_for(&config.spec))
             }
         };

@@ -17,8 +17,9 @@ use crate::crd::{READY, ZpaProviderConfig, ZpaProviderConfigStatus};
 use crate::reconcile::ReconcileError;
 use crate::reconcile::conditions::{self, ConditionState, Reason};
 use crate::remote::Tenant;
+use crate::remote::credentials::{CredentialSource, credentials_for};
 use crate::remote::tenant::{rate_limits_for, skips_tls_verification, zpa_config_for};
-use crate::zpa::{ClientCredentials, ZpaConfig};
+use crate::zpa::ZpaConfig;
 
 const KIND: &str = "ZpaProviderConfig";
 /// The Event reason that says certificate verification is off.
@@ -84,16 +85,25 @@ async fn zpa_config(ctx: &Context, config: &ZpaProviderConfig) -> Result<(ZpaCon
         .await
         .map_err(ReconcileError::kubernetes("get credentials Secret"))?
         .ok_or_else(|| ReconcileError::ReferenceNotFound { what: described.clone() })?;
-    let read = |key: &str| {
-        secret_value(&secret, key)
-            .ok_or_else(|| ReconcileError::ReferenceNotFound { what: format!("key {key:?} in {described}") })
-    };
-    let credentials = ClientCredentials {
-        client_id: read(secret_ref.client_id_key())?.expose().to_owned(),
-        client_secret: read(secret_ref.client_secret_key())?,
-    };
+    let credentials = credentials_for(spec, &SecretKeys { secret: &secret, described: &described })?;
     let zpa = zpa_config_for(spec, credentials)?;
     Ok((zpa, secret.resource_version().unwrap_or_default()))
+}
+
+/// The keys of a credentials Secret in the cluster.
+struct SecretKeys<'a> {
+    secret: &'a Secret,
+    described: &'a str,
+}
+
+impl CredentialSource for SecretKeys<'_> {
+    fn value(&self, key: &str) -> Option<crate::secret::SecretString> {
+        secret_value(self.secret, key)
+    }
+
+    fn describe(&self, key: &str) -> String {
+        format!("key {key:?} in {}", self.described)
+    }
 }
 
 /// Signs in and reports `Ready` on the provider config. It always reads the

@@ -107,7 +107,11 @@ pub enum AuthFlow {
     Oneapi,
 }
 
-/// The Secret holding the API client id and secret.
+/// The Secret holding the API client's id and its secret or, with `auth:
+/// oneapi`, its private key. Keys: `clientId`, and exactly one of
+/// `clientSecret` and `privateKey` (RSA of 2048 bits or more, as PEM
+/// (PKCS#8 `BEGIN PRIVATE KEY` or PKCS#1 `BEGIN RSA PRIVATE KEY`) or a JWK
+/// JSON object; each sign-in sends a fresh RS256 client assertion).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialsSecretRef {
@@ -115,7 +119,7 @@ pub struct CredentialsSecretRef {
     pub namespace: String,
     #[schemars(length(min = 1))]
     pub name: String,
-    /// Key names inside the Secret; `clientId` and `clientSecret` when omitted.
+    /// Key names inside the Secret; `clientId`, `clientSecret` and `privateKey` when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<CredentialKeys>,
 }
@@ -123,10 +127,15 @@ pub struct CredentialsSecretRef {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialKeys {
+    /// The key holding the client id (`clientId`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The key holding the client secret (`clientSecret`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// The key holding the private key (`privateKey`; `auth: oneapi` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
 }
 
 impl CredentialsSecretRef {
@@ -136,6 +145,10 @@ impl CredentialsSecretRef {
 
     pub fn client_secret_key(&self) -> &str {
         self.keys.as_ref().and_then(|k| k.client_secret.as_deref()).unwrap_or("clientSecret")
+    }
+
+    pub fn private_key_key(&self) -> &str {
+        self.keys.as_ref().and_then(|k| k.private_key.as_deref()).unwrap_or("privateKey")
     }
 }
 

@@ -54,6 +54,12 @@ pub enum Reason {
     Forbidden,
     // ZpaProviderConfig
     SignedIn,
+    /// The credentials Secret holds both a client secret and a private key.
+    AmbiguousCredentials,
+    /// The private key does not parse, is not RSA, or is under 2048 bits.
+    InvalidPrivateKey,
+    /// A private key with `auth: legacy` (only `oneapi` signs in with one).
+    PrivateKeyNeedsOneApi,
 }
 
 impl Reason {
@@ -87,6 +93,9 @@ impl Reason {
             Reason::Internal => "Internal",
             Reason::Forbidden => "Forbidden",
             Reason::SignedIn => "SignedIn",
+            Reason::AmbiguousCredentials => "AmbiguousCredentials",
+            Reason::InvalidPrivateKey => "InvalidPrivateKey",
+            Reason::PrivateKeyNeedsOneApi => "PrivateKeyNeedsOneAPI",
         }
     }
 }

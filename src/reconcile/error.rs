@@ -39,6 +39,23 @@ pub enum ReconcileError {
     #[error("{message}")]
     InvalidSpec { message: String },
 
+    /// The provider config's credentials Secret holds both a client secret
+    /// and a private key. Nothing was sent to ZPA.
+    #[error("{message}")]
+    AmbiguousCredentials { message: String },
+
+    /// The provider config's private key cannot be used: it does not parse,
+    /// is not RSA, or is under 2048 bits. The message names the Secret and
+    /// key and says why, never the content. Nothing was sent to ZPA.
+    #[error("{message}")]
+    InvalidPrivateKey { message: String },
+
+    /// A private key in the credentials Secret of a provider config whose
+    /// `auth` is not `oneapi` (legacy sign-in takes a secret only). Nothing
+    /// was sent to ZPA.
+    #[error("{message}")]
+    PrivateKeyNeedsOneApi { message: String },
+
     /// A create was started but its result was never recorded, and ZPA shows
     /// no single object it could have been.
     #[error(
@@ -123,6 +140,9 @@ impl ReconcileError {
             ReconcileError::ReferenceNotFound { .. } => Reason::ReferenceNotFound,
             ReconcileError::ReferenceNotReady { .. } => Reason::ReferenceNotReady,
             ReconcileError::InvalidSpec { .. } => Reason::InvalidSpec,
+            ReconcileError::AmbiguousCredentials { .. } => Reason::AmbiguousCredentials,
+            ReconcileError::InvalidPrivateKey { .. } => Reason::InvalidPrivateKey,
+            ReconcileError::PrivateKeyNeedsOneApi { .. } => Reason::PrivateKeyNeedsOneApi,
             ReconcileError::CreateIncomplete { .. } => Reason::CreateIncomplete,
             ReconcileError::AmbiguousName { .. } => Reason::AmbiguousName,
             ReconcileError::AlreadyExists { .. } => Reason::AlreadyExists,
@@ -154,6 +174,9 @@ impl ReconcileError {
             ReconcileError::ReferenceNotFound { .. }
             | ReconcileError::ReferenceNotReady { .. }
             | ReconcileError::InvalidSpec { .. }
+            | ReconcileError::AmbiguousCredentials { .. }
+            | ReconcileError::InvalidPrivateKey { .. }
+            | ReconcileError::PrivateKeyNeedsOneApi { .. }
             | ReconcileError::CreateIncomplete { .. }
             | ReconcileError::AmbiguousName { .. }
             | ReconcileError::AlreadyExists { .. }
@@ -214,6 +237,9 @@ mod tests {
                 User,
             ),
             (ReconcileError::ScopeNotPermitted { message: "x".into() }, Reason::ScopeNotPermitted, false, User),
+            (ReconcileError::AmbiguousCredentials { message: "x".into() }, Reason::AmbiguousCredentials, false, User),
+            (ReconcileError::InvalidPrivateKey { message: "x".into() }, Reason::InvalidPrivateKey, false, User),
+            (ReconcileError::PrivateKeyNeedsOneApi { message: "x".into() }, Reason::PrivateKeyNeedsOneApi, false, User),
             (zpa(ZpaError::RateLimited { retry_after: Duration::from_secs(13) }), Reason::RateLimited, true, Zpa),
             (zpa(ZpaError::Unauthorized { reason: "no".into() }), Reason::Unauthorized, false, User),
             (

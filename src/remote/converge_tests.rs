@@ -133,8 +133,7 @@ struct Zpa {
 impl Zpa {
     async fn start() -> Self {
         let sim = simulator::start(SimulatorConfig { rate_limit: None, ..SimulatorConfig::default() }).await.unwrap();
-        let credentials =
-            ClientCredentials { client_id: sim.client_id().to_owned(), client_secret: sim.client_secret().clone() };
+        let credentials = ClientCredentials::secret(sim.client_id(), sim.client_secret().clone());
         let config =
             ZpaConfig::resolve(&Endpoint::BaseUrl(sim.base_url()), &AuthMode::Legacy, sim.customer_id(), credentials);
         let client = ZpaClient::new(config, Arc::new(RateLimiter::unlimited())).unwrap();

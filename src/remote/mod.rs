@@ -8,6 +8,7 @@
 //! - `kinds.rs`: per kind, its ZPA calls and its `prepare` (spec + references -> desired);
 //! - `calls.rs`: the primitives `observe`, `create`, `update`, `delete` the step calls;
 //! - `tenant.rs`: one ZPA tenant (client and caches) per provider config;
+//! - `credentials.rs`: a provider config's credentials Secret -> typed credentials;
 //! - `snapshot.rs`, `packed.rs`: list snapshots; `references.rs`: names -> ids.
 //!
 //! The primitives of `calls.rs` are this module's own: callers go through [`converge`].
@@ -16,6 +17,7 @@ mod calls;
 pub mod converge;
 #[cfg(test)]
 mod converge_tests;
+pub mod credentials;
 pub mod kind;
 pub mod kinds;
 pub mod packed;

@@ -365,7 +365,7 @@ mod tests {
     }
 
     fn config() -> ZpaConfig {
-        let credentials = ClientCredentials { client_id: "id".into(), client_secret: SecretString::new("secret") };
+        let credentials = ClientCredentials::secret("id", SecretString::new("secret"));
         ZpaConfig::resolve(&Endpoint::BaseUrl("http://127.0.0.1:9/".into()), &AuthMode::Legacy, "1", credentials)
     }
 
@@ -374,7 +374,7 @@ mod tests {
     #[tokio::test]
     async fn provider_configs_of_one_customer_share_one_limiter() {
         let registry = registry();
-        let credentials = ClientCredentials { client_id: "id".into(), client_secret: SecretString::new("secret") };
+        let credentials = ClientCredentials::secret("id", SecretString::new("secret"));
         let oneapi = AuthMode::OneApi { vanity_domain: "acme".into(), token_url: None };
         let via_oneapi =
             ZpaConfig::resolve(&Endpoint::BaseUrl("http://127.0.0.1:9/".into()), &oneapi, "1", credentials.clone());

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Drive the ZPA simulator through Zscaler's official Python SDK (zscaler-sdk-python).
 
-Usage: official_sdk_check.py BASE_URL CUSTOMER_ID CLIENT_ID CLIENT_SECRET
+Usage: official_sdk_check.py BASE_URL CUSTOMER_ID CLIENT_ID CLIENT_SECRET [KEY_CLIENT_ID PRIVATE_KEY_FILE]
+
+With KEY_CLIENT_ID and PRIVATE_KEY_FILE (a PKCS#8 PEM), the OneAPI client also
+signs in with the SDK's `privateKey` (a JWT client assertion) and lists CBI
+profiles and Microtenants.
 
 The SDK's code is used unchanged. It has no base-URL setting, so:
 - legacy client: the simulator is registered as one more cloud name in the
@@ -164,11 +168,20 @@ def exercise(zpa, label, customer_id):
     check(error is not None, f"{label}: the Microtenant is gone")
 
 
+def read_with_private_key(zpa, customer_id):
+    """What a private-key client reads: the tenant's CBI profiles and Microtenants."""
+    label = "oneapi privateKey"
+    tenants, _ = ok(zpa.microtenants.list_microtenants(), f"{label}: list Microtenants")
+    check(any(t.name == "Default" for t in tenants), f"{label}: the Default Microtenant is listed")
+    profiles, _ = ok(zpa.cbi_profile.list_cbi_profiles(), f"{label}: list CBI profiles")
+    check(any(p.name.startswith("Default Isolation Profile") for p in profiles), f"{label}: the default profile is listed")
+
+
 def main(argv):
-    if len(argv) != 5:
+    if len(argv) not in (5, 7):
         print(__doc__, file=sys.stderr)
         return 2
-    base_url, customer_id, client_id, client_secret = argv[1:]
+    base_url, customer_id, client_id, client_secret = argv[1:5]
 
     # Legacy ZPA client (POST /signin, paths at the root).
     constants.ZPA_BASE_URLS["SIMULATOR"] = base_url
@@ -192,6 +205,25 @@ def main(argv):
     )
     with oneapi as client:
         exercise(client.zpa, "oneapi", customer_id)
+
+    # OneAPI client with a private key (`privateKey`: the SDK signs an RS256
+    # client assertion and sends it instead of a secret).
+    if len(argv) == 7:
+        key_client_id, key_file = argv[5:7]
+        with open(key_file, encoding="ascii") as handle:
+            private_key = handle.read()
+        check("BEGIN PRIVATE KEY" in private_key, "the private key is a PKCS#8 PEM, as the SDK reads it")
+        keyed = Client(
+            {
+                "clientId": key_client_id,
+                "privateKey": private_key,
+                "customerId": customer_id,
+                "vanityDomain": "simulator",
+                "cloud": "production",
+            }
+        )
+        with keyed as client:
+            read_with_private_key(client.zpa, customer_id)
 
     print("all official SDK checks passed")
     return 0

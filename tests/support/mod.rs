@@ -8,6 +8,7 @@
 pub mod cluster;
 pub mod controlplane;
 pub mod install;
+pub mod keys;
 pub mod manifests;
 pub mod processes;
 pub mod tenant;
@@ -45,7 +46,7 @@ pub fn legacy_config(sim: &RunningSimulator) -> ZpaConfig {
         &Endpoint::BaseUrl(sim.base_url()),
         &AuthMode::Legacy,
         sim.customer_id(),
-        ClientCredentials { client_id: sim.client_id().to_owned(), client_secret: sim.client_secret().clone() },
+        ClientCredentials::secret(sim.client_id(), sim.client_secret().clone()),
     );
     config.retry = quick_retries();
     config

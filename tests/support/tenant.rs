@@ -19,10 +19,7 @@ pub fn client_for(base_url: &str) -> ZpaClient {
         &Endpoint::BaseUrl(base_url.to_owned()),
         &AuthMode::Legacy,
         CUSTOMER_ID,
-        ClientCredentials {
-            client_id: "sim-client".to_owned(),
-            client_secret: zpa_operator::secret::SecretString::new("sim-secret"),
-        },
+        ClientCredentials::secret("sim-client", zpa_operator::secret::SecretString::new("sim-secret")),
     );
     config.retry = super::quick_retries();
     ZpaClient::new(config, Arc::new(RateLimiter::unlimited())).expect("client builds")

@@ -2,7 +2,9 @@
 //!
 //! Two flows: legacy (`POST {base}/signin`, form `client_id`/`client_secret`)
 //! and OneAPI (ZIdentity client credentials with audience
-//! `https://api.zscaler.com`). The token is cached and renewed shortly before
+//! `https://api.zscaler.com`, authenticated by a client secret or by a client
+//! assertion a private key signs afresh for each sign-in, see
+//! [`super::assertion`]). The token is cached and renewed shortly before
 //! it expires; callers that find it refused report it stale, and exactly one
 //! of them signs in again. A refused sign-in is remembered for a growing
 //! pause, so wrong credentials never turn into a storm of sign-ins.
@@ -14,10 +16,12 @@ use base64::Engine;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use super::assertion::PrivateKey;
 use super::error::ZpaError;
 use super::observe::{Outcome, RequestObserver};
+use zpa_wire::auth::{CLIENT_ASSERTION_TYPE, OAuthErrorBody, ONEAPI_AUDIENCE, TokenResponse};
+use zpa_wire::error::ApiErrorBody;
 use zpa_wire::secret::SecretString;
-use zpa_wire::{auth::ONEAPI_AUDIENCE, auth::TokenResponse, error::ApiErrorBody};
 
 /// How to obtain a token.
 #[derive(Debug, Clone)]
@@ -28,10 +32,33 @@ pub enum SignIn {
     OneApi { token_url: String },
 }
 
+/// An API client: its id and how it proves it.
 #[derive(Debug, Clone)]
 pub struct ClientCredentials {
     pub client_id: String,
-    pub client_secret: SecretString,
+    pub authentication: ClientAuthentication,
+}
+
+/// How an API client proves who it is.
+#[derive(Debug, Clone)]
+pub enum ClientAuthentication {
+    /// A client secret: the legacy API key's, or OneAPI's `client_secret`.
+    Secret(SecretString),
+    /// OneAPI only: a private key; each sign-in sends a fresh signed
+    /// `client_assertion` instead of a secret.
+    PrivateKey(PrivateKey),
+}
+
+impl ClientCredentials {
+    /// A client id and secret.
+    pub fn secret(client_id: impl Into<String>, secret: SecretString) -> Self {
+        Self { client_id: client_id.into(), authentication: ClientAuthentication::Secret(secret) }
+    }
+
+    /// A client id and private key (OneAPI).
+    pub fn private_key(client_id: impl Into<String>, key: PrivateKey) -> Self {
+        Self { client_id: client_id.into(), authentication: ClientAuthentication::PrivateKey(key) }
+    }
 }
 
 /// A token and the sign-in it came from (so a stale report from an older
@@ -137,17 +164,32 @@ impl TokenSource {
     }
 
     async fn sign_in(&self, http: &reqwest::Client, timeout: Duration) -> Result<TokenResponse, ZpaError> {
-        let secret = self.credentials.client_secret.expose();
-        let request = match &self.sign_in {
-            SignIn::Legacy { url } => {
-                http.post(url).form(&[("client_id", self.credentials.client_id.as_str()), ("client_secret", secret)])
+        let client_id = self.credentials.client_id.as_str();
+        let request = match (&self.sign_in, &self.credentials.authentication) {
+            (SignIn::Legacy { url }, ClientAuthentication::Secret(secret)) => {
+                http.post(url).form(&[("client_id", client_id), ("client_secret", secret.expose())])
             }
-            SignIn::OneApi { token_url } => http.post(token_url).form(&[
+            (SignIn::Legacy { .. }, ClientAuthentication::PrivateKey(_)) => {
+                return Err(ZpaError::Internal {
+                    detail: "the legacy sign-in (POST /signin) takes a client secret, not a private key".to_owned(),
+                });
+            }
+            (SignIn::OneApi { token_url }, ClientAuthentication::Secret(secret)) => http.post(token_url).form(&[
                 ("grant_type", "client_credentials"),
-                ("client_id", self.credentials.client_id.as_str()),
-                ("client_secret", secret),
+                ("client_id", client_id),
+                ("client_secret", secret.expose()),
                 ("audience", ONEAPI_AUDIENCE),
             ]),
+            (SignIn::OneApi { token_url }, ClientAuthentication::PrivateKey(key)) => {
+                let assertion = signed_assertion(key, client_id)?;
+                http.post(token_url).form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client_id),
+                    ("client_assertion", assertion.expose()),
+                    ("client_assertion_type", CLIENT_ASSERTION_TYPE),
+                    ("audience", ONEAPI_AUDIENCE),
+                ])
+            }
         };
         let started = Instant::now();
         let response = match request.timeout(timeout).send().await {
@@ -182,13 +224,35 @@ impl TokenSource {
             }),
             400 | 401 | 403 => {
                 let parsed: ApiErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-                let reason =
-                    parsed.reason.or(parsed.message).or(parsed.id).unwrap_or_else(|| "credentials refused".into());
+                // ZIdentity answers as OAuth does (RFC 6749 §5.2).
+                let oauth: OAuthErrorBody = serde_json::from_slice(&body).unwrap_or_default();
+                let oauth = match (oauth.error, oauth.error_description) {
+                    (Some(error), Some(description)) => Some(format!("{error}: {description}")),
+                    (error, description) => description.or(error),
+                };
+                let reason = parsed
+                    .reason
+                    .or(parsed.message)
+                    .or(parsed.id)
+                    .or(oauth)
+                    .unwrap_or_else(|| "credentials refused".into());
                 Err(ZpaError::Unauthorized { reason: format!("sign-in refused (HTTP {status}): {reason}") })
             }
             _ => Err(ZpaError::Transient { detail: format!("sign-in answered HTTP {status}") }),
         }
     }
+}
+
+/// A client assertion signed now; kept in a [`SecretString`]: for its ten
+/// minutes it is as good as a secret.
+fn signed_assertion(key: &PrivateKey, client_id: &str) -> Result<SecretString, ZpaError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| ZpaError::Internal { detail: "the system clock is before 1970".to_owned() })?
+        .as_secs();
+    key.assertion(client_id, now)
+        .map(SecretString::new)
+        .map_err(|error| ZpaError::Internal { detail: format!("cannot sign the client assertion: {error}") })
 }
 
 /// A transport error as a [`ZpaError`]: a certificate that does not verify

@@ -83,7 +83,7 @@ mod tests {
     use super::*;
 
     fn creds() -> ClientCredentials {
-        ClientCredentials { client_id: "id".into(), client_secret: "secret".into() }
+        ClientCredentials::secret("id", "secret".into())
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //!     └── get_json, post_json, all_pages: any other route, through the same engine
 //! ```
 
+mod assertion;
 mod auth;
 mod body;
 mod cbi;
@@ -24,7 +25,8 @@ mod retry;
 mod scope;
 mod tls;
 
-pub use auth::{ClientCredentials, SignIn};
+pub use assertion::{PrivateKey, PrivateKeyError};
+pub use auth::{ClientAuthentication, ClientCredentials, SignIn};
 pub use client::{ZpaClient, ZpaConfig};
 pub use cloud::{ApiBase, Cloud};
 pub use endpoint::{AuthMode, Endpoint, TenantKey};

@@ -18,7 +18,7 @@
 //! | `POST /__sim/tokens/revoke` | `{"customerId"?}` or empty | `{"revoked": n}` |
 //! | `POST /__sim/tokens/expire` | `{"customerId"?}` or empty | `{"expired": n}`: the tokens now fail as expired ones do |
 //! | `GET /__sim/tokens` | | `[{"token","customerId","expiresInSecs"}]`: every live token (for secret-leak tests) |
-//! | `PUT /__sim/credentials/{clientId}` | `{"customerId","clientSecret","microtenantId"?}` | adds or replaces an API key (rotation); with `microtenantId`, a key bound to that Microtenant |
+//! | `PUT /__sim/credentials/{clientId}` | `{"customerId","clientSecret"?,"publicKey"?,"microtenantId"?}` | adds or replaces an API key (rotation); with `publicKey` (PEM or JWK, RSA of 2048 bits or more) it signs in with client assertions of the matching private key; one of the two is required; with `microtenantId`, a key bound to that Microtenant |
 //! | `DELETE /__sim/credentials/{clientId}` | | 204: the key no longer signs in (its tokens stay until revoked) |
 //! | `GET /__sim/customers/{cid}/state` | | every object of the customer (see [`customer_state`]) |
 //! | `PATCH /__sim/customers/{cid}/profiles/{id}` | JSON merge patch | the stored profile |
@@ -37,6 +37,7 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::assertion::ClientKey;
 use super::customer::Customer;
 use super::error::{ApiError, ApiResult, parse_object};
 use super::faults::FaultConfig;
@@ -296,7 +297,11 @@ pub async fn list_tokens(State(sim): State<Arc<Sim>>) -> Json<Vec<Value>> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ApiKey {
     customer_id: String,
-    client_secret: SecretString,
+    #[serde(default)]
+    client_secret: Option<SecretString>,
+    /// The public key of a client that signs in with a private key.
+    #[serde(default)]
+    public_key: Option<String>,
     /// A key made inside this Microtenant (absent or `"0"`: the Default one).
     #[serde(default)]
     microtenant_id: Option<String>,
@@ -307,8 +312,13 @@ struct ApiKey {
 pub async fn put_credentials(State(sim): State<Arc<Sim>>, Path(client_id): Path<String>, body: Bytes) -> ApiResult {
     let request: ApiKey =
         serde_json::from_slice(&body).map_err(|err| ApiError::malformed(format!("Invalid API key: {err}")))?;
-    if request.client_secret.is_empty() {
-        return Err(admin_error("clientSecret must not be empty."));
+    let secret = request.client_secret.unwrap_or_default();
+    let public_key = match &request.public_key {
+        Some(text) => Some(Arc::new(ClientKey::parse(text).map_err(|why| admin_error(format!("publicKey: {why}")))?)),
+        None => None,
+    };
+    if secret.is_empty() && public_key.is_none() {
+        return Err(admin_error("clientSecret (not empty) or publicKey is required."));
     }
     let mut world = sim.world();
     let customer = customer_of(&mut world, &request.customer_id)?;
@@ -318,8 +328,7 @@ pub async fn put_credentials(State(sim): State<Arc<Sim>>, Path(client_id): Path<
     {
         return Err(admin_error(format!("Microtenant {id} does not exist in customer {}.", request.customer_id)));
     }
-    let credential =
-        Credential { secret: request.client_secret, customer_id: request.customer_id.clone(), microtenant_id };
+    let credential = Credential { secret, public_key, customer_id: request.customer_id.clone(), microtenant_id };
     let created = world.credentials.insert(client_id.clone(), credential).is_none();
     tracing::info!(client_id, customer = %request.customer_id, created, "API key set");
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };

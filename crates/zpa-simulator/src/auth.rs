@@ -1,4 +1,5 @@
-//! Sign-in (legacy `/signin` and OneAPI `/oauth2/v1/token`), JWT-shaped bearer
+//! Sign-in (legacy `/signin` and OneAPI `/oauth2/v1/token`, the latter with a
+//! client secret or a private-key client assertion), JWT-shaped bearer
 //! tokens, and the bearer check every API call goes through.
 //!
 //! Tokens are three base64url parts (header, claims with `exp`/`iat`/`sub`/
@@ -18,10 +19,11 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rand::RngCore;
 use serde_json::json;
 
+use super::assertion;
 use super::error::ApiError;
 use super::query::Params;
 use super::state::{Credential, Session, Sim, World, epoch_secs};
-use zpa_wire::auth::{ONEAPI_AUDIENCE, TokenResponse};
+use zpa_wire::auth::{CLIENT_ASSERTION_TYPE, ONEAPI_AUDIENCE, TokenResponse};
 use zpa_wire::error::ids;
 use zpa_wire::secret::SecretString;
 
@@ -99,7 +101,8 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 }
 
 /// `POST /oauth2/v1/token` (ZIdentity client credentials): `expires_in` is a number.
-/// Credentials come from the form or from HTTP Basic.
+/// Credentials come from the form or from HTTP Basic, or the form carries a
+/// private-key client assertion instead ([`assertion_token`]).
 pub async fn oauth_token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
     let form = parse_form(&headers, &body);
     if form.get("grant_type") != Some("client_credentials") {
@@ -111,6 +114,9 @@ pub async fn oauth_token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: 
     }
     if form.get("audience") != Some(ONEAPI_AUDIENCE) {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "audience must be https://api.zscaler.com.");
+    }
+    if form.get("client_assertion").is_some() || form.get("client_assertion_type").is_some() {
+        return assertion_token(&sim, &headers, &form);
     }
     let (client_id, client_secret) = match basic_credentials(&headers) {
         Some(pair) => pair,
@@ -128,6 +134,50 @@ pub async fn oauth_token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: 
     let token = mint(&mut world, &credential, &client_id, ttl);
     drop(world);
     tracing::debug!(client_id, customer_id = credential.customer_id, "signed in (OneAPI)");
+    Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": ttl})).into_response()
+}
+
+/// The private-key flow of `POST /oauth2/v1/token` (RFC 7523 §2.2): form
+/// `client_id`, `client_assertion`, `client_assertion_type`. The assertion is
+/// checked as [`assertion::verify`] says; a `jti` seen before is refused.
+/// Every refusal is `invalid_client` (401), as a wrong secret is, with the
+/// reason in `error_description`; a malformed request is `invalid_request` (400).
+fn assertion_token(sim: &Sim, headers: &HeaderMap, form: &Params) -> Response {
+    let bad_request = |description: &str| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description);
+    let refused = |client_id: &str, description: &str| {
+        tracing::info!(client_id, reason = description, "token request refused: client assertion");
+        oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description)
+    };
+    if form.get("client_assertion_type") != Some(CLIENT_ASSERTION_TYPE) {
+        return bad_request("client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.");
+    }
+    // RFC 6749 §2.3: a client uses one authentication method per request.
+    if form.get("client_secret").is_some() || basic_credentials(headers).is_some() {
+        return bad_request("Use either a client secret or a client assertion, not both.");
+    }
+    let (Some(client_id), Some(jwt)) = (form.get("client_id"), form.get("client_assertion")) else {
+        return bad_request("client_id and client_assertion are required.");
+    };
+    let registered = sim.world().credentials.get(client_id).cloned();
+    let Some((credential, key)) = registered.and_then(|c| c.public_key.clone().map(|key| (c, key))) else {
+        return refused(client_id, &format!("Client {client_id} has no public key registered."));
+    };
+    let now = epoch_secs();
+    let accepted = match assertion::verify(&key, client_id, jwt, now) {
+        Ok(accepted) => accepted,
+        Err(why) => return refused(client_id, &why),
+    };
+    let ttl = sim.token_ttl.as_secs().max(1);
+    let mut world = sim.world();
+    if let Some(jti) = &accepted.jti
+        && !world.first_use_of_assertion(client_id, jti, accepted.exp, now)
+    {
+        drop(world);
+        return refused(client_id, "client_assertion jti was already used: sign a new assertion for each request.");
+    }
+    let token = mint(&mut world, &credential, client_id, ttl);
+    drop(world);
+    tracing::debug!(client_id, customer_id = credential.customer_id, "signed in (OneAPI, private key)");
     Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": ttl})).into_response()
 }
 
@@ -208,7 +258,8 @@ mod tests {
     #[test]
     fn tokens_are_jwt_shaped_with_exp() {
         let mut world = World::new();
-        let credential = Credential { secret: "s".into(), customer_id: "42".into(), microtenant_id: None };
+        let credential =
+            Credential { secret: "s".into(), public_key: None, customer_id: "42".into(), microtenant_id: None };
         let token = mint(&mut world, &credential, "client", 60);
         let parts: Vec<&str> = token.split('.').collect();
         assert_eq!(parts.len(), 3);

@@ -15,6 +15,7 @@
 //! Start one in-process with [`start`], or as `zpa-operator simulator`.
 
 mod admin;
+mod assertion;
 mod auth;
 mod cbi;
 mod common;
@@ -91,6 +92,17 @@ pub struct SimulatorConfig {
     pub open_domain_suffix: Option<String>,
     /// Tenant behaviour switches (duplicate profile names accepted by default).
     pub behaviour: Behaviour,
+    /// More API clients of the first customer, each signing in (OneAPI) with
+    /// a client assertion of the private key matching its public key.
+    pub public_key_clients: Vec<PublicKeyClient>,
+}
+
+/// An API client registered with a public key (PEM or JWK, RSA of 2048 bits
+/// or more) instead of a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKeyClient {
+    pub client_id: String,
+    pub public_key: String,
 }
 
 impl Default for SimulatorConfig {
@@ -111,6 +123,7 @@ impl Default for SimulatorConfig {
             auth_domains: seed::default_auth_domains(),
             open_domain_suffix: Some(OPEN_DOMAIN_SUFFIX.to_owned()),
             behaviour: Behaviour::default(),
+            public_key_clients: Vec::new(),
         }
     }
 }
@@ -176,6 +189,12 @@ impl RunningSimulator {
         self.sim.limiter().reconfigure(rate_limit);
     }
 
+    /// Adds an API client of the first customer that signs in with a private
+    /// key (like `PUT /__sim/credentials/{clientId}` with a `publicKey`).
+    pub fn add_public_key_client(&self, client: &PublicKeyClient) -> Result<(), String> {
+        register_public_key(&mut self.sim.world(), &self.customer_id, client)
+    }
+
     /// Invalidates every issued token; returns how many.
     pub fn revoke_tokens(&self) -> usize {
         let mut world = self.sim.world();
@@ -233,6 +252,9 @@ pub async fn start(config: SimulatorConfig) -> std::io::Result<RunningSimulator>
     };
     seed::add_customer(&mut world, &spec).map_err(|err| invalid(format!("{err:?}")))?;
     let customer_id = world.customers.keys().next().cloned().unwrap_or_default();
+    for client in &config.public_key_clients {
+        register_public_key(&mut world, &customer_id, client).map_err(invalid)?;
+    }
 
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
@@ -263,6 +285,23 @@ pub async fn start(config: SimulatorConfig) -> std::io::Result<RunningSimulator>
         shutdown: Some(tx),
         task: Some(task),
     })
+}
+
+/// Adds an API client of `customer_id` that signs in with a private key.
+fn register_public_key(world: &mut World, customer_id: &str, client: &PublicKeyClient) -> Result<(), String> {
+    let key = assertion::ClientKey::parse(&client.public_key)
+        .map_err(|why| format!("public key of API client {:?}: {why}", client.client_id))?;
+    if world.credentials.contains_key(&client.client_id) {
+        return Err(format!("client id {:?} is already in use", client.client_id));
+    }
+    let credential = state::Credential {
+        secret: SecretString::default(),
+        public_key: Some(Arc::new(key)),
+        customer_id: customer_id.to_owned(),
+        microtenant_id: None,
+    };
+    world.credentials.insert(client.client_id.clone(), credential);
+    Ok(())
 }
 
 /// `zpa-operator simulator` flags.
@@ -320,6 +359,11 @@ pub struct SimulatorArgs {
     /// (`resource.already.exist`). Off by default: ZPA accepts duplicates.
     #[arg(long)]
     pub refuse_duplicate_profile_names: bool,
+    /// An API client of the seeded customer that signs in (OneAPI) with a
+    /// private key: `CLIENT_ID=PATH`, PATH a PEM (or JWK) file of its RSA
+    /// public key (repeatable).
+    #[arg(long = "public-key-client", value_name = "CLIENT_ID=PATH")]
+    pub public_key_clients: Vec<String>,
 }
 
 impl SimulatorArgs {
@@ -349,6 +393,19 @@ impl SimulatorArgs {
             },
         };
         faults.validate().map_err(|err| format!("faults: {err}"))?;
+        let public_key_clients = self
+            .public_key_clients
+            .iter()
+            .map(|flag| {
+                let (client_id, path) = flag
+                    .split_once('=')
+                    .filter(|(id, path)| !id.is_empty() && !path.is_empty())
+                    .ok_or_else(|| format!("--public-key-client must be CLIENT_ID=PATH, got {flag:?}"))?;
+                let public_key = std::fs::read_to_string(path)
+                    .map_err(|err| format!("--public-key-client {client_id}: cannot read {path}: {err}"))?;
+                Ok(PublicKeyClient { client_id: client_id.to_owned(), public_key })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         let rate_limit = (!self.no_rate_limit).then(|| RateLimitConfig {
             get_limit: self.get_limit,
             write_limit: self.write_limit,
@@ -370,6 +427,7 @@ impl SimulatorArgs {
             },
             open_domain_suffix: Some(self.open_domain_suffix.clone()).filter(|s| !s.is_empty()),
             behaviour: Behaviour { refuse_duplicate_profile_names: self.refuse_duplicate_profile_names },
+            public_key_clients,
         })
     }
 }
@@ -471,8 +529,9 @@ mod tests {
 
     #[test]
     fn the_flags_stay_small() {
-        // `main.rs` holds these inline in its subcommand enum.
-        assert!(std::mem::size_of::<SimulatorArgs>() <= 216, "{}", std::mem::size_of::<SimulatorArgs>());
+        // `main.rs` holds these inline in its subcommand enum (clippy's
+        // large_enum_variant keeps its variants within 200 bytes of each other).
+        assert!(std::mem::size_of::<SimulatorArgs>() <= 240, "{}", std::mem::size_of::<SimulatorArgs>());
     }
 
     #[test]

@@ -63,7 +63,12 @@ pub fn add_customer(world: &mut World, spec: &CustomerSpec) -> Result<(), AddCus
     let customer = build(id_num, &spec.name, &spec.auth_domains, spec.open_domain_suffix.as_deref(), zpa_id);
     world.credentials.insert(
         spec.client_id.clone(),
-        Credential { secret: spec.client_secret.clone(), customer_id: customer.id.clone(), microtenant_id: None },
+        Credential {
+            secret: spec.client_secret.clone(),
+            public_key: None,
+            customer_id: customer.id.clone(),
+            microtenant_id: None,
+        },
     );
     world.customers.insert(customer.id.clone(), customer);
     Ok(())

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::assertion::ClientKey;
 use super::customer::Customer;
 use super::faults::FaultState;
 use super::ratelimit::RateLimiter;
@@ -29,7 +30,11 @@ pub struct Session {
 /// API client credentials of one customer.
 #[derive(Debug, Clone)]
 pub struct Credential {
+    /// Empty for a client that signs in with a private key only.
     pub secret: SecretString,
+    /// The public key of a client that signs in with a private key (OneAPI
+    /// client assertions, see [`super::assertion`]).
+    pub public_key: Option<std::sync::Arc<ClientKey>>,
     pub customer_id: String,
     /// An API key made inside a Microtenant is bound to it ("The microtenantId
     /// can be obtained in the API Keys page", the seed).
@@ -73,6 +78,9 @@ pub struct World {
     /// By access token.
     pub sessions: HashMap<String, Session>,
     pub behaviour: Behaviour,
+    /// The `jti`s of accepted client assertions, by client id and `jti`,
+    /// with their `exp`: a second use is refused until then.
+    pub used_assertions: HashMap<(String, String), u64>,
     next_zpa_profile_id: u64,
 }
 
@@ -83,6 +91,7 @@ impl World {
             credentials: HashMap::new(),
             sessions: HashMap::new(),
             behaviour: Behaviour::default(),
+            used_assertions: HashMap::new(),
             next_zpa_profile_id: FIRST_ZPA_PROFILE_ID,
         }
     }
@@ -92,6 +101,13 @@ impl World {
         let id = self.next_zpa_profile_id;
         self.next_zpa_profile_id = id.wrapping_add(1);
         id.to_string()
+    }
+
+    /// Records the `jti` of an accepted assertion of `client_id`; false when
+    /// it was used before (and has not expired since). Forgets expired ones.
+    pub fn first_use_of_assertion(&mut self, client_id: &str, jti: &str, exp: u64, now: u64) -> bool {
+        self.used_assertions.retain(|_, expires| *expires > now);
+        self.used_assertions.insert((client_id.to_owned(), jti.to_owned()), exp).is_none()
     }
 
     /// Forgets expired sessions.

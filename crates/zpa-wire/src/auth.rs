@@ -1,4 +1,5 @@
-//! Token responses of the two sign-in flows.
+//! Token responses of the two sign-in flows, and what a OneAPI token request
+//! is made of (audience, client assertion type, its refusal body).
 //!
 //! Legacy `POST {base}/signin` answers `expires_in` as a string ("3600");
 //! OneAPI (ZIdentity) answers it as a number. Both land in the same type.
@@ -36,6 +37,27 @@ pub const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 3600;
 
 /// The OneAPI audience every ZIdentity client-credentials request names.
 pub const ONEAPI_AUDIENCE: &str = "https://api.zscaler.com";
+
+/// `client_assertion_type` of a private-key sign-in (RFC 7523): the
+/// `client_assertion` is a JWT signed with the API client's key.
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// How long the official SDKs' client assertions live (`exp` = now + 600 s,
+/// `zscaler-sdk-python` `oneapi_oauth_client.py`).
+pub const CLIENT_ASSERTION_LIFETIME_SECS: u64 = 600;
+
+/// The smallest RSA key the official SDKs sign with (`MIN_RSA_KEY_SIZE`,
+/// `zscaler-sdk-python` `oneapi_oauth_client.py`).
+pub const MIN_RSA_KEY_BITS: usize = 2048;
+
+/// A refused OAuth token request (RFC 6749 §5.2): `{"error","error_description"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthErrorBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}
 
 #[cfg(test)]
 mod tests {
