@@ -10,6 +10,7 @@ pub mod controlplane;
 pub mod install;
 pub mod manifests;
 pub mod processes;
+pub mod release;
 pub mod tenant;
 pub mod zpa_calls;
 
