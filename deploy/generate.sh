@@ -11,9 +11,9 @@
 # 4.x). Output does not depend on a cluster:
 # `helm template` with the charts' default values, release "zpa-operator",
 # namespace "zpa-system", and the one value the operator chart has no default
-# for: image.repository, set to the local name "zpa-operator" (the image
-# `docker build -t zpa-operator:<appVersion> .` makes; point it at your
-# registry with a Kustomize `images:` entry). The CRDs come from the
+# for: image.repository, set to the local name "zpa-operator" (point it at
+# ghcr.io/OWNER/zpa-operator, the release's image, or at your registry with a
+# Kustomize `images:` entry). The CRDs come from the
 # zpa-operator-crds chart (crds.yaml), as the operator chart leaves them out
 # by default (crds.install=false).
 set -euo pipefail
@@ -81,9 +81,9 @@ EOF
   banner "nothing (static)"
   cat <<'EOF'
 # Installs the CRDs and the operator with the chart's default values and the
-# image zpa-operator:<appVersion> (build it from the Dockerfile; for a registry,
-# add `images: [{name: zpa-operator, newName: REGISTRY/zpa-operator}]` here or
-# in an overlay):
+# image zpa-operator:<appVersion> (a local name: for the release's image or
+# your registry, add `images: [{name: zpa-operator, newName:
+# ghcr.io/OWNER/zpa-operator}]` here or in an overlay):
 #   kubectl apply -k deploy/
 # (or, to keep the CRDs out of client-side apply's last-applied annotation:
 #   kubectl apply --server-side -k deploy/)

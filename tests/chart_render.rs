@@ -870,14 +870,15 @@ fn customer_id_keeps_every_digit_however_it_is_given() {
     }
 }
 
-/// No public image exists: without image.repository the render fails with one
-/// message that says how to get an image, not with a placeholder registry.
+/// The chart folder names no image (the released chart does, release/chart.sh):
+/// without image.repository the render fails with one message that says how
+/// to get an image, not with a placeholder registry.
 #[test]
 fn image_repository_is_required_with_a_clear_message() {
     for helm in helm_binaries() {
         let error = helm_template_error(&helm, "zpa-operator", &["--set", "image.repository="]);
         assert!(error.contains("image.repository is required"), "{helm}: {error}");
-        assert!(error.contains("Dockerfile") && error.contains("--set image.repository="), "{helm}: {error}");
+        assert!(error.contains("release/image.sh") && error.contains("--set image.repository="), "{helm}: {error}");
         let values = read("charts/zpa-operator/values.yaml");
         assert!(!values.contains("OWNER"), "no placeholder owner in values.yaml");
         for chart in ["zpa-operator", "zpa-operator-crds"] {

@@ -20,7 +20,7 @@ use support::tools::{
 const GENERATED: [&str; 5] =
     ["namespace.yaml", "crds.yaml", "zpa-operator.yaml", "kustomization.yaml", "argocd/argocd-cm-patch.yaml"];
 
-/// The image `deploy/` names: the local build of the Dockerfile.
+/// The image `deploy/` names: a local name a Kustomize `images:` entry points elsewhere.
 const DEPLOY_IMAGE_REPOSITORY: &str = "zpa-operator";
 
 #[test]
@@ -61,7 +61,7 @@ fn deploy_dir_is_a_fresh_render() {
     assert_eq!(
         deployment["spec"]["template"]["spec"]["containers"][0]["image"],
         format!("{DEPLOY_IMAGE_REPOSITORY}:{appversion}"),
-        "deploy/ runs the image `docker build -t zpa-operator:{appversion} .` makes"
+        "deploy/ runs the local image name zpa-operator:{appversion}"
     );
 
     let namespace_doc = &documents(&read("deploy/namespace.yaml"))[0];

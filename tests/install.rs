@@ -147,9 +147,14 @@ async fn the_readme_helm_recipe_runs_verbatim_then_upgrades_and_uninstalls_keepi
     let plane = ControlPlane::dedicated();
     let dir = tempfile::tempdir().expect("temp dir");
     let blocks = readme_blocks("## Install on a cluster");
-    assert!(blocks.len() >= 2, "the README has the install recipe and the apply block");
+    // The recipe from the folders (tests/release.rs runs the one from the OCI registry).
+    let from_folders = blocks.iter().find(|b| b.contains("helm install zpa-operator charts/zpa-operator "));
+    let apply = blocks.iter().find(|b| b.starts_with("kubectl apply -f examples/"));
+    let (Some(from_folders), Some(apply)) = (from_folders, apply) else {
+        panic!("the README has the install recipe from the folders and the apply block: {blocks:?}")
+    };
     // The placeholders a reader replaces, replaced; nothing else changes.
-    let recipe = blocks[0]
+    let recipe = from_folders
         .replace("REGISTRY/", "registry.example.com/platform/")
         .replace("YOUR_CLIENT_ID", "sim-client")
         .replace("YOUR_CLIENT_SECRET", "sim-secret")
@@ -169,7 +174,7 @@ async fn the_readme_helm_recipe_runs_verbatim_then_upgrades_and_uninstalls_keepi
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(container["image"], "registry.example.com/platform/zpa-operator:0.1.0");
     // The next block applies the examples' resources and lists them, verbatim.
-    let listed = run_block(plane, dir.path(), &blocks[1]);
+    let listed = run_block(plane, dir.path(), apply);
     assert!(listed.contains("team-payments") && listed.contains("web-isolation"), "{listed}");
 
     // An upgrade with changed values changes what it should.

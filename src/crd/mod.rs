@@ -55,7 +55,15 @@ managed_parts! {
 pub fn all() -> Vec<CustomResourceDefinition> {
     let mut crds = vec![ZpaProviderConfig::crd(), Microtenant::crd(), IsolationProfile::crd()];
     crds.iter_mut().for_each(default_status_unobserved);
+    crds.iter_mut().for_each(label_version);
     crds
+}
+
+/// `app.kubernetes.io/version`: the workspace version, which the chart, the
+/// image labels and `--version` carry too (tests/release_versions.rs).
+fn label_version(crd: &mut CustomResourceDefinition) {
+    let labels = crd.metadata.labels.get_or_insert_with(Default::default);
+    labels.insert("app.kubernetes.io/version".to_owned(), env!("CARGO_PKG_VERSION").to_owned());
 }
 
 /// The status of an object the operator has not looked at yet reads

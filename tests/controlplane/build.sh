@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Builds the Go test tools of go.mod's `tool` block into a cache directory keyed
-# by go.mod, go.sum and this script, so a warm machine does not rebuild:
+# Builds the Go test tools of go.mod's `tool` block, and of the release tools'
+# module (../releasetools/go.mod: crane, cosign, actionlint, a module of its own
+# so that their version selection does not move the control plane's pins),
+# into one cache directory keyed by both modules' go.mod and go.sum and this
+# script, so a warm machine does not rebuild:
 #
 #   tests/controlplane/build.sh            # prints the directory holding the binaries
 #
@@ -13,7 +16,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cache="${CARGO_TARGET_DIR:-$root/target}/controlplane"
 
-key=$(cat "$here/go.mod" "$here/go.sum" "$here/build.sh" | sha256sum | cut -c1-16)
+release_tools="$root/tests/releasetools"
+key=$(cat "$here/go.mod" "$here/go.sum" "$release_tools/go.mod" "$release_tools/go.sum" "$here/build.sh" | sha256sum | cut -c1-16)
 out="$cache/$key"
 if [ -f "$out/.complete" ]; then
   echo "$out"
@@ -47,8 +51,10 @@ echo "tests/controlplane/build.sh: building the test tools ($k8s) into $out; a c
 cd "$here"
 # One `go build` per tool: the binary names differ from the package paths' last element.
 build() { # NAME PACKAGE [EXTRA LDFLAGS]
+  local began
+  began=$(date +%s)
   CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags ${3:-}" -o "$tmp/$1" "$2"
-  echo "  built $1" >&2
+  echo "  built $1 ($(( $(date +%s) - began )) s)" >&2
 }
 build etcd go.etcd.io/etcd/server/v3
 build etcdctl go.etcd.io/etcd/etcdctl/v3
@@ -66,6 +72,18 @@ build kstatus ./cmd/kstatus
 # charts' kubeVersion).
 helm=$(awk '$1 == "helm.sh/helm/v3" { print $2 }' "$here/go.mod")
 build helm helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$helm -X helm.sh/helm/v3/internal/version.gitTreeState=clean -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor"
+
+# The release tools (release/*.sh and tests/release.rs run them), from their
+# own module, stamped with their versions as their own release builds do.
+cd "$release_tools"
+version_of() { awk -v module="$1" '$1 == module { print $2 }' go.mod; }
+ldflags="-s -w"
+build crane github.com/google/go-containerregistry/cmd/crane \
+  "-X github.com/google/go-containerregistry/cmd/crane/cmd.Version=$(version_of github.com/google/go-containerregistry)"
+build cosign github.com/sigstore/cosign/v3/cmd/cosign \
+  "-X sigs.k8s.io/release-utils/version.gitVersion=$(version_of github.com/sigstore/cosign/v3)"
+build actionlint github.com/rhysd/actionlint/cmd/actionlint \
+  "-X github.com/rhysd/actionlint.version=$(version_of github.com/rhysd/actionlint)"
 
 echo "tests/controlplane/build.sh: built in $(( $(date +%s) - start )) s" >&2
 touch "$tmp/.complete"

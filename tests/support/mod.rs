@@ -11,6 +11,7 @@ pub mod install;
 pub mod keys;
 pub mod manifests;
 pub mod processes;
+pub mod release;
 pub mod tenant;
 pub mod zpa_calls;
 

@@ -51,12 +51,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/*
-"repository:tag" or "repository@digest"; the tag defaults to appVersion. No
-public image exists, so there is no default repository: an empty one fails
-the render with what to do.
+"repository:tag" or "repository@digest"; the tag defaults to appVersion. The
+chart in this folder has no default repository (the released chart has its
+release's image, set by release/chart.sh): an empty one fails the render
+with what to do.
 */}}
 {{- define "zpa-operator.image" -}}
-{{- $repository := required "image.repository is required: no public zpa-operator image is published. Build one from the repository's Dockerfile (docker build -t REGISTRY/zpa-operator:TAG .), push it, and install with --set image.repository=REGISTRY/zpa-operator" .Values.image.repository }}
+{{- $repository := required "image.repository is required: install the released chart (oci://ghcr.io/<owner>/charts/zpa-operator, which names its image), or build and push an image with release/image.sh (see the README, Releases) and install with --set image.repository=REGISTRY/zpa-operator" .Values.image.repository }}
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" $repository .Values.image.digest }}
 {{- else }}
