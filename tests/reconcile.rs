@@ -52,7 +52,9 @@ async fn creates_objects_and_writes_ids_and_credentials_back() {
         state["zpaProfiles"].as_array().unwrap().iter().filter(|z| z["isolationProfileId"] == profile_id).collect();
     assert_eq!(zpa_side[0]["id"], isop["status"]["zpaProfileId"]);
     assert_eq!(isop["status"]["atProvider"]["regions"][0]["name"], "Frankfurt");
-    assert_eq!(isop["metadata"]["annotations"]["zpa.operator.dev/external-id"], profile_id, "id also kept in metadata");
+    let annotations = &isop["metadata"]["annotations"];
+    assert_eq!(annotations.get("zpa.operator.dev/external-id"), None, "the id is the status's: no write of its own");
+    assert_eq!(isop["metadata"]["finalizers"], json!(["zpa.operator.dev/finalizer"]), "on since the marker");
 
     // The admin credentials are in the Secret, owned by the Microtenant, and nowhere else.
     let secrets = cluster.api::<k8s_openapi::api::core::v1::Secret>(None);
@@ -194,11 +196,7 @@ async fn a_crash_between_create_and_id_write_leaves_exactly_one_remote_object() 
     .await;
     let object = cluster
         .wait_for::<Microtenant>("crashy", "the id recorded again", |o| {
-            let annotations = &o["metadata"]["annotations"];
-            annotations.get("zpa.operator.dev/external-id").is_some()
-                && annotations.get("zpa.operator.dev/create-pending").is_none()
-                && !o["status"]["id"].is_null()
-                && condition(o, "Ready").is_some_and(|c| c.status == "True")
+            !o["status"]["id"].is_null() && condition(o, "Ready").is_some_and(|c| c.status == "True")
         })
         .await;
     let events: Vec<String> = cluster.events_for("crashy").await.into_iter().map(|(reason, _)| reason).collect();
@@ -206,7 +204,8 @@ async fn a_crash_between_create_and_id_write_leaves_exactly_one_remote_object() 
     let remote = remote_microtenants_named(&cluster.remote_state().await, "crashy");
     assert_eq!(remote.len(), 1, "exactly one remote object");
     assert_eq!(object["status"]["id"], remote[0]["id"]);
-    assert!(object["metadata"]["annotations"].get("zpa.operator.dev/create-pending").is_none());
+    // The marker stays, as after every create: the id in status supersedes it.
+    assert!(object["metadata"]["annotations"]["zpa.operator.dev/create-pending"].is_string());
     assert_eq!(count(&cluster, POST_MICROTENANTS), 1, "never a second POST");
 }
 

@@ -227,7 +227,8 @@ async fn a_vanished_object_is_looked_up_by_name_before_anything_is_created() {
             o["status"]["id"] == again.as_str() && condition(o, "Ready").is_some_and(|c| c.status == "True")
         })
         .await;
-    assert_eq!(adopted["metadata"]["annotations"]["zpa.operator.dev/external-id"], again.as_str());
+    let annotations = &adopted["metadata"]["annotations"];
+    assert_eq!(annotations.get("zpa.operator.dev/external-id"), None, "no id but the status's: {annotations}");
     cluster.wait_event("phoenix", "RemoteObjectMissing", &gone).await;
     cluster.wait_event("phoenix", "Adopted", &again).await;
     let refused =

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kube::api::Api;
+use kube::core::NamespaceResourceScope;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::{Client, Resource};
+use kube::{Client, Resource, ResourceExt};
 
 use super::backoff::Backoffs;
 use super::written::Written;
@@ -64,6 +66,14 @@ impl Context {
             backoffs: Backoffs::default(),
             written: Written::default(),
         }
+    }
+
+    /// The API of `object`'s kind in its namespace.
+    pub fn api_for<K>(&self, object: &K) -> Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = NamespaceResourceScope>,
+    {
+        Api::namespaced(self.client.clone(), &object.namespace().unwrap_or_default())
     }
 
     /// Publishes an Event about `object`. Failing to publish is logged, never fatal.

@@ -36,25 +36,25 @@ impl ControllerKind for IsolationProfile {
 
     async fn status_fields(&self, report: &Report<CbiProfile>) -> KindStatus {
         let previous = self.status.clone().unwrap_or_default();
-        let (mut requeue, mut hold) = (None, false);
+        let mut requeue = None;
         let zpa_profile_id = match (&report.tenant, &report.id) {
             (Some(tenant), Some(id))
                 if previous.managed.id.as_ref() != Some(id) || previous.zpa_profile_id.is_none() =>
             {
                 let index = &tenant.zpa_profiles;
-                if report.created {
-                    index.await_new(id);
-                }
-                match index.zpa_id(&tenant.client, &report.scope, id).await {
+                // A profile just created is looked up by name, so that the
+                // status written right after its create is complete.
+                let found = match report.remote.as_ref().filter(|_| report.created) {
+                    Some(created) => index.zpa_id_of_new(&tenant.client, &report.scope, id, &created.name).await,
+                    None => index.zpa_id(&tenant.client, &report.scope, id).await,
+                };
+                match found {
                     Ok(Some(zpa_id)) => Some(zpa_id),
-                    // ZPA creates its side a little after the CBI profile: look
-                    // again soon. A profile just created holds its status for
-                    // it (a while at most), so the status is written once,
-                    // complete; the id is in metadata meanwhile. Not when the
-                    // scope is only in the status: a delete needs it there.
+                    // ZPA makes its side a little after the CBI profile: the
+                    // status goes without it now (it records the id) and
+                    // looks again soon.
                     Ok(None) | Err(_) => {
                         requeue = Some(ZpaProfileIndex::MIN_RELOAD);
-                        hold = index.awaits(id) && recorded_scope(self) == report.scope;
                         None
                     }
                 }
@@ -78,6 +78,6 @@ impl ControllerKind for IsolationProfile {
         if let Some(at_provider) = at_provider {
             fields.insert(AT_PROVIDER.into(), json!(at_provider));
         }
-        KindStatus { fields, requeue, hold }
+        KindStatus { fields, requeue }
     }
 }

@@ -45,9 +45,6 @@ pub struct KindStatus {
     pub fields: Map<String, Value>,
     /// Reconcile again this soon (a field ZPA fills in a little later).
     pub requeue: Option<Duration>,
-    /// A field is due within `requeue`: the status waits for it and is
-    /// written once, complete, rather than now and again then.
-    pub hold: bool,
 }
 
 /// What the controller layer needs of a managed kind: its custom resource,

@@ -1,24 +1,31 @@
 //! The reconcile flow every managed kind shares, and its Kubernetes effects:
 //!
 //! ```text
-//! paused? ─▶ finalizer ─┬─ Apply:   prepare (from the cluster) ─▶ identity (metadata, status)
-//!                       │           ─▶ remote::converge::converge (observe, decide, write)
-//!                       │              with this object's journal (marker before POST, id after, events)
-//!                       │           ─▶ outcome ─▶ events, metrics, status
-//!                       └─ Cleanup: remote::converge::delete unless Orphan/ObserveOnly ─▶ status on refusal
+//! paused? ─┬─ Apply:   prepare (from the cluster) ─▶ identity (metadata, status)
+//!          │           ─▶ remote::converge::converge (observe, decide, write)
+//!          │              with this object's journal (finalizer and marker in one
+//!          │              write before the POST, finalizer before an adoption)
+//!          │           ─▶ outcome ─▶ status (the id, right after a create) ─▶ events, metrics
+//!          └─ Deleting: remote::converge::delete unless Orphan/ObserveOnly ─▶ finalizer off
+//!                       (status on refusal)
 //! ```
 //!
 //! Deciding and talking to ZPA is the converge step's; this module keeps the
 //! custom resource's side. Kinds plug in through [`ControllerKind`]
 //! (`kind.rs`): what to do right after a create, and their own status fields.
+//!
+//! A created object costs the API server three writes (BENCHMARKS.md): the
+//! finalizer with the create-pending marker, the status with the id, and the
+//! Created Event. The marker stays after the create, as Crossplane's
+//! create-pending annotation does beside its create-succeeded one: the id in
+//! the status (or the `external-id` annotation of older versions) supersedes it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::runtime::finalizer::{self, finalizer};
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -26,9 +33,10 @@ use tokio::time::Instant;
 use super::backoff::Backoffs;
 use super::cached::{self, Cached};
 use super::context::Context;
+use super::finalizer::{self, MetadataPatch, is_finalized};
 use super::kind::{AT_PROVIDER, ControllerKind, KindStatus, RemoteOf, Report};
 use super::sources::ClusterSources;
-use crate::crd::{Condition, FINALIZER, SYNCED, annotations, find_condition};
+use crate::crd::{Condition, SYNCED, annotations, find_condition};
 use crate::reconcile::conditions::{self, ConditionState, Reason, kstatus_condition, next_conditions};
 use crate::reconcile::lifecycle::{self, Deletion};
 use crate::reconcile::{Identity, PendingCreate, ReconcileError, ReconcileKind};
@@ -66,21 +74,16 @@ async fn reconcile_inner<R: ControllerKind>(object: Arc<R>, ctx: &Arc<Context>) 
         write_status(object.as_ref(), ctx, &report, lifecycle::paused(deleting)).await?;
         return Ok(Action::await_change());
     }
-    let api = api_for(object.as_ref(), ctx);
-    finalizer(&api, FINALIZER, object, |event| async move {
-        match event {
-            finalizer::Event::Apply(object) => apply(object.as_ref(), ctx).await,
-            finalizer::Event::Cleanup(object) => cleanup(object.as_ref(), ctx).await,
-        }
-    })
-    .await
-    .map_err(|error| match error {
-        finalizer::Error::ApplyFailed(inner) | finalizer::Error::CleanupFailed(inner) => inner,
-        finalizer::Error::AddFinalizer(source) | finalizer::Error::RemoveFinalizer(source) => {
-            ReconcileError::Kubernetes { operation: "patch finalizers", source }
-        }
-        other => ReconcileError::Internal { message: other.to_string() },
-    })
+    if object.meta().deletion_timestamp.is_none() {
+        return apply(object.as_ref(), ctx).await;
+    }
+    // Without our finalizer nothing remote was ever made for it.
+    if !is_finalized(object.as_ref()) {
+        return Ok(Action::await_change());
+    }
+    let action = cleanup(object.as_ref(), ctx).await?;
+    finalizer::remove(object.as_ref(), ctx).await?;
+    Ok(action)
 }
 
 /// How long to wait after a failure: the server's `retry-after`, or this
@@ -93,10 +96,6 @@ pub fn error_policy<R: ControllerKind>(object: Arc<Cached<R>>, error: &Reconcile
     ctx.metrics.backed_off(R::Kind::KIND, error.reason().as_str(), delay);
     tracing::debug!(object = %Backoffs::key(object.as_ref()), reason = %error.reason(), ?delay, "reconcile failed; backing off");
     Action::requeue(delay)
-}
-
-fn api_for<R: ControllerKind>(object: &R, ctx: &Context) -> Api<R> {
-    Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default())
 }
 
 pub fn is_paused<R: Resource>(object: &R) -> bool {
@@ -172,12 +171,19 @@ async fn apply<R: ControllerKind>(object: &R, ctx: &Context) -> Result<Action, R
     let mut report = Report::starting(object);
     let result = sync(object, ctx, &mut report).await;
     report.terminal = result.as_ref().is_err_and(|error| !error.is_retryable());
-    let synced = lifecycle::synced(result.as_ref().map(|()| report.drift.as_slice()));
+    let synced = lifecycle::synced(result.as_ref().map(|_| report.drift.as_slice()));
+    // Right after a create, this write is what makes the id durable.
     let requeue_hint = write_status(object, ctx, &report, synced).await?;
-    if let Err(error) = &result {
-        // Logged once, at the level the error deserves, by `super::log_outcome`.
-        ctx.publish(object, EventType::Warning, error.reason().as_str(), "Reconcile", error.to_string()).await;
-        return result.map(|()| Action::await_change());
+    let written = match result {
+        Ok(written) => written,
+        Err(error) => {
+            // Logged once, at the level the error deserves, by `super::log_outcome`.
+            ctx.publish(object, EventType::Warning, error.reason().as_str(), "Reconcile", error.to_string()).await;
+            return Err(error);
+        }
+    };
+    if let Some(Wrote { reason, action, note }) = written {
+        ctx.publish(object, EventType::Normal, reason, action, note).await;
     }
     let soonest = [report.requeue_after, requeue_hint].into_iter().flatten().min();
     Ok(Action::requeue(soonest.unwrap_or_else(|| resync_after(object, ctx))))
@@ -191,14 +197,21 @@ fn resync_after<R: Resource>(object: &R, ctx: &Context) -> Duration {
     ctx.settings.resync_interval.mul_f64(1.0 + f64::from(spread) / 10_000.0)
 }
 
+/// A write to ZPA that a step made, told as an Event once the status shows it.
+struct Wrote {
+    reason: &'static str,
+    action: &'static str,
+    note: String,
+}
+
 /// The Kubernetes side of one converge step: prepare from the cluster, run
 /// the shared step with this object's journal, and turn its outcome into
-/// the report (status), events and metrics.
+/// the report (status), metrics, and the write to tell.
 async fn sync<R: ControllerKind>(
     object: &R,
     ctx: &Context,
     report: &mut Report<RemoteOf<R>>,
-) -> Result<(), ReconcileError> {
+) -> Result<Option<Wrote>, ReconcileError> {
     let prepared = R::Kind::prepare(object, &ClusterSources { ctx }).await?;
     report.tenant = Some(prepared.tenant.clone());
     report.scope = prepared.scope.clone();
@@ -224,6 +237,7 @@ async fn sync<R: ControllerKind>(
         }
     };
     let available = ConditionState::yes(Reason::Available, "");
+    let mut wrote = None;
     match outcome {
         Outcome::Wait(wait) => {
             report.ready =
@@ -241,7 +255,7 @@ async fn sync<R: ControllerKind>(
             ctx.metrics.remote_write(R::Kind::KIND, "update");
             let summary = changes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
             let note = format!("updated ZPA object {id}: {summary}");
-            ctx.publish(object, EventType::Normal, "Updated", "Update", note).await;
+            wrote = Some(Wrote { reason: "Updated", action: "Update", note });
             (report.id, report.remote, report.ready) = (Some(id), Some(sent), available);
         }
         // Changed in ZPA since it was observed: the next step plans from the fresh read.
@@ -258,7 +272,7 @@ async fn sync<R: ControllerKind>(
         Outcome::Created(created) => {
             ctx.metrics.remote_write(R::Kind::KIND, "create");
             let note = format!("created ZPA object {}", created.id);
-            ctx.publish(object, EventType::Normal, "Created", "Create", note).await;
+            wrote = Some(Wrote { reason: "Created", action: "Create", note });
             let Created { id, remote, .. } = *created;
             (report.id, report.remote, report.ready) = (Some(id), Some(remote), available);
             report.created = true;
@@ -267,7 +281,7 @@ async fn sync<R: ControllerKind>(
             return Err(ReconcileError::Internal { message: "a dry-run outcome in the controller".into() });
         }
     }
-    Ok(())
+    Ok(wrote)
 }
 
 /// What the converge step persists on the custom resource, and tells.
@@ -278,12 +292,20 @@ struct ObjectJournal<'a, R> {
 }
 
 impl<R: ControllerKind> Journal<RemoteOf<R>> for ObjectJournal<'_, R> {
-    /// The id goes into metadata (unless `externalId` names it); an adoption
-    /// is an event, with what a lost create answer held, if it matters.
+    /// The finalizer goes on before the object is ours to delete (an object
+    /// created by this operator has it since its marker). The id is the
+    /// status's to record; an `external-id` annotation of an older version
+    /// that names another object follows it. An adoption is an event, with
+    /// what a lost create answer held, if it matters.
     async fn manage(&self, id: &str, adopted: bool) -> Result<(), ReconcileError> {
         let (object, ctx) = (self.object, self.ctx);
-        if !matches!(self.identity, Identity::External(_)) && recorded_external_id(object) != Some(id) {
-            record_id(object, ctx, id).await?;
+        let mut patch = MetadataPatch::default().adding_finalizer(object);
+        let stale = recorded_external_id(object).is_some_and(|recorded| recorded != id);
+        if stale && !matches!(self.identity, Identity::External(_)) {
+            patch = patch.annotation(annotations::EXTERNAL_ID, Some(id));
+        }
+        if let Some(answer) = patch.send(object, ctx, "add finalizer").await? {
+            remember_written(ctx, answer);
         }
         if !adopted {
             return Ok(());
@@ -312,19 +334,44 @@ impl<R: ControllerKind> Journal<RemoteOf<R>> for ObjectJournal<'_, R> {
         self.ctx.publish(self.object, EventType::Warning, "RemoteObjectMissing", "Observe", note).await;
     }
 
+    /// The finalizer and the marker, in one write held to the cached
+    /// resourceVersion: a reconcile working from a stale cache (one that has
+    /// not seen our last status write) fails here instead of creating twice.
+    /// An `external-id` annotation of an older version goes: it names the
+    /// object that vanished.
     async fn create_pending(&self, name: &str) -> Result<(), ReconcileError> {
-        mark_create_pending(self.object, self.ctx, name).await
+        let (object, ctx) = (self.object, self.ctx);
+        let marker = PendingCreate { at: jiff::Timestamp::now().to_string(), name: name.to_owned() };
+        let value = serde_json::to_string(&marker).map_err(|error| ReconcileError::Internal {
+            message: format!("cannot encode the create-pending marker: {error}"),
+        })?;
+        let mut patch = MetadataPatch::default()
+            .precondition(object)
+            .adding_finalizer(object)
+            .annotation(annotations::CREATE_PENDING, Some(&value));
+        if recorded_external_id(object).is_some() {
+            patch = patch.annotation(annotations::EXTERNAL_ID, None);
+        }
+        if let Some(answer) = patch.send(object, ctx, "record create-pending marker").await? {
+            remember_written(ctx, answer);
+        }
+        Ok(())
     }
 
     async fn create_refused(&self) -> Result<(), ReconcileError> {
-        clear_create_pending(self.object, self.ctx).await
+        let patch = MetadataPatch::default().annotation(annotations::CREATE_PENDING, None);
+        if let Some(answer) = patch.send(self.object, self.ctx, "clear create-pending marker").await? {
+            remember_written(self.ctx, answer);
+        }
+        Ok(())
     }
 
-    /// What only the answer holds goes first (it must not fail the step: the
-    /// remote object exists whatever happens there), then the id.
+    /// What only the answer holds (it must not fail the step: the remote
+    /// object exists whatever happens there). The id is recorded by the
+    /// status write that follows the step at once.
     async fn created(&self, created: &Created<RemoteOf<R>>) -> Result<(), ReconcileError> {
         self.object.after_create(self.ctx, created).await;
-        record_id(self.object, self.ctx, &created.id).await
+        Ok(())
     }
 }
 
@@ -387,51 +434,10 @@ fn recorded_external_id<R: Resource>(object: &R) -> Option<&str> {
     object.meta().annotations.as_ref().and_then(|a| a.get(annotations::EXTERNAL_ID)).map(String::as_str)
 }
 
-/// Persists the create-pending marker before the POST. The resourceVersion
-/// precondition makes a reconcile working from a stale cache (one that has
-/// not seen our last id write) fail here instead of creating twice.
-async fn mark_create_pending<R: ControllerKind>(object: &R, ctx: &Context, name: &str) -> Result<(), ReconcileError> {
-    let marker = PendingCreate { at: jiff::Timestamp::now().to_string(), name: name.to_owned() };
-    let value = serde_json::to_string(&marker).map_err(|error| ReconcileError::Internal {
-        message: format!("cannot encode the create-pending marker: {error}"),
-    })?;
-    let patch = json!({"metadata": {
-        "resourceVersion": object.resource_version(),
-        "annotations": {annotations::CREATE_PENDING: value},
-    }});
-    patch_metadata(object, ctx, &patch, "record create-pending marker").await
-}
-
-async fn clear_create_pending<R: ControllerKind>(object: &R, ctx: &Context) -> Result<(), ReconcileError> {
-    let patch = json!({"metadata": {"annotations": {annotations::CREATE_PENDING: null}}});
-    patch_metadata(object, ctx, &patch, "clear create-pending marker").await
-}
-
-/// Persists the remote id in metadata (it survives status loss) and clears the marker.
-async fn record_id<R: ControllerKind>(object: &R, ctx: &Context, id: &str) -> Result<(), ReconcileError> {
-    let patch = json!({"metadata": {"annotations": {annotations::EXTERNAL_ID: id, annotations::CREATE_PENDING: null}}});
-    patch_metadata(object, ctx, &patch, "record external id").await
-}
-
-async fn patch_metadata<R: ControllerKind>(
-    object: &R,
-    ctx: &Context,
-    patch: &Value,
-    operation: &'static str,
-) -> Result<(), ReconcileError> {
-    let params = PatchParams { field_manager: Some(ctx.settings.field_manager.clone()), ..PatchParams::default() };
-    let answer = api_for(object, ctx)
-        .patch(&object.name_any(), &params, &Patch::Merge(patch))
-        .await
-        .map_err(ReconcileError::kubernetes(operation))?;
-    remember_written(ctx, answer);
-    Ok(())
-}
-
 /// The `atProvider` the object's status shows now, from the API server.
 async fn current_at_provider<R: ControllerKind>(object: &R, ctx: &Context) -> Result<Option<Value>, ReconcileError> {
     let current =
-        api_for(object, ctx).get_status(&object.name_any()).await.map_err(ReconcileError::kubernetes("get status"))?;
+        ctx.api_for(object).get_status(&object.name_any()).await.map_err(ReconcileError::kubernetes("get status"))?;
     Ok(current.at_provider_json())
 }
 
@@ -459,10 +465,7 @@ async fn write_status<R: ControllerKind>(
     }
     let was_synced = find_condition(&previous.conditions, SYNCED).is_some_and(|c| c.status == "True");
     let last_sync_time = if synced.status && !was_synced { Some(now) } else { previous.last_sync_time };
-    let KindStatus { fields: mut status, requeue, hold } = object.status_fields(report).await;
-    if hold && synced.status {
-        return Ok(requeue);
-    }
+    let KindStatus { fields: mut status, requeue } = object.status_fields(report).await;
     status.insert("id".into(), json!(report.id));
     status.insert("observedGeneration".into(), json!(generation));
     status.insert("conditions".into(), json!(conditions));
@@ -485,7 +488,8 @@ async fn write_status<R: ControllerKind>(
         fields.insert(AT_PROVIDER.into(), observed);
     }
     let patch = json!({"apiVersion": R::API_VERSION, "kind": R::kind(&()), "status": status});
-    let written = api_for(object, ctx)
+    let written = ctx
+        .api_for(object)
         .patch_status(
             &object.name_any(),
             &PatchParams::apply(&ctx.settings.field_manager).force(),

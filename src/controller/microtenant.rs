@@ -80,6 +80,6 @@ impl ControllerKind for Microtenant {
         if let Some(at_provider) = report.remote.as_ref().map(observation) {
             fields.insert(AT_PROVIDER.into(), json!(at_provider));
         }
-        KindStatus { fields, requeue: None, hold: false }
+        KindStatus { fields, requeue: None }
     }
 }

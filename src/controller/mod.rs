@@ -3,18 +3,21 @@
 //!
 //! - `managed.rs`: the reconcile flow every managed kind shares: the Kubernetes
 //!   effects (marker, id, events, status) around the shared converge step;
+//! - `finalizer.rs`: the finalizer, and the metadata writes that carry it;
 //! - `microtenant.rs`, `isolation_profile.rs`: what differs per kind;
 //! - `sources.rs`: what a kind's `prepare` reads from the cluster;
 //! - `provider.rs`: provider config -> ZPA tenant, and its Ready status;
 //! - `secrets.rs`: credentials in and out; `backoff.rs`: per-object error backoff;
 //! - `server.rs`: `/metrics`, `/healthz`, `/readyz`; `leader.rs`: Lease-based leader election;
 //! - `cached.rs`: what the caches keep of an object (`atProvider` only as a digest);
-//! - `watch.rs`: the watch streams: a 410 resumes at once, other errors back off and are reported once.
+//! - `watch.rs`: the watch streams: a 410 resumes at once, other errors back off and are reported once;
+//!   one watch per kind of object, its copies teed to the other controllers that need them.
 
 pub mod backoff;
 pub mod cached;
 pub mod change;
 pub mod context;
+pub mod finalizer;
 pub mod isolation_profile;
 pub mod kind;
 pub mod leader;
@@ -30,6 +33,7 @@ pub mod written;
 use std::sync::Arc;
 
 use futures::TryStreamExt;
+use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt, future::BoxFuture};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
@@ -48,7 +52,7 @@ use crate::reconcile::{Owner, ReconcileError};
 use cached::Cached;
 use change::relevant_change;
 use server::Readiness;
-use watch::watch;
+use watch::{Tee, watch};
 
 /// How to run the controllers.
 #[derive(Debug, Clone)]
@@ -61,32 +65,48 @@ pub struct RunOptions {
 
 /// Runs every controller until a shutdown signal; `readiness` turns ready
 /// once every cache has its initial list.
+///
+/// One watch per kind of object and namespace: the provider config
+/// controller runs the ZpaProviderConfig and Secret watches, the Microtenant
+/// controller the Microtenant watch, and each tees copies to the controllers
+/// they also trigger.
 pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOptions, readiness: Readiness) {
-    let (configs, configs_writer) = reflector::store::<ZpaProviderConfig>();
-    let configs_api = Api::<ZpaProviderConfig>::all(client.clone());
-    let config_stream = watch(configs_api, provider_configs_watched(&ctx).any_semantic(), "ZpaProviderConfigs".into())
-        .inspect(ready_after_initial_list(&readiness))
-        .inspect(invalidate_changed_tenants(&ctx))
-        .reflect(configs_writer)
-        .applied_objects()
-        .predicate_filter(|config: &ZpaProviderConfig| Some(relevant_change(config)), PredicateConfig::default());
     let scopes: Vec<Option<String>> = if options.watch_namespaces.is_empty() {
         vec![None]
     } else {
         options.watch_namespaces.iter().cloned().map(Some).collect()
     };
+    let mut configs_tee = Tee::default();
+    let mut secrets_tees: Vec<Tee<PartialObjectMeta<Secret>>> = scopes.iter().map(|_| Tee::default()).collect();
+    let mut triggers = |secrets: &mut Tee<PartialObjectMeta<Secret>>| Triggers {
+        configs: configs_tee.subscribe().boxed(),
+        secrets: secrets.subscribe().boxed(),
+    };
+    let per_scope: Vec<[Triggers; 2]> =
+        secrets_tees.iter_mut().map(|secrets| [triggers(secrets), triggers(secrets)]).collect();
+
+    let (configs, configs_writer) = reflector::store::<ZpaProviderConfig>();
+    let configs_api = Api::<ZpaProviderConfig>::all(client.clone());
+    let config_stream = watch(configs_api, provider_configs_watched(&ctx).any_semantic(), "ZpaProviderConfigs".into())
+        .inspect(ready_after_initial_list(&readiness))
+        .inspect(invalidate_changed_tenants(&ctx))
+        .inspect(configs_tee.tap())
+        .reflect(configs_writer)
+        .applied_objects()
+        .predicate_filter(|config: &ZpaProviderConfig| Some(relevant_change(config)), PredicateConfig::default());
     let mut provider_controller = Controller::for_stream(config_stream, configs.clone())
         .with_config(ControllerConfig::default().concurrency(options.concurrency))
         .shutdown_on_signal();
     // A changed credentials Secret signs in again at once: rotation and
     // fixed credentials show on the provider config without waiting out a backoff.
-    for namespace in &scopes {
+    for (namespace, tee) in scopes.iter().zip(secrets_tees) {
         let configs = configs.clone();
         let secrets = watch(
             namespaced_api::<PartialObjectMeta<Secret>>(&client, namespace.as_deref()),
             watcher::Config::default(),
             format!("Secrets in {}", where_(namespace.as_deref())),
         )
+        .inspect(tee.tap())
         .touched_objects();
         provider_controller = provider_controller.watches_stream(secrets, move |secret| {
             let (namespace, name) = (secret.namespace().unwrap_or_default(), secret.name_any());
@@ -107,20 +127,16 @@ pub async fn run_controllers(client: Client, ctx: Arc<Context>, options: RunOpti
     let mut controllers: Vec<BoxFuture<'static, ()>> = vec![stop_unready_at_shutdown(provider_run, configs.clone())];
 
     let streamed = watch::initial_lists_streamed(&client).await;
-    for namespace in scopes {
+    for (namespace, [for_microtenants, for_profiles]) in scopes.into_iter().zip(per_scope) {
         let at = namespace.as_deref();
-        let microtenants =
-            managed_controller::<Microtenant>(&client, streamed, at, &configs, &readiness, &options, &ctx);
-        let profiles =
-            managed_controller::<IsolationProfile>(&client, streamed, at, &configs, &readiness, &options, &ctx);
+        let shared = Shared { client: &client, streamed, configs: &configs, readiness: &readiness, options: &options };
+        let mut microtenants_tee = Tee::default();
+        let microtenants_for_profiles = microtenants_tee.subscribe();
+        let microtenants = managed_controller::<Microtenant>(&shared, at, for_microtenants, microtenants_tee, &ctx);
+        let profiles = managed_controller::<IsolationProfile>(&shared, at, for_profiles, Tee::default(), &ctx);
         let profile_store = profiles.store();
-        let microtenants_watched = watch(
-            namespaced_api::<Microtenant>(&client, namespace.as_deref()),
-            watcher::Config::default(),
-            format!("Microtenants (for their profiles) in {}", where_(namespace.as_deref())),
-        )
-        .touched_objects();
-        let profiles = profiles.watches_stream(microtenants_watched, move |mt| profiles_scoped_to(&profile_store, &mt));
+        let profiles =
+            profiles.watches_stream(microtenants_for_profiles, move |mt| profiles_scoped_to(&profile_store, &mt));
         controllers.push(run_managed(microtenants, ctx.clone()));
         controllers.push(run_managed(profiles, ctx.clone()));
     }
@@ -204,17 +220,33 @@ where
     }
 }
 
-/// A controller for one managed kind, with the watches every kind needs:
-/// its provider config, and the Secrets it (or its provider config) reads.
+/// What every managed controller is built from.
+struct Shared<'a> {
+    client: &'a Client,
+    /// Whether the initial lists come as watch events.
+    streamed: bool,
+    configs: &'a Store<ZpaProviderConfig>,
+    readiness: &'a Readiness,
+    options: &'a RunOptions,
+}
+
+/// Copies of the watches the provider config controller runs.
+struct Triggers {
+    configs: BoxStream<'static, Result<ZpaProviderConfig, watcher::Error>>,
+    secrets: BoxStream<'static, Result<PartialObjectMeta<Secret>, watcher::Error>>,
+}
+
+/// A controller for one managed kind, triggered by its own watch (teed to
+/// `tee`'s subscribers) and by what every kind needs: its provider config,
+/// and the Secrets it (or its provider config) reads.
 fn managed_controller<K: ControllerKind>(
-    client: &Client,
-    initial_lists_streamed: bool,
+    shared: &Shared<'_>,
     namespace: Option<&str>,
-    configs: &Store<ZpaProviderConfig>,
-    readiness: &Readiness,
-    options: &RunOptions,
+    triggers: Triggers,
+    tee: Tee<K>,
     ctx: &Arc<Context>,
 ) -> Controller<Cached<K>> {
+    let Shared { client, streamed: initial_lists_streamed, configs, readiness, options } = *shared;
     let (reader, writer) = reflector::store::<Cached<K>>();
     let what = format!("{}s in {}", K::kind(&()), where_(namespace));
     let config = if initial_lists_streamed {
@@ -224,6 +256,7 @@ fn managed_controller<K: ControllerKind>(
     };
     let stream = watch(namespaced_api::<K>(client, namespace), config, what)
         .modify(cached::trim)
+        .inspect(tee.tap())
         .inspect(ready_after_initial_list(readiness))
         .map_ok(cached::cached_event)
         .reflect(writer)
@@ -235,25 +268,13 @@ fn managed_controller<K: ControllerKind>(
         .shutdown_on_signal();
 
     let store = controller.store();
-    let configs_watched = watch(
-        Api::<ZpaProviderConfig>::all(client.clone()),
-        provider_configs_watched(ctx),
-        format!("ZpaProviderConfigs (for {}s)", K::kind(&())),
-    )
-    .touched_objects();
     let by_config =
-        controller.watches_stream(configs_watched, move |config| objects_using_config(&store, &config.name_any()));
+        controller.watches_stream(triggers.configs, move |config| objects_using_config(&store, &config.name_any()));
 
     let store = by_config.store();
     let configs = configs.clone();
     let ctx = ctx.clone();
-    let secrets = watch(
-        namespaced_api::<PartialObjectMeta<Secret>>(client, namespace),
-        watcher::Config::default(),
-        format!("Secrets (for {}s) in {}", K::kind(&()), where_(namespace)),
-    )
-    .touched_objects();
-    by_config.watches_stream(secrets, move |secret| {
+    by_config.watches_stream(triggers.secrets, move |secret| {
         let (namespace, name) = (secret.namespace().unwrap_or_default(), secret.name_any());
         let mut affected = Vec::new();
         for config in configs.state() {

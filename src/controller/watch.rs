@@ -13,9 +13,13 @@
 //! - The managed kinds' initial lists come as a stream of watch events
 //!   (`sendInitialEvents`) where the API server is new enough
 //!   ([`initial_lists_streamed`]), otherwise in pages.
+//! - One watch per kind of object: a controller that needs the objects
+//!   another one watches gets copies through a [`Tee`] instead of a watch of
+//!   its own (each watch is a stream of events the API server sends).
 
 use std::fmt::Debug;
 
+use futures::channel::mpsc::{UnboundedSender, unbounded};
 use futures::{Stream, StreamExt, future};
 use kube::api::Api;
 use kube::runtime::{WatchStreamExt, watcher};
@@ -71,6 +75,43 @@ where
         })
         .default_backoff()
         .filter(move |event| future::ready(errors.passes(event)))
+}
+
+/// Copies of the objects one watch stream touches (applied, listed or
+/// deleted, as `touched_objects` yields them), for the other controllers that
+/// are triggered by them. The controller that runs the stream drives it; the
+/// copies wait in each subscriber's channel until its controller takes them.
+pub struct Tee<K> {
+    subscribers: Vec<UnboundedSender<K>>,
+}
+
+impl<K> Default for Tee<K> {
+    fn default() -> Self {
+        Self { subscribers: Vec::new() }
+    }
+}
+
+impl<K: Clone + Send + 'static> Tee<K> {
+    /// A trigger stream of the copies, for `Controller::watches_stream`.
+    pub fn subscribe(&mut self) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static + use<K> {
+        let (sender, receiver) = unbounded();
+        self.subscribers.push(sender);
+        receiver.map(Ok)
+    }
+
+    /// The tap to `inspect` the source stream with.
+    pub fn tap(self) -> impl FnMut(&Result<watcher::Event<K>, watcher::Error>) + Send + 'static {
+        let mut subscribers = self.subscribers;
+        move |event| {
+            if let Ok(
+                watcher::Event::Apply(object) | watcher::Event::InitApply(object) | watcher::Event::Delete(object),
+            ) = event
+            {
+                // A subscriber that is gone (its controller stopped) needs no copies.
+                subscribers.retain(|subscriber| subscriber.unbounded_send(object.clone()).is_ok());
+            }
+        }
+    }
 }
 
 /// Whether the watch ended because its resource version is gone (410).
@@ -163,6 +204,36 @@ mod tests {
         ];
         for (major, minor, streamed) in cases {
             assert_eq!(streams_initial_lists(major, minor), streamed, "{major}.{minor}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tee_copies_what_the_stream_touches_to_every_subscriber() {
+        use k8s_openapi::api::core::v1::Secret;
+        use kube::api::ObjectMeta;
+        let secret = |name: &str| Secret {
+            metadata: ObjectMeta { name: Some(name.into()), ..ObjectMeta::default() },
+            ..Secret::default()
+        };
+        let mut tee = Tee::<Secret>::default();
+        let (first, second) = (tee.subscribe(), tee.subscribe());
+        let mut tap = tee.tap();
+        let events = [
+            Ok(watcher::Event::Init),
+            Ok(watcher::Event::InitApply(secret("listed"))),
+            Ok(watcher::Event::InitDone),
+            Ok(watcher::Event::Apply(secret("changed"))),
+            Err(status(500)),
+            Ok(watcher::Event::Delete(secret("deleted"))),
+        ];
+        events.iter().for_each(&mut tap);
+        drop(tap);
+        for subscriber in [first.boxed(), second.boxed()] {
+            let names: Vec<String> = subscriber
+                .map(|copy| copy.map(|s| s.metadata.name.unwrap_or_default()).unwrap_or_default())
+                .collect()
+                .await;
+            assert_eq!(names, ["listed", "changed", "deleted"]);
         }
     }
 

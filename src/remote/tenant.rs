@@ -78,15 +78,14 @@ impl Tenant {
 /// call is (an unscoped read returns every scope's profiles, and a key bound
 /// to a Microtenant may not make one at all). ZPA creates the ZPA-side profile
 /// shortly after the CBI one, so a miss reloads that scope's list, but not
-/// more than once per `MIN_RELOAD`.
+/// more than once per `MIN_RELOAD`. A profile just created is looked up by
+/// name instead ([`Self::zpa_id_of_new`]): one small search, so that its
+/// status is written once, complete, right after the create.
 #[derive(Debug, Default)]
 pub struct ZpaProfileIndex {
     /// By scope key: when the list was read, and its links.
     current: Mutex<HashMap<String, (Instant, Links)>>,
     loading: tokio::sync::Mutex<()>,
-    /// CBI profiles this process just created, whose ZPA-side id is due:
-    /// when each was created.
-    awaited: Mutex<HashMap<String, Instant>>,
 }
 
 /// CBI profile id -> ZPA-side id.
@@ -94,35 +93,23 @@ type Links = HashMap<String, String>;
 
 impl ZpaProfileIndex {
     pub const MIN_RELOAD: Duration = Duration::from_secs(5);
-    /// How long a new profile's status waits for its ZPA-side id: two
-    /// reloads. Longer (a slow tenant), the status is written without it.
-    pub const AWAIT_NEW: Duration = Duration::from_secs(10);
 
-    /// A CBI profile was just created: its ZPA-side id is due shortly. The
-    /// profiles overdue are forgotten here, where the map grows (a reload
-    /// forgets those it found).
-    pub fn await_new(&self, cbi_id: &str) {
-        let mut awaited = self.awaited();
-        awaited.retain(|_, created| created.elapsed() < Self::AWAIT_NEW);
-        awaited.insert(cbi_id.to_owned(), Instant::now());
-    }
-
-    /// Whether the ZPA-side id of a profile created here is still due (for
-    /// at most [`Self::AWAIT_NEW`]); an overdue one is forgotten.
-    pub fn awaits(&self, cbi_id: &str) -> bool {
-        let mut awaited = self.awaited();
-        match awaited.get(cbi_id) {
-            Some(created) if created.elapsed() < Self::AWAIT_NEW => true,
-            Some(_) => {
-                awaited.remove(cbi_id);
-                false
-            }
-            None => false,
+    /// The ZPA-side id of the CBI profile `cbi_id` called `name`, created a
+    /// moment ago: the index, else one search by name (a whole list would
+    /// cost pages per create; the index is reloaded for the profiles it
+    /// misses later). `None` when ZPA has not made it yet.
+    pub async fn zpa_id_of_new(
+        &self,
+        client: &ZpaClient,
+        scope: &Scope,
+        cbi_id: &str,
+        name: &str,
+    ) -> Result<Option<String>, ZpaError> {
+        if let (Some(found), _) = self.lookup(scope, cbi_id) {
+            return Ok(Some(found));
         }
-    }
-
-    fn awaited(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
-        self.awaited.lock().unwrap_or_else(|p| p.into_inner())
+        let named = client.find_zpa_profiles_named(name, scope).await?;
+        Ok(named.into_iter().find(|p| p.isolation_profile_id.as_deref() == Some(cbi_id)).map(|p| p.id))
     }
 
     fn lookup(&self, scope: &Scope, cbi_id: &str) -> (Option<String>, bool) {
@@ -147,7 +134,6 @@ impl ZpaProfileIndex {
         let profiles = client.list_zpa_profile_links_in(true, scope).await?;
         let map: Links = profiles.into_iter().filter_map(|p| p.cbi_profile_id.map(|cbi| (cbi, p.id))).collect();
         let found = map.get(cbi_id).cloned();
-        self.awaited().retain(|id, _| !map.contains_key(id));
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         current.insert(scope.key().to_owned(), (Instant::now(), map));
         Ok(found)
@@ -341,20 +327,6 @@ mod tests {
     use super::*;
     use crate::secret::SecretString;
     use crate::zpa::NoopObserver;
-
-    /// A new profile's ZPA-side id is awaited for `AWAIT_NEW`, then no longer
-    /// (its status is written without it): the wait is bounded.
-    #[tokio::test(start_paused = true)]
-    async fn a_new_profiles_zpa_side_id_is_awaited_for_a_while_only() {
-        let index = ZpaProfileIndex::default();
-        assert!(!index.awaits("cbi-1"), "nothing created here");
-        index.await_new("cbi-1");
-        tokio::time::advance(ZpaProfileIndex::AWAIT_NEW - Duration::from_millis(1)).await;
-        assert!(index.awaits("cbi-1"));
-        tokio::time::advance(Duration::from_millis(1)).await;
-        assert!(!index.awaits("cbi-1"), "overdue");
-        assert!(index.awaited().is_empty(), "and forgotten");
-    }
 
     fn registry() -> TenantRegistry {
         TenantRegistry::new(TenantDefaults {

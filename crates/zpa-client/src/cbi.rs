@@ -1,6 +1,7 @@
 //! Cloud Browser Isolation operations: profiles (scoped to a Microtenant, see
 //! [`Scope`]), and the regions, certificates, banners and ZPA-side profiles
-//! that profiles refer to. CBI lists are bare arrays without paging or search.
+//! that profiles refer to. CBI lists are bare arrays without paging or search;
+//! the one name search here is mgmtconfig's list of the ZPA-side profiles.
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -10,6 +11,7 @@ use super::client::{Call, ZpaClient};
 use super::error::ZpaError;
 use super::scope::Scope;
 use zpa_wire::cbi::{CbiBanner, CbiCertificate, CbiProfile, CbiRegion, ZpaProfile, ZpaProfileLink};
+use zpa_wire::mgmt::MgmtIsolationProfile;
 use zpa_wire::paths;
 
 impl ZpaClient {
@@ -133,5 +135,23 @@ impl ZpaClient {
             call = call.query(key, value);
         }
         self.cbi_list(call).await
+    }
+
+    /// The ZPA-side profiles of one scope called `name`, found by one search
+    /// (`isolation/profiles?search=name+EQ+<name>&microtenantId=`, the mgmtconfig
+    /// list, which pages and searches where CBI's lists do not: the research
+    /// notes' "after creation", and the Go SDK's `GetByName`). Disabled ones
+    /// included, as the index lists them.
+    pub async fn find_zpa_profiles_named(
+        &self,
+        name: &str,
+        scope: &Scope,
+    ) -> Result<Vec<MgmtIsolationProfile>, ZpaError> {
+        let query = [
+            ("search", format!("name+EQ+{name}")),
+            ("showDisabled", "true".to_owned()),
+            ("microtenantId", scope.key().to_owned()),
+        ];
+        self.all_pages("isolationprofiles.search", paths::isolation_profiles(self.customer_id()), &query).await
     }
 }

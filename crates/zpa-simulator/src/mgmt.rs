@@ -14,6 +14,7 @@ use super::cbi::customer_mut;
 use super::error::{ApiError, ApiResult, parse_object};
 use super::microtenants;
 use super::paging::PageRequest;
+use super::profile_store::StoredProfile;
 use super::profiles;
 use super::query::Params;
 use super::search::{Condition, Search, body_conditions};
@@ -72,9 +73,11 @@ pub async fn isolation_profiles(
     let scope = params.get("microtenantId").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     let mut world = sim.world();
     let customer = customer_mut(&mut world, &session)?;
-    let items: Vec<Value> = customer
-        .profiles
-        .all()
+    let candidates: Box<dyn Iterator<Item = &StoredProfile>> = match search.name_equals() {
+        Some(name) => Box::new(customer.profiles.named(name)),
+        None => Box::new(customer.profiles.all()),
+    };
+    let items: Vec<Value> = candidates
         .filter(|p| scope.as_deref().is_none_or(|s| p.scope == s))
         .filter(|p| show_disabled || p.enabled())
         .map(|p| profiles::zpa_mgmt_view(customer, p))

@@ -1,5 +1,5 @@
 //! The CBI profiles of one customer, stored as the JSON objects GET returns and
-//! indexed by id, creation order and scope. The rules that decide what may be
+//! indexed by id, creation order, scope and name. The rules that decide what may be
 //! stored are in `profiles.rs`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -41,14 +41,21 @@ impl StoredProfile {
     }
 }
 
-/// Profiles of one customer, indexed by id, creation order and scope. Names
-/// are not an index: the tenant accepts two profiles with one name.
+/// Profiles of one customer, indexed by id, creation order, scope and name.
+/// The name index is for lookups only, not a rule: the tenant accepts two
+/// profiles with one name, and both are found.
 #[derive(Debug, Default)]
 pub struct ProfileStore {
     by_id: HashMap<String, StoredProfile>,
     order: BTreeMap<u64, String>,
     by_scope: BTreeMap<(String, u64), String>,
+    /// By lowercase name (ZPA's `EQ` ignores case), then creation order.
+    by_name: BTreeMap<(String, u64), String>,
     next_seq: u64,
+}
+
+fn name_key(name: &str) -> String {
+    name.to_lowercase()
 }
 
 impl ProfileStore {
@@ -86,10 +93,15 @@ impl ProfileStore {
         self.order.values().filter_map(|id| self.by_id.get(id))
     }
 
+    /// Profiles called `name` (case-insensitive), of every scope, oldest first.
+    pub fn named<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a StoredProfile> + 'a {
+        let key = name_key(name);
+        self.by_name.range((key.clone(), 0)..=(key, u64::MAX)).filter_map(|(_, id)| self.by_id.get(id))
+    }
+
     /// The id of another profile called `name` (case-insensitive) in `scope`.
     pub fn other_named(&self, scope: &str, name: &str, except: &str) -> Option<&str> {
-        let wanted = name.to_lowercase();
-        self.in_scope(scope).find(|p| p.id() != except && p.name().to_lowercase() == wanted).map(StoredProfile::id)
+        self.named(name).find(|p| p.id() != except && p.scope == scope).map(StoredProfile::id)
     }
 
     pub(crate) fn insert(&mut self, mut profile: StoredProfile) {
@@ -99,6 +111,7 @@ impl ProfileStore {
         let id = profile.id().to_owned();
         self.order.insert(seq, id.clone());
         self.by_scope.insert((profile.scope.clone(), seq), id.clone());
+        self.by_name.insert((name_key(profile.name()), seq), id.clone());
         self.by_id.insert(id, profile);
     }
 
@@ -109,7 +122,9 @@ impl ProfileStore {
         zpa_modified_time: Option<String>,
     ) -> Option<&StoredProfile> {
         let profile = self.by_id.get_mut(id)?;
+        self.by_name.remove(&(name_key(profile.name()), profile.seq));
         profile.body = body;
+        self.by_name.insert((name_key(profile.name()), profile.seq), id.to_owned());
         if zpa_modified_time.is_some() {
             profile.zpa_modified_time = zpa_modified_time;
         }
@@ -120,6 +135,7 @@ impl ProfileStore {
         let profile = self.by_id.remove(id)?;
         self.order.remove(&profile.seq);
         self.by_scope.remove(&(profile.scope.clone(), profile.seq));
+        self.by_name.remove(&(name_key(profile.name()), profile.seq));
         Some(profile)
     }
 

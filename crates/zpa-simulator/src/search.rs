@@ -101,6 +101,17 @@ impl Search {
         Ok(Search::Condition(Condition { field: "name".to_owned(), op: Op::Contains, values: vec![text.to_owned()] }))
     }
 
+    /// The name a `name+EQ+<name>` search asks for: the one search a store
+    /// can answer from its name index (`matches` still decides).
+    pub fn name_equals(&self) -> Option<&str> {
+        match self {
+            Search::Condition(Condition { field, op: Op::Eq, values }) if field == "name" && values.len() == 1 => {
+                values.first().map(String::as_str)
+            }
+            _ => None,
+        }
+    }
+
     pub fn matches(&self, object: &Value) -> bool {
         match self {
             Search::All => true,
